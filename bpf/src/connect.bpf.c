@@ -1,0 +1,217 @@
+/* Cgroup socket programs: decide connects and UDP sends by the session's rules, and keep
+ * sandboxed tasks to the socket kinds they need. See connect.h for the rule layout. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "connect.h"
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define AF_NETLINK 16
+#define SOCK_DGRAM 2
+#define SOCK_RAW 3
+#define IPPROTO_ICMP 1
+#define IPPROTO_UDP 17
+#define IPPROTO_ICMPV6 58
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * LEASH_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct leash_rule);
+} rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} rule_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} active SEC(".maps");
+
+/* Events the ring buffer could not take. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+struct endpoint {
+	__u32 addr[4];
+	__u16 port;
+	__u8 family;
+};
+
+struct scan {
+	const struct endpoint *endpoint;
+	__u32 base;
+	__u32 count;
+	bool permitted;
+	bool forbidden;
+};
+
+static bool matcher_holds(const struct leash_matcher *m, const struct endpoint *e)
+{
+	bool holds;
+
+	if (m->kind == LEASH_MATCH_PORT) {
+		holds = e->port >= m->port_lo && e->port <= m->port_hi;
+	} else {
+		holds = m->family == e->family &&
+			(e->addr[0] & m->mask[0]) == m->net[0] &&
+			(e->addr[1] & m->mask[1]) == m->net[1] &&
+			(e->addr[2] & m->mask[2]) == m->net[2] &&
+			(e->addr[3] & m->mask[3]) == m->net[3];
+	}
+	return m->negate ? !holds : holds;
+}
+
+static long check_rule(__u32 index, void *data)
+{
+	struct scan *scan = data;
+	__u32 key = scan->base + index;
+	const struct leash_rule *rule;
+	bool matches = true;
+
+	if (index >= scan->count)
+		return 1;
+	rule = bpf_map_lookup_elem(&rules, &key);
+	if (!rule)
+		return 1;
+
+#pragma unroll
+	for (int i = 0; i < LEASH_MAX_MATCHERS; i++) {
+		if (i < rule->matcher_count && !matcher_holds(&rule->matchers[i], scan->endpoint))
+			matches = false;
+	}
+	if (!matches)
+		return 0;
+
+	if (rule->effect == LEASH_FORBID) {
+		scan->forbidden = true;
+		return 1; /* a forbid decides at once */
+	}
+	scan->permitted = true;
+	return 0;
+}
+
+static int decide(const struct endpoint *e, __u8 protocol)
+{
+	__u32 zero = 0, generation, *active_set, *count;
+	struct scan scan = { .endpoint = e };
+	struct leash_net_event *event;
+	__u8 decision;
+
+	active_set = bpf_map_lookup_elem(&active, &zero);
+	if (!active_set)
+		return 0;
+	generation = *active_set & 1;
+	count = bpf_map_lookup_elem(&rule_counts, &generation);
+	if (!count)
+		return 0;
+	scan.base = generation * LEASH_MAX_RULES;
+	scan.count = *count;
+	bpf_loop(LEASH_MAX_RULES, check_rule, &scan, 0);
+	decision = !scan.forbidden && scan.permitted ? LEASH_ALLOW : LEASH_DENY;
+
+	event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+	if (event) {
+		event->pid = bpf_get_current_pid_tgid() >> 32;
+		__builtin_memcpy(event->addr, e->addr, sizeof(event->addr));
+		event->port = e->port;
+		event->family = e->family;
+		event->protocol = protocol;
+		event->decision = decision;
+		bpf_get_current_comm(event->comm, sizeof(event->comm));
+		bpf_ringbuf_submit(event, 0);
+	} else {
+		__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
+		if (lost)
+			__sync_fetch_and_add(lost, 1);
+	}
+	return decision == LEASH_ALLOW ? 1 : 0;
+}
+
+static __u8 protocol_of(struct bpf_sock_addr *ctx)
+{
+	return ctx->protocol == IPPROTO_UDP ? LEASH_UDP : LEASH_TCP;
+}
+
+static int decide4(struct bpf_sock_addr *ctx, __u8 protocol)
+{
+	struct endpoint e = {
+		.addr = { 0, 0, bpf_htonl(0xffff), ctx->user_ip4 },
+		.port = bpf_ntohs(ctx->user_port),
+		.family = 4,
+	};
+	return decide(&e, protocol);
+}
+
+/* An IPv4-mapped IPv6 address is judged as the IPv4 address it carries. */
+static int decide6(struct bpf_sock_addr *ctx, __u8 protocol)
+{
+	struct endpoint e = {
+		.addr = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] },
+		.port = bpf_ntohs(ctx->user_port),
+		.family = 6,
+	};
+	if (e.addr[0] == 0 && e.addr[1] == 0 && e.addr[2] == bpf_htonl(0xffff))
+		e.family = 4;
+	return decide(&e, protocol);
+}
+
+SEC("cgroup/connect4")
+int leash_connect4(struct bpf_sock_addr *ctx)
+{
+	return decide4(ctx, protocol_of(ctx));
+}
+
+SEC("cgroup/connect6")
+int leash_connect6(struct bpf_sock_addr *ctx)
+{
+	return decide6(ctx, protocol_of(ctx));
+}
+
+SEC("cgroup/sendmsg4")
+int leash_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return decide4(ctx, LEASH_UDP);
+}
+
+SEC("cgroup/sendmsg6")
+int leash_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return decide6(ctx, LEASH_UDP);
+}
+
+/* Only inet, inet6, unix and netlink sockets; no raw sockets and no ICMP datagram ones. */
+SEC("cgroup/sock_create")
+int leash_sock_create(struct bpf_sock *ctx)
+{
+	__u32 family = ctx->family, type = ctx->type, protocol = ctx->protocol;
+
+	if (family != AF_INET && family != AF_INET6 && family != AF_UNIX && family != AF_NETLINK)
+		return 0;
+	if (family == AF_INET || family == AF_INET6) {
+		if (type == SOCK_RAW)
+			return 0;
+		if (type == SOCK_DGRAM && (protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6))
+			return 0;
+	}
+	return 1;
+}

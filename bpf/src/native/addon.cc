@@ -1,0 +1,132 @@
+// The leash_bpf addon: kernel probes, the fanotify FileGuard and the cgroup ConnectGuard.
+#include <napi.h>
+
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <sys/fanotify.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "connect_guard.h"
+#include "file_guard.h"
+
+namespace leash {
+
+namespace {
+
+std::string ErrnoText(int err) {
+  return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")";
+}
+
+Napi::Object Capability(Napi::Env env, bool available, const std::string& reason) {
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("available", available);
+  c.Set("reason", reason);
+  return c;
+}
+
+// Loads a two-instruction lsm/file_open program (return 0) and closes it again.
+Napi::Value ProbeLsm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (vmlinux == nullptr) {
+    return Capability(env, false, "the kernel exposes no BTF (/sys/kernel/btf/vmlinux): " +
+                                      ErrnoText(errno));
+  }
+  int hook = btf__find_by_name_kind(vmlinux, "bpf_lsm_file_open", BTF_KIND_FUNC);
+  btf__free(vmlinux);
+  if (hook < 0) {
+    return Capability(env, false, "the kernel was built without BPF LSM (no bpf_lsm_file_open)");
+  }
+
+  const bpf_insn program[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_LSM_MAC,
+              .attach_btf_id = static_cast<__u32>(hook));
+  int fd = bpf_prog_load(BPF_PROG_TYPE_LSM, "leash_probe", "GPL", program, 2, &opts);
+  if (fd < 0) {
+    int err = errno;
+    std::string why = err == EPERM ? "the kernel refused to load an lsm/file_open program (EPERM): "
+                                     "BPF LSM is not usable here (not in the boot lsm= list, or "
+                                     "blocked by the kernel or hypervisor)"
+                                   : "loading an lsm/file_open program failed: " + ErrnoText(err);
+    return Capability(env, false, why);
+  }
+  close(fd);
+
+  // A program loads even when `bpf` is missing from the active LSMs, but then blocks nothing.
+  std::ifstream lsms("/sys/kernel/security/lsm");
+  std::string list;
+  if (!std::getline(lsms, list)) {
+    return Capability(env, true, "an lsm/file_open program loads; the active LSM list was not "
+                                 "readable (securityfs not mounted) to confirm `bpf` is in it");
+  }
+  if (("," + list + ",").find(",bpf,") == std::string::npos) {
+    return Capability(env, false, "an lsm/file_open program loads but `bpf` is not among the "
+                                  "active LSMs (" + list + "), so it would block nothing");
+  }
+  return Capability(env, true, "an lsm/file_open program loads and `bpf` is an active LSM");
+}
+
+Napi::Value ProbeFanotify(const Napi::CallbackInfo& info) {
+  int fd = fanotify_init(FAN_CLASS_CONTENT | FAN_REPORT_TID | FAN_CLOEXEC, O_RDONLY);
+  if (fd < 0) {
+    return Capability(info.Env(), false,
+                      "fanotify_init(FAN_CLASS_CONTENT) failed: " + ErrnoText(errno));
+  }
+  close(fd);
+  return Capability(info.Env(), true, "fanotify permission events are available");
+}
+
+Napi::Value ProbeCgroupBpf(const Napi::CallbackInfo& info) {
+  std::string failure = ProbeConnectObject();
+  if (!failure.empty()) return Capability(info.Env(), false, failure);
+  return Capability(info.Env(), true, "the cgroup socket programs load");
+}
+
+// For tests: errno of socket(family, type, protocol), 0 when it succeeded.
+Napi::Value TrySocket(const Napi::CallbackInfo& info) {
+  int family = info[0].As<Napi::Number>().Int32Value();
+  int type = info[1].As<Napi::Number>().Int32Value();
+  int protocol = info[2].As<Napi::Number>().Int32Value();
+  int fd = socket(family, type | SOCK_CLOEXEC, protocol);
+  if (fd < 0) return Napi::Number::New(info.Env(), errno);
+  close(fd);
+  return Napi::Number::New(info.Env(), 0);
+}
+
+// libbpf reports through errno and our errors; its own printing would go to stderr.
+int QuietLibbpf(enum libbpf_print_level, const char*, va_list) { return 0; }
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  libbpf_set_print(QuietLibbpf);
+  exports.Set("probeLsm", Napi::Function::New(env, ProbeLsm));
+  exports.Set("probeFanotify", Napi::Function::New(env, ProbeFanotify));
+  exports.Set("probeCgroupBpf", Napi::Function::New(env, ProbeCgroupBpf));
+  exports.Set("trySocket", Napi::Function::New(env, TrySocket));
+  exports.Set("FileGuard", FileGuard::Define(env));
+  exports.Set("ConnectGuard", ConnectGuard::Define(env));
+  return exports;
+}
+
+}  // namespace leash
+
+static Napi::Object InitLeashBpf(Napi::Env env, Napi::Object exports) {
+  return leash::Init(env, exports);
+}
+
+NODE_API_MODULE(leash_bpf, InitLeashBpf)

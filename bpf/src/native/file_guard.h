@@ -1,0 +1,49 @@
+// The fanotify answerer: decides opens on a sandbox's mounts on its own thread.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "file_rules.h"
+
+namespace leash {
+
+class FileGuard : public Napi::ObjectWrap<FileGuard> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit FileGuard(const Napi::CallbackInfo& info);
+  ~FileGuard() override;
+
+ private:
+  enum class Access { Read, Write, ReadWrite, Exec };
+
+  Napi::Value Update(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+
+  void Mark(Napi::Env env, const std::string& mount_point);
+  void AnswerLoop();
+  void Answer(int event_fd, int tid, uint64_t mask);
+  void Emit(std::string path, Access access, bool allowed, int tid, std::string comm);
+  void Stop();
+
+  int group_fd_ = -1;
+  int stop_fd_ = -1;
+  std::thread answerer_;
+  Napi::ThreadSafeFunction on_event_;
+  bool closed_ = false;
+
+  // Held while deciding and caching, and while swapping rules and flushing the cache, so
+  // no ignore mark made under old rules survives an update.
+  std::mutex rules_mutex_;
+  FileRuleSet rules_;
+
+  std::atomic<uint64_t> asked_{0}, allowed_{0}, denied_{0}, cached_{0}, dropped_{0};
+};
+
+}  // namespace leash
