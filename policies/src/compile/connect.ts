@@ -1,0 +1,124 @@
+/** Connect conditions → address ranges (CIDR) and port ranges. */
+import type { Expr } from '@cedar-policy/cedar-wasm/nodejs';
+import type { ConnectMatcher } from '../ir';
+import { formatCidr, isV4Mapped, parseCidr } from '../ip';
+import type { AtomCompiler } from './condition';
+import { CompileError } from './errors';
+import { binary, ipLiteral, isVar, literal, nodeOf, resourceAttr } from './expr';
+import { atom, FALSE, not, or, TRUE, type Formula } from './formula';
+
+type F = Formula<ConnectMatcher>;
+
+const negate = (m: ConnectMatcher): ConnectMatcher => ({ ...m, negate: !m.negate });
+const MAX_PORT = 65535;
+
+/** Cedar's address classes, as ranges. */
+const CLASSES: Record<string, string[]> = {
+  isLoopback: ['127.0.0.0/8', '::1/128'],
+  isIpv4: ['0.0.0.0/0'],
+  isIpv6: ['::/0'],
+  isMulticast: ['224.0.0.0/4', 'ff00::/8'],
+  isLinkLocal: ['169.254.0.0/16', 'fe80::/10'],
+};
+
+function cidrs(list: string[]): F {
+  return list.reduce<F>((acc, cidr) => or(acc, atom({ kind: 'cidr', cidr })), FALSE);
+}
+
+function ports(lo: number, hi: number): F {
+  const from = Math.max(lo, 0);
+  const to = Math.min(hi, MAX_PORT);
+  return from > to ? FALSE : atom({ kind: 'port', lo: from, hi: to });
+}
+
+/** Parses the argument of `ip("…")`, refusing what the kernel would judge differently. */
+function range(text: string, at: Expr): string {
+  const cidr = parseCidr(text);
+  if (!cidr) {
+    throw new CompileError('bad-ip', `"${text}" is not an IP address or CIDR range.`, at);
+  }
+  if (isV4Mapped(cidr) && cidr.prefix >= 96) {
+    throw new CompileError(
+      'ipv4-mapped',
+      `"${text}" is an IPv4-mapped IPv6 address; Leash judges those as the IPv4 address they ` +
+        'carry, so write the IPv4 form instead.',
+      at,
+    );
+  }
+  return formatCidr(cidr);
+}
+
+function unsupported(e: Expr): CompileError {
+  return new CompileError(
+    'unsupported-expression',
+    'this condition cannot be enforced on connects. The compiler understands ' +
+      '`resource.ip.isInRange(ip("…"))`, `resource.ip == ip("…")`, `resource.ip.isLoopback()`, ' +
+      '`isIpv4()`, `isIpv6()`, `isMulticast()`, `isLinkLocal()` and comparisons of ' +
+      '`resource.port` with a number, joined with `&&`, `||` and `!`.',
+    e,
+  );
+}
+
+const COMPARE: Record<string, (n: number) => [number, number]> = {
+  '==': (n) => [n, n],
+  '!=': (n) => [n, n],
+  '<': (n) => [-Infinity, n - 1],
+  '<=': (n) => [-Infinity, n],
+  '>': (n) => [n + 1, Infinity],
+  '>=': (n) => [n, Infinity],
+};
+const MIRROR: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
+
+function comparison(e: Expr, op: string, left: Expr, right: Expr): F {
+  const swapped = resourceAttr(left) === null;
+  const [subject, other, effectiveOp] = swapped ? [right, left, MIRROR[op] ?? op] : [left, right, op];
+  const attr = resourceAttr(subject);
+  const value = literal(other);
+  const bounds = COMPARE[effectiveOp];
+  if (attr === 'port' && typeof value === 'number' && bounds) {
+    const [lo, hi] = bounds(value);
+    const f = ports(lo, hi);
+    return effectiveOp === '!=' ? not(f, negate) : f;
+  }
+  const address = ipLiteral(other);
+  if (attr === 'ip' && address !== null && (op === '==' || op === '!=')) {
+    if (address.includes('/')) {
+      throw new CompileError(
+        'ip-equals-range',
+        `\`resource.ip == ip("${address}")\` compares an address with a range: ` +
+          `write \`resource.ip.isInRange(ip("${address}"))\`.`,
+        e,
+      );
+    }
+    const cidr = range(address, other);
+    const f = atom<ConnectMatcher>({ kind: 'cidr', cidr });
+    return op === '==' ? f : not(f, negate);
+  }
+  throw unsupported(e);
+}
+
+export function connectAtoms(): AtomCompiler<ConnectMatcher> {
+  const atomOf = (e: Expr): F => {
+    const n = nodeOf(e);
+    for (const op of Object.keys(COMPARE)) {
+      const b = binary(e, op);
+      if (b) return comparison(e, op, b.left, b.right);
+    }
+    if (Array.isArray(n.body)) {
+      const [receiver, arg, extra] = n.body as Expr[];
+      const onIp = receiver !== undefined && resourceAttr(receiver) === 'ip';
+      const classes = CLASSES[n.op];
+      if (onIp && classes && arg === undefined) return cidrs(classes);
+      const address = arg ? ipLiteral(arg) : null;
+      if (onIp && n.op === 'isInRange' && arg && address !== null && extra === undefined) {
+        return atom({ kind: 'cidr', cidr: range(address, arg) });
+      }
+    }
+    if (n.op === 'is') {
+      const b = n.body as { left: Expr; entity_type: string; in?: Expr };
+      if (isVar(b.left, 'resource') && !b.in) return b.entity_type === 'Leash::Endpoint' ? TRUE : FALSE;
+    }
+    throw unsupported(e);
+  };
+  return { subject: 'connects', atom: atomOf, negate };
+}

@@ -1,0 +1,63 @@
+/** Compiling a policy set for one session: a PrincipalIR for each of its principals. */
+import { createHash } from 'node:crypto';
+import { builtinRules } from '../builtin';
+import type { Diagnostic } from '../diagnostics';
+import type { ConnectRule, FileRule, PolicyIR, PrincipalIR } from '../ir';
+import { analyse, EXEC_PERMIT_EXAMPLE } from '../validate';
+import { appliesTo, type CompiledPolicy } from './policy';
+
+export interface CompileOptions {
+  session: string;
+  /** Principal names: `claude` stands for `Agent::"claude"`. */
+  principals: string[];
+  /** Absolute paths inside the sandbox that `@workspace` and `@home` stand for. */
+  workspace: string;
+  home: string;
+  /** The session's policy file inside the sandbox, for the built-in rules. */
+  policyFile?: string;
+}
+
+export interface CompileResult {
+  ok: boolean;
+  diagnostics: Diagnostic[];
+  ir?: PolicyIR;
+}
+
+function principalIR(name: string, policies: CompiledPolicy[], builtins: FileRule[]): PrincipalIR {
+  const files: FileRule[] = [];
+  const connects: ConnectRule[] = [];
+  for (const p of policies) {
+    for (const match of p.files?.alternatives ?? []) {
+      files.push({ id: p.id, effect: p.effect, access: [...(p.files?.access ?? [])], match });
+    }
+    for (const match of p.connects ?? []) connects.push({ id: p.id, effect: p.effect, match });
+  }
+  return { principal: name, files: [...files, ...builtins], connects, exec: 'allow-all' };
+}
+
+export function compilePolicy(text: string, file: string, options: CompileOptions): CompileResult {
+  const analysis = analyse(text, file, { workspace: options.workspace, home: options.home });
+  const { diagnostics } = analysis;
+  if (!analysis.ok) return { ok: false, diagnostics };
+
+  const builtins = builtinRules({ workspace: options.workspace, policyFile: options.policyFile });
+  const principals: Record<string, PrincipalIR> = {};
+  for (const name of options.principals) {
+    const mine = analysis.policies
+      .map((p) => p.compiled)
+      .filter((p) => appliesTo(p.principal, name, options.session));
+    if (!mine.some((p) => p.execPermit)) {
+      diagnostics.push(
+        analysis.lines.diagnostic(file, { start: 0, end: 0 }, 'error', 'exec-not-permitted',
+          `no policy permits Exec unconditionally for Agent::"${name}": this version cannot ` +
+            'narrow Exec (exec rules land later), so every principal needs an unconditional ' +
+            `permit, e.g. \`${EXEC_PERMIT_EXAMPLE}\`.`),
+      );
+    }
+    principals[name] = principalIR(name, mine, builtins);
+  }
+  if (diagnostics.some((d) => d.severity === 'error')) return { ok: false, diagnostics };
+
+  const hash = createHash('sha256').update(text).digest('hex');
+  return { ok: true, diagnostics, ir: { hash, principals } };
+}

@@ -1,0 +1,9 @@
+/** The Leash policy core: check, compile and decide Cedar policies. */
+export * from './ir';
+export { builtinRules, type BuiltinOptions } from './builtin';
+export { compilePolicy, type CompileOptions, type CompileResult } from './compile';
+export { decideConnect, decideFile } from './decide';
+export { formatDiagnostic, type Diagnostic, type Severity } from './diagnostics';
+export { authorize, type OracleRequest } from './oracle';
+export { DEFAULT_POLICY_PATH, SCHEMA_PATH } from './schema';
+export { checkPolicy, type CheckResult } from './validate';
