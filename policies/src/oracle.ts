@@ -44,7 +44,10 @@ export function endpointEntity(ip: string, port: number): EntityJson {
 }
 
 /** The policies keyed by `@id`, so Cedar names them by it in its reasons. */
+let lastSplit: { text: string; policies: Record<string, string> } | undefined;
+
 function policiesById(text: string): Record<string, string> {
+  if (lastSplit?.text === text) return lastSplit.policies;
   const parts = cedar.policySetTextToParts(text);
   if (parts.type === 'failure') throw new Error(parts.errors.map((e) => e.message).join('; '));
   const out: Record<string, string> = {};
@@ -54,6 +57,7 @@ function policiesById(text: string): Record<string, string> {
     if (id === undefined) throw new Error(`a policy without @id: ${policy}`);
     out[id] = policy;
   }
+  lastSplit = { text, policies: out };
   return out;
 }
 
