@@ -43,22 +43,41 @@ export function endpointEntity(ip: string, port: number): EntityJson {
   return { uid: uid('Endpoint', id), attrs: { ip: { __extn: { fn: 'ip', arg: address } }, port }, parents: [] };
 }
 
-/** The policies keyed by `@id`, so Cedar names them by it in its reasons. */
-let lastSplit: { text: string; policies: Record<string, string> } | undefined;
+/**
+ * Cedar parses the schema and the policies once and keeps them under a name; the policies are
+ * keyed by `@id`, so Cedar names them by it in its reasons. At most PREPARED_SLOTS policy sets
+ * are kept; older names are reused.
+ */
+const SCHEMA_NAME = 'leash-oracle';
+const PREPARED_SLOTS = 16;
+const prepared = new Map<string, string>();
+let preparedCount = 0;
+let schemaReady = false;
 
-function policiesById(text: string): Record<string, string> {
-  if (lastSplit?.text === text) return lastSplit.policies;
+function prepare(text: string): string {
+  if (!schemaReady) {
+    const answer = cedar.preparseSchema(SCHEMA_NAME, schema());
+    if (answer.type === 'failure') throw new Error(answer.errors.map((e) => e.message).join('; '));
+    schemaReady = true;
+  }
+  const known = prepared.get(text);
+  if (known) return known;
+
   const parts = cedar.policySetTextToParts(text);
   if (parts.type === 'failure') throw new Error(parts.errors.map((e) => e.message).join('; '));
-  const out: Record<string, string> = {};
+  const byId: Record<string, string> = {};
   for (const policy of parts.policies) {
     const json = cedar.policyToJson(policy);
     const id = json.type === 'success' ? json.json.annotations?.id : undefined;
     if (id === undefined) throw new Error(`a policy without @id: ${policy}`);
-    out[id] = policy;
+    byId[id] = policy;
   }
-  lastSplit = { text, policies: out };
-  return out;
+  const name = `oracle-${preparedCount++ % PREPARED_SLOTS}`;
+  for (const [old, slot] of prepared) if (slot === name) prepared.delete(old);
+  const answer = cedar.preparsePolicySet(name, { staticPolicies: byId });
+  if (answer.type === 'failure') throw new Error(answer.errors.map((e) => e.message).join('; '));
+  prepared.set(text, name);
+  return name;
 }
 
 export function authorize(text: string, request: OracleRequest): Verdict {
@@ -69,14 +88,14 @@ export function authorize(text: string, request: OracleRequest): Verdict {
       : fileEntity(request.path, request);
   const context: Context =
     request.action === 'Exec' ? { argv: request.argv, args: request.argv.join(' ') } : {};
-  const answer = cedar.isAuthorized({
+  const answer = cedar.statefulIsAuthorized({
     principal: agent,
     action: uid('Action', request.action),
     resource: resource.uid,
     context,
-    schema: schema(),
+    preparsedSchemaName: SCHEMA_NAME,
     validateRequest: true,
-    policies: { staticPolicies: policiesById(text) },
+    preparsedPolicySetId: prepare(text),
     entities: [
       { uid: agent, attrs: {}, parents: [uid('Session', request.session)] },
       resource,

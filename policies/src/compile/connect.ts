@@ -18,7 +18,6 @@ const CLASSES: Record<string, string[]> = {
   isIpv4: ['0.0.0.0/0'],
   isIpv6: ['::/0'],
   isMulticast: ['224.0.0.0/4', 'ff00::/8'],
-  isLinkLocal: ['169.254.0.0/16', 'fe80::/10'],
 };
 
 function cidrs(list: string[]): F {
@@ -53,7 +52,7 @@ function unsupported(e: Expr): CompileError {
     'unsupported-expression',
     'this condition cannot be enforced on connects. The compiler understands ' +
       '`resource.ip.isInRange(ip("…"))`, `resource.ip == ip("…")`, `resource.ip.isLoopback()`, ' +
-      '`isIpv4()`, `isIpv6()`, `isMulticast()`, `isLinkLocal()` and comparisons of ' +
+      '`isIpv4()`, `isIpv6()`, `isMulticast()` and comparisons of ' +
       '`resource.port` with a number, joined with `&&`, `||` and `!`.',
     e,
   );
