@@ -216,6 +216,18 @@ test('ConnectGuard decides connects and sends of a cgroup from connect rules', a
       await insideNet.ask({ op: 'socket', family: AF_INET, type: SOCK_STREAM, protocol: 0 }),
       { ok: true },
     );
+  });
+
+  // Known limitation: the kernel runs cgroup/sock_create for inet and inet6 sockets only, so
+  // the program cannot refuse other families; packet sockets need CAP_NET_RAW, which
+  // sandboxes lack, and other families (vsock) must be refused by the sandbox runtime.
+  await t.test('packet sockets are not seen by the socket program (known limitation)', async () => {
+    const root = connector(cgroup, false);
+    children.push(root);
+    await root.next();
     assert.equal(trySocket(AF_PACKET, SOCK_RAW, 0), 0);
+    assert.deepEqual(await root.ask({ op: 'socket', family: AF_PACKET, type: SOCK_RAW, protocol: 0 }), {
+      ok: true,
+    });
   });
 });

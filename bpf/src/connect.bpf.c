@@ -199,7 +199,10 @@ int leash_sendmsg6(struct bpf_sock_addr *ctx)
 	return decide6(ctx, LEASH_UDP);
 }
 
-/* Only inet, inet6, unix and netlink sockets; no raw sockets and no ICMP datagram ones. */
+/* Only inet, inet6, unix and netlink sockets; no raw sockets and no ICMP datagram ones.
+ * Kernels run this hook for inet and inet6 sockets only (tested: packet and vsock sockets
+ * pass), so the family check takes effect only where a kernel runs it for more; until then
+ * other families must be kept out by the sandbox runtime (no CAP_NET_RAW, a seccomp filter). */
 SEC("cgroup/sock_create")
 int leash_sock_create(struct bpf_sock *ctx)
 {
