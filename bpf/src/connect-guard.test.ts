@@ -47,7 +47,9 @@ function connector(cgroup: string | undefined, ownNetwork: boolean): JsonChild {
     : '';
   const shell = `${enter}${network}exec "$0" "$@"`;
   const args = ['-c', shell, process.execPath, script, addonPath];
-  return ownNetwork ? new JsonChild('unshare', ['--net', 'sh', ...args]) : new JsonChild('sh', args);
+  return ownNetwork
+    ? new JsonChild('unshare', ['--net', 'sh', ...args])
+    : new JsonChild('sh', args);
 }
 
 test('ConnectGuard decides connects and sends of a cgroup from connect rules', async (t) => {
@@ -171,7 +173,9 @@ test('ConnectGuard decides connects and sends of a cgroup from connect rules', a
   await t.test('an IPv4-mapped IPv6 address is judged as IPv4', async () => {
     const mapped = await listen('::');
     try {
-      guard.update([{ id: 'v4', effect: 'permit', match: [{ kind: 'cidr', cidr: '127.0.0.1/32' }] }]);
+      guard.update([
+        { id: 'v4', effect: 'permit', match: [{ kind: 'cidr', cidr: '127.0.0.1/32' }] },
+      ]);
       assert.deepEqual(await tcp('::ffff:127.0.0.1', mapped), { ok: true });
       guard.update([{ id: 'v6-all', effect: 'permit', match: [{ kind: 'cidr', cidr: '::/0' }] }]);
       assert.deepEqual(await tcp('::ffff:127.0.0.1', mapped), { ok: false, code: 'EPERM' });
@@ -226,8 +230,11 @@ test('ConnectGuard decides connects and sends of a cgroup from connect rules', a
     children.push(root);
     await root.next();
     assert.equal(trySocket(AF_PACKET, SOCK_RAW, 0), 0);
-    assert.deepEqual(await root.ask({ op: 'socket', family: AF_PACKET, type: SOCK_RAW, protocol: 0 }), {
-      ok: true,
-    });
+    assert.deepEqual(
+      await root.ask({ op: 'socket', family: AF_PACKET, type: SOCK_RAW, protocol: 0 }),
+      {
+        ok: true,
+      },
+    );
   });
 });

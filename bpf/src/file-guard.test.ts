@@ -67,8 +67,7 @@ test('FileGuard decides opens on a sandbox mount from file rules', async (t) => 
     rules: rulesFor(dir),
     onEvent: (e) => events.push(e),
   });
-  const open = (file: string, flags = 'r') =>
-    child.ask<Outcome>({ op: 'open', path: file, flags });
+  const open = (file: string, flags = 'r') => child.ask<Outcome>({ op: 'open', path: file, flags });
   const eventFor = (file: string, access: FileEvent['access']) =>
     eventually(`an event for ${access} of ${file}`, () =>
       events.find((e) => e.path === file && e.access === access),
@@ -124,7 +123,12 @@ test('FileGuard decides opens on a sandbox mount from file rules', async (t) => 
   await t.test('update swaps the rules and flushes the allow cache', async () => {
     guard!.update([
       ...rulesFor(dir),
-      { id: 'rw-frozen', effect: 'forbid', access: ['write'], match: [{ kind: 'prefix', value: `${dir}/rw` }] },
+      {
+        id: 'rw-frozen',
+        effect: 'forbid',
+        access: ['write'],
+        match: [{ kind: 'prefix', value: `${dir}/rw` }],
+      },
       {
         id: 'ro-writable',
         effect: 'permit',
@@ -153,4 +157,70 @@ test('FileGuard refuses to mark a mount of its own mount namespace', (t) => {
     () => new FileGuard({ mountPoints: [os.tmpdir()], rules: [], onEvent: () => undefined }),
     /own mount namespace/,
   );
+});
+
+// The shell moves into a tmpfs with pivot_root, as container runtimes do, keeping only /usr.
+const pivotScript = `
+set -e
+mount -t tmpfs leash-test "$0"
+mkdir -p "$0/usr" "$0/old" "$0/data"
+ln -s usr/bin "$0/bin"; ln -s usr/lib "$0/lib"; ln -s usr/lib64 "$0/lib64"
+mount --rbind /usr "$0/usr"
+echo content > "$0/data/open.txt"
+echo content > "$0/data/closed.txt"
+cd "$0"
+pivot_root . old
+cd /
+echo "{\\"pid\\":$$}"
+while read -r file; do
+  if out=$(cat "/data/$file" 2>&1); then echo '{"ok":true}'; else echo '{"ok":false}'; fi
+done
+`;
+
+test('FileGuard events carry the path as seen inside a pivot_root sandbox', async (t) => {
+  if (!requireKernel(t)) return;
+
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-fg-root-'));
+  const child = new JsonChild('unshare', [
+    '--mount',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    pivotScript,
+    root,
+  ]);
+  const events: FileEvent[] = [];
+  let guard: FileGuard | undefined;
+  t.after(async () => {
+    guard?.close();
+    await child.stop();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  const { pid } = await child.next<{ pid: number }>();
+  guard = new FileGuard({
+    mountPoints: [`/proc/${pid}/root`],
+    rules: [
+      {
+        id: 'open',
+        effect: 'permit',
+        access: ['read'],
+        match: [{ kind: 'exact', value: '/data/open.txt' }],
+      },
+    ],
+    onEvent: (e) => events.push(e),
+  });
+  child.process.stdin.write('open.txt\n');
+  assert.deepEqual(await child.next(), { ok: true });
+  child.process.stdin.write('closed.txt\n');
+  assert.deepEqual(await child.next(), { ok: false });
+
+  const seen = await eventually('events for both files', () =>
+    events.length >= 2 ? events.map((e) => [e.path, e.decision, e.comm]) : undefined,
+  );
+  assert.deepEqual(seen, [
+    ['/data/open.txt', 'allow', 'cat'],
+    ['/data/closed.txt', 'deny', 'cat'],
+  ]);
 });
