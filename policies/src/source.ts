@@ -21,6 +21,8 @@ export interface PolicySource {
   /** The `@id("…")` annotation, or the effect keyword when there is none. */
   head: Range;
   tokens: Token[];
+  /** The tokens after the scope: the `when`/`unless` conditions. */
+  conditions: Token[];
   text: string;
 }
 
@@ -90,7 +92,21 @@ function toPolicy(text: string, tokens: Token[]): PolicySource {
   const first = tokens[0] as Token;
   const last = tokens[tokens.length - 1] as Token;
   const range = { start: first.start, end: last.end };
-  return { range, head: headOf(tokens), tokens, text: text.slice(range.start, range.end) };
+  const own = text.slice(range.start, range.end);
+  return { range, head: headOf(tokens), tokens, conditions: afterScope(tokens), text: own };
+}
+
+function afterScope(tokens: Token[]): Token[] {
+  const open = tokens.findIndex((t) => t.text === 'permit' || t.text === 'forbid') + 1;
+  let depth = 0;
+  for (let i = open; i < tokens.length; i++) {
+    const t = tokens[i] as Token;
+    if (t.kind !== 'punct') continue;
+    if (t.text === '(' || t.text === '[') depth++;
+    if (t.text === ')' || t.text === ']') depth--;
+    if (depth === 0) return tokens.slice(i + 1);
+  }
+  return [];
 }
 
 function headOf(tokens: Token[]): Range {

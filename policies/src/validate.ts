@@ -42,9 +42,12 @@ function cedarDiagnostics(
 
 function locate(source: PolicySource, err: CompileError): Range {
   if (err.expr) {
-    for (const pattern of patternsFor(err.expr)) {
-      const found = findTokens(source.tokens, pattern);
-      if (found) return found;
+    // Conditions first: `principal` and `resource` also appear in the scope.
+    for (const tokens of [source.conditions, source.tokens]) {
+      for (const pattern of patternsFor(err.expr)) {
+        const found = findTokens(tokens, pattern);
+        if (found) return found;
+      }
     }
   }
   return source.head;

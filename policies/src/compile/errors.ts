@@ -28,7 +28,12 @@ function entityTokens(type: string, id: string): PatternElem[] {
 function tokensOf(e: Expr): PatternElem[] | null {
   const node = e as Record<string, unknown>;
   const key = Object.keys(node)[0] ?? '';
-  const body = node[key] as Record<string, unknown> & { left: Expr; right: Expr; arg: Expr };
+  const body = node[key] as Record<string, unknown> & {
+    left: Expr;
+    right: Expr;
+    arg: Expr;
+    attr: unknown;
+  };
   const seq = (...parts: Array<PatternElem[] | null>): PatternElem[] | null =>
     parts.some((p) => p === null) ? null : (parts as PatternElem[][]).flat();
 
@@ -44,6 +49,7 @@ function tokensOf(e: Expr): PatternElem[] | null {
   if (key === '.') return seq(tokensOf(body.left), ['.', body.attr as unknown as string]);
   if (key === 'like') return seq(tokensOf(body.left), ['like', { string: null }]);
   if (key === '!') return seq(['!'], tokensOf(body.arg));
+  if (key === 'has' && typeof body.attr === 'string') return seq(tokensOf(body.left), ['has', body.attr]);
   if (BINARY.includes(key)) return seq(tokensOf(body.left), [key], tokensOf(body.right));
   if (METHODS.includes(key)) {
     return seq(tokensOf(body.left), ['.', key, '('], tokensOf(body.right), [')']);
@@ -82,6 +88,10 @@ export function patternsFor(e: Expr): PatternElem[][] {
     return out;
   }
   if (key === 'Var') out.push([body as unknown as string]);
+  if (key === 'if-then-else') {
+    const condition = tokensOf((body as unknown as { if: Expr }).if);
+    out.push(condition ? ['if', ...condition] : ['if']);
+  }
   if (key === '.' && body.attr) out.push(['.', body.attr]);
   const left = body.left ? tokensOf(body.left) : null;
   if (left && key !== '.') out.push([...left, key]);
