@@ -33,7 +33,9 @@ function verdict(rules: Array<{ id: string; effect: 'permit' | 'forbid' }>): Ver
   const forbids = ids('forbid');
   if (forbids.length) return { decision: 'deny', policies: forbids };
   const permits = ids('permit');
-  return permits.length ? { decision: 'allow', policies: permits } : { decision: 'deny', policies: [] };
+  return permits.length
+    ? { decision: 'allow', policies: permits }
+    : { decision: 'deny', policies: [] };
 }
 
 /** `path` must be absolute and normalised (as the kernel reports it). */

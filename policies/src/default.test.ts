@@ -6,7 +6,12 @@ import { differential } from './differential';
 import { ENDPOINTS, PATHS } from './requests';
 
 const text = readFileSync(DEFAULT_POLICY_PATH, 'utf8');
-const session = { session: 's1', principals: ['claude', 'shell'], workspace: '/workspace', home: '/home/agent' };
+const session = {
+  session: 's1',
+  principals: ['claude', 'shell'],
+  workspace: '/workspace',
+  home: '/home/agent',
+};
 
 function ir() {
   const result = compilePolicy(text, 'default.cedar', session);
@@ -33,7 +38,10 @@ describe('the default policy', () => {
 
   it('lets the agent read the system but not write it', () => {
     const p = ir();
-    assert.deepEqual(decideFile(p, '/etc/passwd', 'read'), { decision: 'allow', policies: ['system-read'] });
+    assert.deepEqual(decideFile(p, '/etc/passwd', 'read'), {
+      decision: 'allow',
+      policies: ['system-read'],
+    });
     assert.deepEqual(decideFile(p, '/usr/bin/ls', 'write'), { decision: 'deny', policies: [] });
   });
 
@@ -52,7 +60,10 @@ describe('the default policy', () => {
   it('does not confuse /work with /workspace', () => {
     const p = ir();
     assert.deepEqual(decideFile(p, '/work/file', 'write'), { decision: 'deny', policies: [] });
-    assert.deepEqual(decideFile(p, '/workspace2/file', 'write'), { decision: 'deny', policies: [] });
+    assert.deepEqual(decideFile(p, '/workspace2/file', 'write'), {
+      decision: 'deny',
+      policies: [],
+    });
   });
 
   it('hides home secrets and .env files', () => {
@@ -62,7 +73,10 @@ describe('the default policy', () => {
       policies: ['home-secrets'],
     });
     assert.equal(decideFile(p, '/home/agent/.sshx/a', 'read').decision, 'allow');
-    assert.deepEqual(decideFile(p, '/workspace/.env', 'read'), { decision: 'deny', policies: ['env-files'] });
+    assert.deepEqual(decideFile(p, '/workspace/.env', 'read'), {
+      decision: 'deny',
+      policies: ['env-files'],
+    });
     assert.equal(decideFile(p, '/workspace/prod.env', 'read').decision, 'deny');
     assert.equal(decideFile(p, '/workspace/.envrc', 'read').decision, 'allow');
   });
@@ -83,7 +97,12 @@ describe('the default policy', () => {
   });
 
   it('decides exactly as Cedar does for a workspace beside the home directory', () => {
-    const { mismatches, requests } = differential({ text, ...session, paths: PATHS, endpoints: ENDPOINTS });
+    const { mismatches, requests } = differential({
+      text,
+      ...session,
+      paths: PATHS,
+      endpoints: ENDPOINTS,
+    });
     assert.deepEqual(mismatches, []);
     assert.ok(requests > 1000);
   });

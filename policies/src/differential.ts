@@ -48,14 +48,16 @@ export function differential(c: DifferentialCase): { mismatches: Mismatch[]; req
         const mine = decideFile(p, path, access);
         const cedar = authorize(c.text, { ...base, action, path });
         requests++;
-        if (!same(mine, cedar)) mismatches.push({ principal, request: `${action} ${path}`, ir: mine, cedar });
+        if (!same(mine, cedar))
+          mismatches.push({ principal, request: `${action} ${path}`, ir: mine, cedar });
       }
     }
     for (const { ip, port } of c.endpoints) {
       const mine = decideConnect(p, ip, port);
       const cedar = authorize(c.text, { ...base, action: 'Connect', ip, port });
       requests++;
-      if (!same(mine, cedar)) mismatches.push({ principal, request: `Connect ${ip} ${port}`, ir: mine, cedar });
+      if (!same(mine, cedar))
+        mismatches.push({ principal, request: `Connect ${ip} ${port}`, ir: mine, cedar });
     }
   }
   return { mismatches, requests };

@@ -3,6 +3,7 @@ export * from './ir';
 export { builtinRules, type BuiltinOptions } from './builtin';
 export { compilePolicy, type CompileOptions, type CompileResult } from './compile';
 export { decideConnect, decideFile } from './decide';
+export { differential, type DifferentialCase, type Mismatch } from './differential';
 export { formatDiagnostic, type Diagnostic, type Severity } from './diagnostics';
 export { authorize, type OracleRequest } from './oracle';
 export { DEFAULT_POLICY_PATH, SCHEMA_PATH } from './schema';

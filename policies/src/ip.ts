@@ -101,7 +101,7 @@ export function formatAddress(a: Address): string {
   // Compress the longest run of zero groups (two or more), as RFC 5952 asks.
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
     if (j - i > bestLen) [best, bestLen] = [i, j - i];

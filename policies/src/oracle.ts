@@ -40,7 +40,11 @@ export function endpointEntity(ip: string, port: number): EntityJson {
   // Cedar's ip() refuses IPv4-mapped literals, and Leash judges them as IPv4 anyway.
   const address = formatAddress(unmap(parsed));
   const id = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-  return { uid: uid('Endpoint', id), attrs: { ip: { __extn: { fn: 'ip', arg: address } }, port }, parents: [] };
+  return {
+    uid: uid('Endpoint', id),
+    attrs: { ip: { __extn: { fn: 'ip', arg: address } }, port },
+    parents: [],
+  };
 }
 
 /**
@@ -96,10 +100,7 @@ export function authorize(text: string, request: OracleRequest): Verdict {
     preparsedSchemaName: SCHEMA_NAME,
     validateRequest: true,
     preparsedPolicySetId: prepare(text),
-    entities: [
-      { uid: agent, attrs: {}, parents: [uid('Session', request.session)] },
-      resource,
-    ],
+    entities: [{ uid: agent, attrs: {}, parents: [uid('Session', request.session)] }, resource],
   });
   if (answer.type === 'failure') throw new Error(answer.errors.map((e) => e.message).join('; '));
   const { decision, diagnostics } = answer.response;

@@ -50,7 +50,8 @@ export function atForms(dir: string, roots: Roots): string[] {
   const out: string[] = [];
   for (const root of ROOTS) {
     const base = rootPath(root, roots);
-    if (isAtOrBelow(dir, base)) out.push(root + (dir === base ? '' : dir.slice(base === '/' ? 0 : base.length)));
+    if (isAtOrBelow(dir, base))
+      out.push(root + (dir === base ? '' : dir.slice(base === '/' ? 0 : base.length)));
   }
   return out;
 }

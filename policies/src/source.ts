@@ -133,7 +133,10 @@ export function findTokens(tokens: Token[], pattern: PatternElem[]): Range | nul
       return t.kind === 'string' && (p.string === null || t.value === p.string);
     });
     if (ok) {
-      return { start: (tokens[i] as Token).start, end: (tokens[i + pattern.length - 1] as Token).end };
+      return {
+        start: (tokens[i] as Token).start,
+        end: (tokens[i + pattern.length - 1] as Token).end,
+      };
     }
   }
   return null;

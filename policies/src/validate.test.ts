@@ -31,7 +31,10 @@ function rejects(body: string, code: string, snippet: string, message?: RegExp, 
   assert.equal(d.code, code, d.message);
   assert.equal(d.severity, 'error');
   const { line, column, endLine, endColumn } = d;
-  assert.deepEqual({ line, column, endLine, endColumn }, rangeOf(text, snippet, text.indexOf(after, EXEC.length)));
+  assert.deepEqual(
+    { line, column, endLine, endColumn },
+    rangeOf(text, snippet, text.indexOf(after, EXEC.length)),
+  );
   if (message) assert.match(d.message, message);
 }
 
@@ -44,11 +47,17 @@ describe('checking ids and syntax', () => {
   });
 
   it('refuses a policy without @id, at its effect', () => {
-    rejects('permit (principal, action == Leash::Action::"ReadFile", resource);', 'missing-id', 'permit', /@id/);
+    rejects(
+      'permit (principal, action == Leash::Action::"ReadFile", resource);',
+      'missing-id',
+      'permit',
+      /@id/,
+    );
   });
 
   it('refuses a repeated @id, at the second one', () => {
-    const body = '@id("r") permit (principal, action == Leash::Action::"ReadFile", resource);\n' +
+    const body =
+      '@id("r") permit (principal, action == Leash::Action::"ReadFile", resource);\n' +
       '@id("w") permit (principal, action == Leash::Action::"WriteFile", resource);\n' +
       '@id("r") forbid (principal, action == Leash::Action::"ReadFile", resource);';
     const text = EXEC + body;
@@ -59,23 +68,31 @@ describe('checking ids and syntax', () => {
   });
 
   it('reports strict validation errors against the schema with their range', () => {
-    const body = '@id("a") permit (principal, action == Leash::Action::"ReadFile", resource)\n' +
+    const body =
+      '@id("a") permit (principal, action == Leash::Action::"ReadFile", resource)\n' +
       '  when { resource.owner == "me" };';
     const d = only(EXEC + body);
     assert.match(d.message, /owner/);
     assert.deepEqual([d.line, d.column], [3, 10]);
   });
 
-  it('formats a diagnostic as file:line:column: severity: message [code]', () => {
-    const d = only('@id("a") permit (principal, action == Leash::Action::"ReadFile", resource);');
-    assert.equal(
-      formatDiagnostic(d),
-      `p.cedar:1:1: error: ${d.message} [exec-not-permitted]`,
+  it('refuses templates, at the slot', () => {
+    rejects(
+      '@id("t") permit (principal == ?principal, action, resource);',
+      'template',
+      '?principal',
     );
   });
 
+  it('formats a diagnostic as file:line:column: severity: message [code]', () => {
+    const d = only('@id("a") permit (principal, action == Leash::Action::"ReadFile", resource);');
+    assert.equal(formatDiagnostic(d), `p.cedar:1:1: error: ${d.message} [exec-not-permitted]`);
+  });
+
   it('counts columns in characters, not bytes, after non-ASCII text', () => {
-    const text = EXEC + '// é→\n@id("a") permit (principal, action == Leash::Action::"ReadFile", resource)\n' +
+    const text =
+      EXEC +
+      '// é→\n@id("a") permit (principal, action == Leash::Action::"ReadFile", resource)\n' +
       '  when { resource.nom == "é" };';
     const d = only(text);
     assert.deepEqual([d.line, d.column], [4, 10]);
@@ -93,13 +110,20 @@ describe('refusing what cannot be enforced exactly', () => {
   });
 
   it('refuses a string prefix that is not a directory', () => {
-    rejects(read('resource.path like "/work*"'), 'unsupported-pattern', 'resource.path like "/work*"',
-      /Dir::"\/work"/);
+    rejects(
+      read('resource.path like "/work*"'),
+      'unsupported-pattern',
+      'resource.path like "/work*"',
+      /Dir::"\/work"/,
+    );
   });
 
   it('refuses a name prefix', () => {
-    rejects(read('resource in Leash::Dir::"/etc" && resource.name like "test*"'),
-      'unsupported-pattern', 'resource.name like "test*"');
+    rejects(
+      read('resource in Leash::Dir::"/etc" && resource.name like "test*"'),
+      'unsupported-pattern',
+      'resource.name like "test*"',
+    );
   });
 
   it('refuses a relative Dir id, at the entity', () => {
@@ -107,8 +131,12 @@ describe('refusing what cannot be enforced exactly', () => {
   });
 
   it('refuses a Dir id with a trailing slash or dots, in the scope too', () => {
-    rejects('@id("p") permit (principal, action == Leash::Action::"ReadFile",\n' +
-      '  resource in Leash::Dir::"@workspace/../x");', 'path-not-normal', 'Leash::Dir::"@workspace/../x"');
+    rejects(
+      '@id("p") permit (principal, action == Leash::Action::"ReadFile",\n' +
+        '  resource in Leash::Dir::"@workspace/../x");',
+      'path-not-normal',
+      'Leash::Dir::"@workspace/../x"',
+    );
     rejects(read('resource in Leash::Dir::"/etc/"'), 'path-not-normal', 'Leash::Dir::"/etc/"');
   });
 
@@ -118,25 +146,44 @@ describe('refusing what cannot be enforced exactly', () => {
 
   it('refuses a File id with a trailing slash or a root form', () => {
     rejects(read('resource == Leash::File::"/etc/"'), 'path-not-normal', 'Leash::File::"/etc/"');
-    rejects(read('resource == Leash::File::"@home/.bashrc"'), 'file-id-root',
-      'Leash::File::"@home/.bashrc"', /resource in Dir::"@home\/.bashrc"/);
+    rejects(
+      read('resource == Leash::File::"@home/.bashrc"'),
+      'file-id-root',
+      'Leash::File::"@home/.bashrc"',
+      /resource in Dir::"@home\/.bashrc"/,
+    );
   });
 
   it('refuses attributes and operators it does not model', () => {
-    rejects(connect('resource has host && resource.host == "example.com"'),
-      'unsupported-expression', 'resource has host');
-    rejects(read('if resource.name == "a" then true else false'), 'unsupported-expression',
-      'if resource.name == "a"');
+    rejects(
+      connect('resource has host && resource.host == "example.com"'),
+      'unsupported-expression',
+      'resource has host',
+    );
+    rejects(
+      read('if resource.name == "a" then true else false'),
+      'unsupported-expression',
+      'if resource.name == "a"',
+    );
   });
 
   it('refuses principal conditions, pointing at the variable', () => {
-    rejects(read('principal == Leash::Agent::"claude"'), 'unsupported-principal', 'principal',
-      /scope/, 'when');
+    rejects(
+      read('principal == Leash::Agent::"claude"'),
+      'unsupported-principal',
+      'principal',
+      /scope/,
+      'when',
+    );
   });
 
   it('refuses comparing an address with a range', () => {
-    rejects(connect('resource.ip == ip("10.0.0.0/8")'), 'ip-equals-range',
-      'resource.ip == ip("10.0.0.0/8")', /isInRange/);
+    rejects(
+      connect('resource.ip == ip("10.0.0.0/8")'),
+      'ip-equals-range',
+      'resource.ip == ip("10.0.0.0/8")',
+      /isInRange/,
+    );
   });
 
   it('refuses IPv4-mapped IPv6 literals, asking for the IPv4 form', () => {
@@ -146,21 +193,38 @@ describe('refusing what cannot be enforced exactly', () => {
   });
 
   it('refuses an IPv4-mapped range written in hexadecimal', () => {
-    rejects(connect('resource.ip.isInRange(ip("::ffff:a00:0/104"))'), 'ipv4-mapped',
-      'ip("::ffff:a00:0/104")', /IPv4 form/);
+    rejects(
+      connect('resource.ip.isInRange(ip("::ffff:a00:0/104"))'),
+      'ipv4-mapped',
+      'ip("::ffff:a00:0/104")',
+      /IPv4 form/,
+    );
   });
 
   it('refuses HttpRequest and McpCall policies as not enforced yet, at the @id', () => {
-    rejects('@id("web") permit (principal, action == Leash::Action::"HttpRequest", resource);',
-      'not-enforced-yet', '@id("web")', /proxy/);
+    rejects(
+      '@id("web") permit (principal, action == Leash::Action::"HttpRequest", resource);',
+      'not-enforced-yet',
+      '@id("web")',
+      /proxy/,
+    );
     rejects('@id("all") forbid (principal, action, resource);', 'not-enforced-yet', '@id("all")');
   });
 
   it('refuses a forbid or a conditional permit of Exec', () => {
-    rejects('@id("no-rm") forbid (principal, action == Leash::Action::"Exec", resource ==\n' +
-      '  Leash::File::"/bin/rm");', 'exec-not-narrowed', '@id("no-rm")', /later/);
-    rejects('@id("git") permit (principal, action == Leash::Action::"Exec", resource)\n' +
-      '  when { context.args like "status*" };', 'exec-not-narrowed', '@id("git")');
+    rejects(
+      '@id("no-rm") forbid (principal, action == Leash::Action::"Exec", resource ==\n' +
+        '  Leash::File::"/bin/rm");',
+      'exec-not-narrowed',
+      '@id("no-rm")',
+      /later/,
+    );
+    rejects(
+      '@id("git") permit (principal, action == Leash::Action::"Exec", resource)\n' +
+        '  when { context.args like "status*" };',
+      'exec-not-narrowed',
+      '@id("git")',
+    );
   });
 });
 
@@ -171,14 +235,18 @@ describe('requiring an unconditional Exec permit', () => {
   });
 
   it('refuses a principal that no Exec permit covers', () => {
-    const text = '@id("exec") permit (principal == Leash::Agent::"claude",\n' +
+    const text =
+      '@id("exec") permit (principal == Leash::Agent::"claude",\n' +
       '  action == Leash::Action::"Exec", resource);';
     const options = { session: 's', workspace: '/w', home: '/h' };
     assert.equal(compilePolicy(text, 'p.cedar', { ...options, principals: ['claude'] }).ok, true);
     const result = compilePolicy(text, 'p.cedar', { ...options, principals: ['claude', 'codex'] });
     assert.equal(result.ok, false);
     assert.equal(result.ir, undefined);
-    assert.deepEqual(result.diagnostics.map((d) => d.code), ['exec-not-permitted']);
+    assert.deepEqual(
+      result.diagnostics.map((d) => d.code),
+      ['exec-not-permitted'],
+    );
     assert.match(result.diagnostics[0]?.message ?? '', /Agent::"codex"/);
   });
 });

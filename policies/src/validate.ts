@@ -9,7 +9,7 @@ import { compileOne, type CompiledPolicy } from './compile/policy';
 import { LineMap, type Diagnostic, type Range, type Severity } from './diagnostics';
 import type { Roots } from './paths';
 import { schema } from './schema';
-import { findTokens, splitPolicies, type PolicySource } from './source';
+import { findTokens, splitPolicies, tokenize, type PolicySource } from './source';
 
 export interface CheckResult {
   ok: boolean;
@@ -36,7 +36,9 @@ function cedarDiagnostics(
     const loc = e.sourceLocations?.[0];
     const range = loc ? { start: toChar(loc.start), end: toChar(loc.end) } : { start: 0, end: 0 };
     const help = e.help ? ` (${e.help})` : '';
-    return lines.diagnostic(file, range, severity, e.code ?? code, `${e.message}${help}`);
+    // Cedar names policies `policy0`, `policy1`…; the range already says which one.
+    const message = e.message.replace(/^for policy `[^`]*`, /, '');
+    return lines.diagnostic(file, range, severity, e.code ?? code, `${message}${help}`);
   });
 }
 
@@ -64,6 +66,23 @@ export function analyse(text: string, file: string, roots: Roots): Analysis {
     lines,
   });
 
+  // Cedar refuses templates in a static policy set without saying where; say it here.
+  const slot =
+    findTokens(tokenize(text), ['?', 'principal']) ?? findTokens(tokenize(text), ['?', 'resource']);
+  if (slot) {
+    diagnostics.push(
+      lines.diagnostic(
+        file,
+        slot,
+        'error',
+        'template',
+        'templates are not supported: a session policy names its entities, so write ' +
+          '`principal == Leash::Agent::"…"` or a resource instead of a slot.',
+      ),
+    );
+    return done([]);
+  }
+
   const parsed = cedar.checkParsePolicySet({ staticPolicies: text });
   if (parsed.type === 'failure') {
     diagnostics.push(...cedarDiagnostics(lines, file, parsed.errors, 'error', 'parse'));
@@ -85,13 +104,23 @@ export function analyse(text: string, file: string, roots: Roots): Analysis {
     const id = json.json.annotations?.id;
     if (id === undefined || id === '') {
       diagnostics.push(
-        lines.diagnostic(file, source.head, 'error', 'missing-id',
-          'every policy needs a unique `@id("…")` annotation: decisions name policies by it.'),
+        lines.diagnostic(
+          file,
+          source.head,
+          'error',
+          'missing-id',
+          'every policy needs a unique `@id("…")` annotation: decisions name policies by it.',
+        ),
       );
     } else if (seen.has(id)) {
       diagnostics.push(
-        lines.diagnostic(file, source.head, 'error', 'duplicate-id',
-          `the id "${id}" is already used by another policy: each \`@id\` must be unique.`),
+        lines.diagnostic(
+          file,
+          source.head,
+          'error',
+          'duplicate-id',
+          `the id "${id}" is already used by another policy: each \`@id\` must be unique.`,
+        ),
       );
     } else {
       seen.add(id);
@@ -146,9 +175,14 @@ export function checkPolicy(text: string, file: string): CheckResult {
   const { diagnostics } = analysis;
   if (analysis.ok && !analysis.policies.some((p) => p.compiled.execPermit)) {
     diagnostics.push(
-      analysis.lines.diagnostic(file, { start: 0, end: 0 }, 'error', 'exec-not-permitted',
+      analysis.lines.diagnostic(
+        file,
+        { start: 0, end: 0 },
+        'error',
+        'exec-not-permitted',
         'no policy permits Exec unconditionally: this version cannot narrow Exec (exec rules ' +
-          `land later), so the policy must permit it, e.g. \`${EXEC_PERMIT_EXAMPLE}\`.`),
+          `land later), so the policy must permit it, e.g. \`${EXEC_PERMIT_EXAMPLE}\`.`,
+      ),
     );
   }
   return { ok: !diagnostics.some((d) => d.severity === 'error'), diagnostics };

@@ -50,7 +50,8 @@ describe('compiling file policies', () => {
   });
 
   it('matches Cedar on per-principal and per-session scopes', () => {
-    agreesWithCedar(`
+    agreesWithCedar(
+      `
       @id("claude-reads") permit (principal == Leash::Agent::"claude",
         action == Leash::Action::"ReadFile", resource);
       @id("session-writes-tmp") permit (principal in Leash::Session::"s1",
@@ -61,7 +62,9 @@ describe('compiling file policies', () => {
         resource in Leash::Dir::"@home/.ssh");
       @id("codex-no-env") forbid (principal in Leash::Agent::"codex",
         action == Leash::Action::"ReadFile", resource) when { resource.name == ".env" };
-    `, []);
+    `,
+      [],
+    );
   });
 
   it('gives each alternative of a disjunction its own rule with the policy id', () => {
@@ -70,7 +73,12 @@ describe('compiling file policies', () => {
     const result = compilePolicy(text, 'p.cedar', { session: 's', principals: ['x'], ...roots });
     const rules = result.ir?.principals.x?.files.filter((r) => r.id === 'either');
     assert.deepEqual(rules, [
-      { id: 'either', effect: 'permit', access: ['read'], match: [{ kind: 'prefix', value: '/a' }] },
+      {
+        id: 'either',
+        effect: 'permit',
+        access: ['read'],
+        match: [{ kind: 'prefix', value: '/a' }],
+      },
       {
         id: 'either',
         effect: 'permit',
@@ -83,7 +91,8 @@ describe('compiling file policies', () => {
 
 describe('compiling connect policies', () => {
   it('matches Cedar on ranges, addresses, classes and ports', () => {
-    agreesWithCedar(`
+    agreesWithCedar(
+      `
       @id("private") permit (principal, action == Leash::Action::"Connect", resource)
         when { resource.ip.isInRange(ip("10.0.0.0/8")) || resource.ip.isInRange(ip("fd00::/8")) };
       @id("dns") permit (principal, action == Leash::Action::"Connect", resource)
@@ -99,6 +108,8 @@ describe('compiling connect policies', () => {
         when { resource.ip.isMulticast() || resource.port > 70000 };
       @id("host-bits") permit (principal, action == Leash::Action::"Connect", resource)
         when { resource.ip.isInRange(ip("192.168.1.7/24")) && !(resource.port >= 5000) };
-    `.replace(/^/, ''), ENDPOINTS);
+    `.replace(/^/, ''),
+      ENDPOINTS,
+    );
   });
 });

@@ -21,7 +21,8 @@ export function compileCondition<M>(e: Expr, atoms: AtomCompiler<M>): Formula<M>
     const right = compileCondition(both.right, atoms);
     return n.op === '&&' ? and(left, right) : or(left, right);
   }
-  if (n.op === '!') return not(compileCondition((n.body as { arg: Expr }).arg, atoms), atoms.negate);
+  if (n.op === '!')
+    return not(compileCondition((n.body as { arg: Expr }).arg, atoms), atoms.negate);
 
   const variable = findVar(e, ['context', 'principal', 'action']);
   if (variable) {

@@ -70,7 +70,9 @@ const MIRROR: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '
 
 function comparison(e: Expr, op: string, left: Expr, right: Expr): F {
   const swapped = resourceAttr(left) === null;
-  const [subject, other, effectiveOp] = swapped ? [right, left, MIRROR[op] ?? op] : [left, right, op];
+  const [subject, other, effectiveOp] = swapped
+    ? [right, left, MIRROR[op] ?? op]
+    : [left, right, op];
   const attr = resourceAttr(subject);
   const value = literal(other);
   const bounds = COMPARE[effectiveOp];
@@ -115,7 +117,8 @@ export function connectAtoms(): AtomCompiler<ConnectMatcher> {
     }
     if (n.op === 'is') {
       const b = n.body as { left: Expr; entity_type: string; in?: Expr };
-      if (isVar(b.left, 'resource') && !b.in) return b.entity_type === 'Leash::Endpoint' ? TRUE : FALSE;
+      if (isVar(b.left, 'resource') && !b.in)
+        return b.entity_type === 'Leash::Endpoint' ? TRUE : FALSE;
     }
     throw unsupported(e);
   };

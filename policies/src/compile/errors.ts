@@ -49,7 +49,8 @@ function tokensOf(e: Expr): PatternElem[] | null {
   if (key === '.') return seq(tokensOf(body.left), ['.', body.attr as unknown as string]);
   if (key === 'like') return seq(tokensOf(body.left), ['like', { string: null }]);
   if (key === '!') return seq(['!'], tokensOf(body.arg));
-  if (key === 'has' && typeof body.attr === 'string') return seq(tokensOf(body.left), ['has', body.attr]);
+  if (key === 'has' && typeof body.attr === 'string')
+    return seq(tokensOf(body.left), ['has', body.attr]);
   if (BINARY.includes(key)) return seq(tokensOf(body.left), [key], tokensOf(body.right));
   if (METHODS.includes(key)) {
     return seq(tokensOf(body.left), ['.', key, '('], tokensOf(body.right), [')']);

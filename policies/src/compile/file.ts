@@ -76,7 +76,12 @@ export function fileEntity(op: 'in' | '==', type: string, id: string, roots: Roo
 }
 
 /** Splits a `like` pattern into literal runs around its wildcards. */
-function patternParts(pattern: PatternElem[]): { text: string; lead: boolean; trail: boolean; inner: boolean } {
+function patternParts(pattern: PatternElem[]): {
+  text: string;
+  lead: boolean;
+  trail: boolean;
+  inner: boolean;
+} {
   const runs: Array<string | null> = [];
   for (const p of pattern) {
     const last = runs[runs.length - 1];
@@ -126,7 +131,11 @@ function likePath(pattern: PatternElem[], e: Expr): F {
 function likeName(pattern: PatternElem[], e: Expr): F {
   const { text, lead, trail, inner } = patternParts(pattern);
   if (text.includes('/')) {
-    throw new CompileError('name-slash', 'a file name never contains "/"; match the path instead.', e);
+    throw new CompileError(
+      'name-slash',
+      'a file name never contains "/"; match the path instead.',
+      e,
+    );
   }
   if (inner || trail) {
     throw new CompileError(

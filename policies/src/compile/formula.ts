@@ -31,7 +31,11 @@ export function or<M>(a: Formula<M>, b: Formula<M>): Formula<M> {
 export function not<M>(f: Formula<M>, negate: (m: M) => M): Formula<M> {
   // ¬(A ∨ B) = ¬A ∧ ¬B, and ¬(m1 ∧ m2) = ¬m1 ∨ ¬m2.
   let out: Formula<M> = [[]];
-  for (const alternative of f) out = and(out, alternative.map((m) => [negate(m)]));
+  for (const alternative of f)
+    out = and(
+      out,
+      alternative.map((m) => [negate(m)]),
+    );
   return out;
 }
 

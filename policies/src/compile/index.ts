@@ -48,10 +48,15 @@ export function compilePolicy(text: string, file: string, options: CompileOption
       .filter((p) => appliesTo(p.principal, name, options.session));
     if (!mine.some((p) => p.execPermit)) {
       diagnostics.push(
-        analysis.lines.diagnostic(file, { start: 0, end: 0 }, 'error', 'exec-not-permitted',
+        analysis.lines.diagnostic(
+          file,
+          { start: 0, end: 0 },
+          'error',
+          'exec-not-permitted',
           `no policy permits Exec unconditionally for Agent::"${name}": this version cannot ` +
             'narrow Exec (exec rules land later), so every principal needs an unconditional ' +
-            `permit, e.g. \`${EXEC_PERMIT_EXAMPLE}\`.`),
+            `permit, e.g. \`${EXEC_PERMIT_EXAMPLE}\`.`,
+        ),
       );
     }
     principals[name] = principalIR(name, mine, builtins);

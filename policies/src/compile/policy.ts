@@ -8,7 +8,14 @@ import { CompileError } from './errors';
 import { fileAtoms, fileEntity } from './file';
 import { and, FALSE, FormulaTooLarge, MAX_ALTERNATIVES, not, TRUE, type Formula } from './formula';
 
-export const ACTIONS = ['ReadFile', 'WriteFile', 'Exec', 'Connect', 'HttpRequest', 'McpCall'] as const;
+export const ACTIONS = [
+  'ReadFile',
+  'WriteFile',
+  'Exec',
+  'Connect',
+  'HttpRequest',
+  'McpCall',
+] as const;
 export type Action = (typeof ACTIONS)[number];
 
 export interface CompiledPolicy {
@@ -75,12 +82,14 @@ function exec(json: PolicyJson): boolean {
   const unconditional =
     json.conditions.length === 0 &&
     (json.resource.op === 'All' ||
-      (json.resource.op === 'is' && json.resource.entity_type === 'Leash::File' && !json.resource.in));
+      (json.resource.op === 'is' &&
+        json.resource.entity_type === 'Leash::File' &&
+        !json.resource.in));
   if (json.effect === 'forbid') {
     throw new CompileError(
       'exec-not-narrowed',
       'a forbid that applies to Exec cannot be enforced yet: exec rules land in a later ' +
-        'version, and until then Exec is always permitted. Leave Exec out of this policy\'s actions.',
+        "version, and until then Exec is always permitted. Leave Exec out of this policy's actions.",
     );
   }
   if (!unconditional) {
@@ -114,7 +123,9 @@ export function compileOne(id: string, json: PolicyJson, roots: Roots): Compiled
     const files = access.length
       ? { access, alternatives: condition(json, fileAtoms(roots), (j) => fileScope(j, roots)) }
       : null;
-    const connects = actions.includes('Connect') ? condition(json, connectAtoms(), connectScope) : null;
+    const connects = actions.includes('Connect')
+      ? condition(json, connectAtoms(), connectScope)
+      : null;
     const execPermit = actions.includes('Exec') ? exec(json) : false;
     return { id, effect: json.effect, principal: json.principal, files, connects, execPermit };
   } catch (err) {
