@@ -30,7 +30,8 @@ export function compileCondition<M>(e: Expr, atoms: AtomCompiler<M>): Formula<M>
     const why =
       name === 'context'
         ? `\`context\` is not enforced for ${atoms.subject} yet: the kernel sees no request context`
-        : `\`${name}\` in a condition is not supported: constrain the ${name} in the policy scope instead`;
+        : `\`${name}\` in a condition is not supported: ` +
+          `constrain the ${name} in the policy scope instead`;
     throw new CompileError(`unsupported-${name}`, `${why}.`, variable);
   }
   return atoms.atom(e);

@@ -51,7 +51,8 @@ function unsupported(e: Expr): CompileError {
   return new CompileError(
     'unsupported-expression',
     'this condition cannot be enforced on connects. The compiler understands ' +
-      '`resource.ip.isInRange(ip("…"))`, `resource.ip == ip("…")`, `resource.ip.isLoopback()`, ' +
+      '`resource.ip.isInRange(ip("…"))`, `resource.ip == ip("…")`, ' +
+      '`resource.ip.isLoopback()`, ' +
       '`isIpv4()`, `isIpv6()`, `isMulticast()` and comparisons of ' +
       '`resource.port` with a number, joined with `&&`, `||` and `!`.',
     e,

@@ -89,7 +89,8 @@ function exec(json: PolicyJson): boolean {
     throw new CompileError(
       'exec-not-narrowed',
       'a forbid that applies to Exec cannot be enforced yet: exec rules land in a later ' +
-        "version, and until then Exec is always permitted. Leave Exec out of this policy's actions.",
+        'version, and until then Exec is always permitted. ' +
+        "Leave Exec out of this policy's actions.",
     );
   }
   if (!unconditional) {
