@@ -150,7 +150,7 @@ describe('refusing what cannot be enforced exactly', () => {
       read('resource == Leash::File::"@home/.bashrc"'),
       'file-id-root',
       'Leash::File::"@home/.bashrc"',
-      /resource in Dir::"@home\/.bashrc"/,
+      /resource in Leash::Dir::"@home\/.bashrc"/,
     );
   });
 

@@ -53,7 +53,7 @@ export function checkFileId(id: string, at?: Expr): string {
     throw new CompileError(
       'file-id-root',
       `File id "${id}" can never match: files are named by their real path. ` +
-        `To name a path under a root, write \`resource in Dir::"${id}"\`.`,
+        `To name a path under a root, write \`resource in Leash::Dir::"${id}"\`.`,
       at,
     );
   }
@@ -102,7 +102,7 @@ function likePath(pattern: PatternElem[], e: Expr): F {
     throw new CompileError(
       'unsupported-pattern',
       'a `*` in the middle of a path pattern cannot be enforced exactly: the kernel matches ' +
-        'a path by exact value, by directory or by suffix. Write `resource in Dir::"…"`, ' +
+        'a path by exact value, by directory or by suffix. Write `resource in Leash::Dir::"…"`, ' +
         '`resource.path like "*suffix"` or `resource.path like "/dir/*"`.',
       e,
     );
@@ -120,7 +120,7 @@ function likePath(pattern: PatternElem[], e: Expr): F {
       'unsupported-pattern',
       `\`like "${text}*"\` matches by string prefix, which the kernel cannot enforce exactly ` +
         `(it would also cover names that merely start the same way). Write ` +
-        `\`resource in Dir::"${text.replace(/\/+$/, '') || '/'}"\` or end the pattern with "/*".`,
+        `\`resource in Leash::Dir::"${text.replace(/\/+$/, '') || '/'}"\` or end the pattern with "/*".`,
       e,
     );
   }
@@ -161,9 +161,9 @@ function notNormal(path: string, e: Expr): CompileError {
 function unsupported(e: Expr): CompileError {
   return new CompileError(
     'unsupported-expression',
-    'this condition cannot be enforced on files. The compiler understands `resource in ' +
-      'Dir::"…"`, `resource == File::"…"`, `resource.path == "…"`, `resource.path like ' +
-      '"*suffix"` or `"/dir/*"`, `resource.name == "…"` and `resource.name like "*suffix"`, ' +
+    'this condition cannot be enforced on files. The compiler understands ' +
+      '`resource in Leash::Dir::"…"`, `resource == Leash::File::"…"`, `resource.path == "…"`, ' +
+      '`resource.path like "*suffix"` or `"/dir/*"`, `resource.name == "…"` and `resource.name like "*suffix"`, ' +
       'joined with `&&`, `||` and `!`.',
     e,
   );
