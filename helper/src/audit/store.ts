@@ -1,0 +1,153 @@
+/** The audit log: SQLite in WAL mode, one row per decision (allowed file opens aggregated). */
+import Database from 'better-sqlite3';
+import { EventEmitter } from 'node:events';
+import * as os from 'node:os';
+import { nowRfc3339Nano } from '../time';
+import type { AuditEvent, NewEvent } from './event';
+
+const SCHEMA_VERSION = 1;
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     time TEXT NOT NULL,
+     session TEXT NOT NULL,
+     principal TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     action TEXT NOT NULL,
+     machine TEXT NOT NULL,
+     resource TEXT NOT NULL,
+     decision TEXT NOT NULL,
+     policies TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     pid INTEGER NOT NULL,
+     comm TEXT NOT NULL,
+     details TEXT NOT NULL
+   );
+   CREATE INDEX events_session ON events(session, id);`,
+];
+
+export interface EventFilter {
+  session?: string;
+  kind?: string;
+  decision?: string;
+  afterId?: number;
+  limit?: number;
+}
+
+interface Row {
+  id: number;
+  time: string;
+  session: string;
+  principal: string;
+  kind: string;
+  action: string;
+  machine: string;
+  resource: string;
+  decision: string;
+  policies: string;
+  count: number;
+  pid: number;
+  comm: string;
+  details: string;
+}
+
+export class AuditStore {
+  private readonly db: Database.Database;
+  private readonly insert: Database.Statement;
+  private readonly machine = os.hostname();
+  /** Emits 'event' with each stored AuditEvent, after it is committed. */
+  readonly live = new EventEmitter();
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.migrate();
+    this.insert = this.db.prepare(
+      `INSERT INTO events (time, session, principal, kind, action, machine, resource, decision,
+         policies, count, pid, comm, details)
+       VALUES (@time, @session, @principal, @kind, @action, @machine, @resource, @decision,
+         @policies, @count, @pid, @comm, @details)`,
+    );
+    this.live.setMaxListeners(0);
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(
+        `audit database has schema version ${current}, newer than this leashd understands ` +
+          `(${SCHEMA_VERSION}); upgrade leash`,
+      );
+    }
+    for (let v = current; v < SCHEMA_VERSION; v++) {
+      const step = MIGRATIONS[v];
+      if (step === undefined) throw new Error(`no migration from audit schema ${v}`);
+      this.db.transaction(() => {
+        this.db.exec(step);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  /** Stores events in one transaction and announces them. */
+  append(events: NewEvent[]): AuditEvent[] {
+    const stored: AuditEvent[] = [];
+    this.db.transaction(() => {
+      for (const e of events) {
+        const full = { ...e, time: e.time ?? nowRfc3339Nano(), machine: this.machine };
+        const info = this.insert.run({
+          ...full,
+          policies: JSON.stringify(full.policies),
+          details: JSON.stringify(full.details),
+        });
+        stored.push({ ...full, id: Number(info.lastInsertRowid) });
+      }
+    })();
+    for (const e of stored) this.live.emit('event', e);
+    return stored;
+  }
+
+  query(filter: EventFilter): AuditEvent[] {
+    const where: string[] = ['id > @afterId'];
+    if (filter.session) where.push('session = @session');
+    if (filter.kind) where.push('kind = @kind');
+    if (filter.decision) where.push('decision = @decision');
+    const sql =
+      `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id` +
+      (filter.limit ? ' LIMIT @limit' : '');
+    const rows = this.db.prepare(sql).all({
+      afterId: filter.afterId ?? 0,
+      session: filter.session ?? '',
+      kind: filter.kind ?? '',
+      decision: filter.decision ?? '',
+      limit: filter.limit ?? 0,
+    }) as Row[];
+    return rows.map(fromRow);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function fromRow(r: Row): AuditEvent {
+  return {
+    ...r,
+    kind: r.kind as AuditEvent['kind'],
+    decision: r.decision as AuditEvent['decision'],
+    policies: JSON.parse(r.policies) as string[],
+    details: JSON.parse(r.details) as Record<string, unknown>,
+  };
+}
+
+/** Whether an event passes a filter (for live streams). */
+export function matches(e: AuditEvent, f: EventFilter): boolean {
+  return (
+    (!f.session || e.session === f.session) &&
+    (!f.kind || e.kind === f.kind) &&
+    (!f.decision || e.decision === f.decision) &&
+    e.id > (f.afterId ?? 0)
+  );
+}

@@ -1,0 +1,44 @@
+/** A promise-based client of leashd's gRPC service, for the CLI. */
+import * as grpc from '@grpc/grpc-js';
+import { loadService } from '../grpc';
+
+export class LeashClient {
+  readonly raw: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+
+  constructor(readonly socket: string) {
+    const Service = loadService();
+    this.raw = new Service(`unix://${socket}`, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    }) as LeashClient['raw'];
+  }
+
+  /** Calls a unary method; a failure becomes an Error carrying leashd's own message. */
+  call<Res>(method: string, req: object, timeoutMs = 120_000): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      const fn = this.raw[method];
+      if (!fn) return reject(new Error(`no such call ${method}`));
+      fn.call(
+        this.raw,
+        req,
+        { deadline: Date.now() + timeoutMs },
+        (err: grpc.ServiceError | null, res: Res) => (err ? reject(clientError(err, this.socket)) : resolve(res)),
+      );
+    });
+  }
+
+  /** Resolves when leashd answers on its socket within `ms`, else false. */
+  ready(ms: number): Promise<boolean> {
+    return new Promise((resolve) => this.raw.waitForReady(Date.now() + ms, (err) => resolve(!err)));
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}
+
+export function clientError(err: grpc.ServiceError, socket: string): Error {
+  if (err.code === grpc.status.UNAVAILABLE) {
+    return new Error(`leashd is not running on ${socket}; start it with \`leash helper start\``);
+  }
+  return new Error(err.details || err.message);
+}

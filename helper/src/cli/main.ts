@@ -1,0 +1,198 @@
+/** The `leash` CLI: a thin client of leashd; every command takes --json. */
+import { checkPolicy, formatDiagnostic } from '@leash/policies';
+import { Command } from 'commander';
+import * as path from 'node:path';
+import { clientSocket } from '../config';
+import type { SessionInfoMsg } from '../grpc';
+import { KNOWN_AGENTS } from '../session/manager';
+import { LeashClient } from './client';
+import { demo } from './demo';
+import { EVENT_HEADERS, eventRow, flatEvent, streamEvents, table } from './events';
+import { startHelper, stopHelper, type StatusReply } from './helper-cmd';
+import { approvePolicy, readPolicyFile } from './policy-source';
+import { run } from './run';
+
+const program = new Command('leash')
+  .description('Run AI coding agents in a sandbox decided by one Cedar policy')
+  .option('--socket <path>', "leashd's socket (default: $LEASH_SOCKET or /run/leash/leashd.sock)")
+  .enablePositionalOptions();
+
+const socket = (): string => clientSocket(program.opts<{ socket?: string }>().socket);
+
+async function withClient<T>(fn: (c: LeashClient) => Promise<T>): Promise<T> {
+  const client = new LeashClient(socket());
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+const helper = program.command('helper').description('start, stop or check leashd');
+helper
+  .command('start')
+  .option('--state-dir <dir>', 'state directory for a new leashd')
+  .option('--image <image>', 'sandbox image for a new leashd')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { stateDir?: string; image?: string; json?: boolean }) => {
+    const r = await startHelper({ socket: socket(), stateDir: o.stateDir, image: o.image });
+    if (o.json) console.log(JSON.stringify(r));
+    else console.log(r.started ? `leashd started (pid ${r.pid})` : `leashd is already running (pid ${r.pid})`);
+  });
+helper
+  .command('stop')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { json?: boolean }) => {
+    const stopped = await stopHelper(socket());
+    if (o.json) console.log(JSON.stringify({ stopped }));
+    else console.log(stopped ? 'leashd stopped' : 'leashd was not running');
+  });
+helper
+  .command('status')
+  .option('--json', 'machine-readable output')
+  .action(async (o: { json?: boolean }) => {
+    const s = await withClient((c) => c.call<StatusReply>('status', {}, 5000));
+    if (o.json) console.log(JSON.stringify(s));
+    else {
+      console.log(`leashd ${s.version} (pid ${s.pid}) on ${s.socket}: ${s.healthy ? 'healthy' : 'unhealthy'}`);
+      console.log(`backend: ${s.backend} (${s.backendReason})`);
+      console.log(`sessions: ${s.sessions}`);
+      for (const p of s.problems) console.log(`problem: ${p}`);
+    }
+    if (!s.healthy) process.exitCode = 1;
+  });
+
+program
+  .command('run')
+  .description(`run an agent in a new session (agents: ${KNOWN_AGENTS.join(', ')})`)
+  .argument('<agent>', 'the agent to run')
+  .argument('[args...]', 'arguments for the agent; for shell, the command to run')
+  .option('--name <name>', 'session name (default: a short unique id)')
+  .option('--policy <file>', 'Cedar policy file (default: .leash/policy.cedar, else the default policy)')
+  .option('--mode <mode>', 'enforce, shadow or record', 'enforce')
+  .option('--workspace <dir>', 'the workspace directory', process.cwd())
+  .option('--json', 'print the session as JSON on stderr')
+  .passThroughOptions()
+  .action(async (agent: string, args: string[], o: Record<string, string | boolean | undefined>) => {
+    if (!KNOWN_AGENTS.includes(agent)) {
+      throw new Error(`unknown agent ${agent}; known agents: ${KNOWN_AGENTS.join(', ')}`);
+    }
+    const { exitCode } = await run({
+      socket: socket(),
+      agent,
+      args,
+      name: o.name as string | undefined,
+      policy: o.policy as string | undefined,
+      mode: o.mode as string,
+      workspace: path.resolve(o.workspace as string),
+      json: Boolean(o.json),
+    });
+    process.exitCode = exitCode;
+  });
+
+program
+  .command('sessions')
+  .description('list running sessions')
+  .option('--json', 'JSON Lines output')
+  .action(async (o: { json?: boolean }) => {
+    const r = await withClient((c) => c.call<{ sessions: SessionInfoMsg[] }>('listSessions', {}));
+    if (o.json) for (const s of r.sessions) console.log(JSON.stringify(s));
+    else
+      console.log(
+        table(
+          ['NAME', 'AGENT', 'MODE', 'STATE', 'DENIALS', 'WORKSPACE'],
+          r.sessions.map((s) => [s.name, s.agent, s.mode, s.state, s.denials, s.workspace]),
+        ),
+      );
+  });
+
+program
+  .command('stop')
+  .description('stop a session')
+  .argument('<name>')
+  .option('--json', 'machine-readable output')
+  .action(async (name: string, o: { json?: boolean }) => {
+    await withClient((c) => c.call('stopSession', { name }));
+    console.log(o.json ? JSON.stringify({ stopped: name }) : `session ${name} stopped`);
+  });
+
+program
+  .command('events')
+  .description('decisions from the audit log')
+  .option('--session <name>')
+  .option('--kind <kind>', 'file, exec, net, http, mcp, policy, session or loss')
+  .option('--decision <decision>', 'allow, deny or would-deny')
+  .option('--after <id>', 'only events after this id')
+  .option('--follow', 'keep streaming new events')
+  .option('--json', 'JSON Lines output')
+  .action(async (o: Record<string, string | boolean | undefined>) => {
+    if (!o.json) console.log(EVENT_HEADERS.join('  '));
+    await withClient((c) =>
+      streamEvents(
+        c,
+        {
+          session: o.session as string | undefined,
+          kind: o.kind as string | undefined,
+          decision: o.decision as string | undefined,
+          afterId: o.after as string | undefined,
+          follow: Boolean(o.follow),
+        },
+        (e) => console.log(o.json ? JSON.stringify(flatEvent(e)) : table([], [eventRow(e)]).trimStart()),
+      ),
+    );
+  });
+
+const policy = program.command('policy').description('check, apply or approve Cedar policies');
+policy
+  .command('check')
+  .argument('<file>')
+  .option('--json', 'diagnostics as JSON')
+  .action((file: string, o: { json?: boolean }) => {
+    const source = readPolicyFile(file);
+    const result = checkPolicy(source.text, source.origin);
+    if (o.json) console.log(JSON.stringify({ ok: result.ok, diagnostics: result.diagnostics }));
+    else if (result.ok && result.diagnostics.length === 0) console.log(`${source.origin}: ok`);
+    else for (const d of result.diagnostics) console.error(formatDiagnostic(d));
+    if (!result.ok) process.exitCode = 1;
+  });
+policy
+  .command('apply')
+  .description("replace a running session's policy (validated first; a bad one changes nothing)")
+  .requiredOption('--session <name>')
+  .argument('<file>')
+  .option('--json', 'machine-readable output')
+  .action(async (file: string, o: { session: string; json?: boolean }) => {
+    const source = readPolicyFile(file);
+    const r = await withClient((c) =>
+      c.call<{ applied: boolean; oldHash: string; newHash: string; diagnostics: string[] }>(
+        'applyPolicy',
+        { session: o.session, policyText: source.text, policyOrigin: source.origin },
+      ),
+    );
+    if (o.json) console.log(JSON.stringify(r));
+    else if (r.applied) console.log(`applied ${source.origin} to ${o.session} (${r.newHash.slice(0, 12)})`);
+    else console.error(`not applied; the running policy stays:\n${r.diagnostics.join('\n')}`);
+    if (!r.applied) process.exitCode = 1;
+  });
+policy
+  .command('approve')
+  .description("trust a workspace's own .leash/policy.cedar as it is now")
+  .argument('<file>')
+  .action((file: string) => {
+    const hash = approvePolicy(file);
+    console.log(`approved ${path.resolve(file)} (${hash.slice(0, 12)})`);
+  });
+
+program
+  .command('demo')
+  .description('run a sandboxed session on the default policy and show what was allowed and denied')
+  .option('--json', 'the decisions as JSON Lines')
+  .action(async (o: { json?: boolean }) => {
+    process.exitCode = await demo({ socket: socket(), json: Boolean(o.json) });
+  });
+
+program.parseAsync().catch((err: Error) => {
+  process.stderr.write(`leash: ${err.message}\n`);
+  process.exit(process.exitCode && process.exitCode !== 0 ? process.exitCode : 1);
+});
+

@@ -1,0 +1,134 @@
+/** leashd: the privileged helper. Owns sessions, enforcement and the audit log. */
+import * as grpc from '@grpc/grpc-js';
+import { probeKernel } from '@leash/bpf';
+import { Command } from 'commander';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AuditStore } from '../audit/store';
+import { AuditWriter } from '../audit/writer';
+import { loadSettings, SETTINGS_FILE, type DaemonSettings } from '../config';
+import { loadService } from '../grpc';
+import { logger } from '../log';
+import { DockerRuntime } from '../runtime/docker';
+import { SessionManager } from '../session/manager';
+import { buildService, type DaemonState } from './server';
+
+const log = logger('leashd');
+
+async function main(): Promise<void> {
+  const program = new Command('leashd')
+    .option('--socket <path>', 'unix socket to serve on')
+    .option('--state-dir <dir>', 'audit database and other state')
+    .option('--image <image>', 'sandbox image')
+    .option('--group <group>', 'group allowed to use the socket')
+    .parse();
+  const settings = loadSettings(program.opts<Partial<DaemonSettings>>());
+
+  if (process.getuid?.() !== 0) {
+    throw new Error('leashd must run as root (it loads BPF programs and answers fanotify)');
+  }
+  const probe = probeKernel();
+  if (probe.backend === 'none') {
+    throw new Error(`this kernel cannot enforce Leash policies: ${probe.reason}`);
+  }
+
+  const runtime = new DockerRuntime();
+  await runtime.ping();
+  // Sessions of an earlier leashd that died: their enforcement is gone, so they end now.
+  for (const c of await runtime.leftovers()) {
+    log.warn('removing a session container left by an earlier leashd', c);
+    await runtime.remove(c.id);
+  }
+
+  fs.mkdirSync(settings.stateDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(settings.stateDir, 0o700);
+  const store = new AuditStore(path.join(settings.stateDir, 'audit.db'));
+  const audit = new AuditWriter(store, log.child({ component: 'audit' }));
+  const sessions = new SessionManager(runtime, audit, log, settings.image, [
+    settings.stateDir,
+    path.dirname(settings.socket),
+    path.dirname(SETTINGS_FILE),
+  ]);
+
+  const state: DaemonState = {
+    backend: probe.backend,
+    backendReason: probe.reason,
+    socket: settings.socket,
+    stateDir: settings.stateDir,
+    problems: [],
+  };
+
+  const server = new grpc.Server();
+  let stopping = false;
+  const shutdown = (why: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { why });
+    void sessions
+      .stopAll(`leashd is stopping (${why})`)
+      .finally(() => {
+        audit.close();
+        store.close();
+        server.forceShutdown();
+        fs.rmSync(settings.socket, { force: true });
+        process.exit(0);
+      });
+  };
+  server.addService(
+    loadService().service,
+    buildService({ sessions, store, runtime, state, log, shutdown: () => shutdown('requested') }),
+  );
+
+  await listen(server, settings);
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('uncaughtException', (err) => {
+    log.error('uncaught exception', { error: err.stack ?? err.message });
+    shutdown('uncaught exception');
+  });
+  log.info('ready', { socket: settings.socket, backend: probe.backend, reason: probe.reason });
+}
+
+/** Binds the socket (refusing if another leashd answers there), mode 0660, group `leash`. */
+async function listen(server: grpc.Server, settings: DaemonSettings): Promise<void> {
+  fs.mkdirSync(path.dirname(settings.socket), { recursive: true, mode: 0o750 });
+  if (fs.existsSync(settings.socket)) {
+    if (await answers(settings.socket)) {
+      throw new Error(`another leashd already serves ${settings.socket}`);
+    }
+    fs.rmSync(settings.socket);
+  }
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix://${settings.socket}`, grpc.ServerCredentials.createInsecure(), (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
+  fs.chmodSync(settings.socket, 0o660);
+  const gid = groupId(settings.group);
+  if (gid !== undefined) fs.chownSync(settings.socket, 0, gid);
+  else log.warn(`group ${settings.group} does not exist; only root can use the socket`);
+}
+
+function answers(socket: string): Promise<boolean> {
+  const Client = loadService();
+  const client = new Client(`unix://${socket}`, grpc.credentials.createInsecure());
+  return new Promise((resolve) => {
+    client.waitForReady(Date.now() + 1000, (err) => {
+      client.close();
+      resolve(!err);
+    });
+  });
+}
+
+function groupId(name: string): number | undefined {
+  const line = fs
+    .readFileSync('/etc/group', 'utf8')
+    .split('\n')
+    .find((l) => l.split(':')[0] === name);
+  return line ? Number(line.split(':')[2]) : undefined;
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`leashd: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,263 @@
+/** The gRPC service of leashd: each handler maps one call of helper/proto/leash.proto. */
+import * as grpc from '@grpc/grpc-js';
+import type Docker from 'dockerode';
+import { PassThrough } from 'node:stream';
+import type { AuditStore, EventFilter } from '../audit/store';
+import { matches } from '../audit/store';
+import type { AuditEvent } from '../audit/event';
+import type { AttachInputMsg, AttachOutputMsg, EventMsg, SessionInfoMsg } from '../grpc';
+import type { Logger } from '../log';
+import type { DockerRuntime } from '../runtime/docker';
+import type { SessionManager } from '../session/manager';
+import { PolicyError, type Session } from '../session/session';
+import { VERSION } from '../config';
+
+export interface DaemonState {
+  backend: string;
+  backendReason: string;
+  socket: string;
+  stateDir: string;
+  problems: string[];
+}
+
+type Unary<Req, Res> = (
+  call: grpc.ServerUnaryCall<Req, Res>,
+  callback: grpc.sendUnaryData<Res>,
+) => void;
+
+/** Wraps an async handler so every failure reaches the client as a clear gRPC error. */
+function unary<Req, Res>(fn: (req: Req) => Promise<Res> | Res): Unary<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (res) => callback(null, res),
+        (err: Error) => callback(toGrpcError(err)),
+      );
+  };
+}
+
+function toGrpcError(err: Error): Partial<grpc.StatusObject> {
+  const code = err instanceof PolicyError ? grpc.status.INVALID_ARGUMENT : grpc.status.FAILED_PRECONDITION;
+  return { code, details: err.message };
+}
+
+export function sessionInfo(s: Session): SessionInfoMsg {
+  return {
+    name: s.name,
+    agent: s.spec.agent,
+    workspace: s.spec.workspace,
+    mode: s.spec.mode,
+    state: s.state,
+    policyHash: s.policyHash,
+    policyOrigin: s.policy.origin,
+    containerId: s.container?.id ?? '',
+    started: s.started,
+    principals: [s.principal],
+    denials: String(s.denials),
+  };
+}
+
+export function eventMsg(e: AuditEvent): EventMsg {
+  return {
+    ...e,
+    id: String(e.id),
+    count: String(e.count),
+    details: JSON.stringify(e.details),
+  };
+}
+
+export function buildService(deps: {
+  sessions: SessionManager;
+  store: AuditStore;
+  runtime: DockerRuntime;
+  state: DaemonState;
+  log: Logger;
+  shutdown: () => void;
+}): grpc.UntypedServiceImplementation {
+  const { sessions, store, runtime, state, log } = deps;
+
+  return {
+    status: unary(() => ({
+      healthy: state.problems.length === 0,
+      version: VERSION,
+      backend: state.backend,
+      backendReason: state.backendReason,
+      sessions: sessions.list().length,
+      pid: process.pid,
+      stateDir: state.stateDir,
+      socket: state.socket,
+      problems: state.problems,
+    })),
+
+    shutdown: unary(() => {
+      setImmediate(deps.shutdown);
+      return {};
+    }),
+
+    createSession: unary(
+      async (req: {
+        name: string;
+        agent: string;
+        workspace: string;
+        mode: string;
+        policyText: string;
+        policyOrigin: string;
+        command: string[];
+        env: Record<string, string>;
+      }) => sessionInfo(await sessions.create(req)),
+    ),
+
+    stopSession: unary(async (req: { name: string }) => {
+      await sessions.get(req.name).stop('stopped by request');
+      return {};
+    }),
+
+    listSessions: unary(() => ({ sessions: sessions.list().map(sessionInfo) })),
+
+    applyPolicy: unary((req: { session: string; policyText: string; policyOrigin: string }) => {
+      const session = sessions.get(req.session);
+      try {
+        const { oldHash, newHash } = session.applyPolicy(req.policyText, req.policyOrigin);
+        return { applied: true, oldHash, newHash, diagnostics: [] };
+      } catch (err) {
+        if (err instanceof PolicyError) {
+          return { applied: false, oldHash: session.policyHash, newHash: '', diagnostics: err.diagnostics };
+        }
+        throw err;
+      }
+    }),
+
+    getPolicy: unary((req: { session: string }) => {
+      const p = sessions.get(req.session).policy;
+      return { policyText: p.text, policyOrigin: p.origin, hash: p.hash };
+    }),
+
+    queryEvents: (call: grpc.ServerWritableStream<Record<string, unknown>, EventMsg>) => {
+      const q = call.request as {
+        session: string;
+        kind: string;
+        decision: string;
+        afterId: string;
+        limit: number;
+        follow: boolean;
+      };
+      const filter: EventFilter = {
+        session: q.session,
+        kind: q.kind,
+        decision: q.decision,
+        afterId: Number(q.afterId || 0),
+        limit: q.follow ? 0 : q.limit,
+      };
+      // Subscribe before querying so nothing falls between the two; skip what the query gave.
+      const buffered: AuditEvent[] = [];
+      let lastId = filter.afterId ?? 0;
+      let replaying = true;
+      const onEvent = (e: AuditEvent): void => {
+        if (!matches(e, filter)) return;
+        if (replaying) buffered.push(e);
+        else if (e.id > lastId) {
+          lastId = e.id;
+          call.write(eventMsg(e));
+        }
+      };
+      if (q.follow) store.live.on('event', onEvent);
+      try {
+        for (const e of store.query(filter)) {
+          lastId = e.id;
+          call.write(eventMsg(e));
+        }
+      } catch (err) {
+        store.live.off('event', onEvent);
+        call.destroy(Object.assign(new Error((err as Error).message), { code: grpc.status.INTERNAL }));
+        return;
+      }
+      replaying = false;
+      for (const e of buffered) onEvent(e);
+      if (!q.follow) {
+        call.end();
+        return;
+      }
+      call.on('cancelled', () => store.live.off('event', onEvent));
+      call.on('close', () => store.live.off('event', onEvent));
+    },
+
+    attach: (call: grpc.ServerDuplexStream<AttachInputMsg, AttachOutputMsg>) => {
+      let started = false;
+      call.on('data', (msg: AttachInputMsg) => {
+        if (!started) {
+          started = true;
+          if (!msg.start) {
+            call.destroy(Object.assign(new Error('the first Attach message must be start'), {
+              code: grpc.status.INVALID_ARGUMENT,
+            }));
+            return;
+          }
+          startAttach(call, msg.start, sessions, runtime, log).catch((err: Error) => {
+            call.destroy(Object.assign(new Error(err.message), { code: grpc.status.FAILED_PRECONDITION }));
+          });
+        }
+      });
+    },
+  };
+}
+
+async function startAttach(
+  call: grpc.ServerDuplexStream<AttachInputMsg, AttachOutputMsg>,
+  start: NonNullable<AttachInputMsg['start']>,
+  sessions: SessionManager,
+  runtime: DockerRuntime,
+  log: Logger,
+): Promise<void> {
+  const session = sessions.get(start.session);
+  if (!session.container) throw new Error(`session ${session.name} has no sandbox`);
+  const { exec, stream } = await runtime.exec(session.container.id, session.spec.command, {
+    tty: start.tty,
+    env: session.spec.env,
+    workdir: session.spec.workspace,
+  });
+  if (start.tty && start.cols > 0) await resize(exec, start.cols, start.rows, log);
+
+  if (start.tty) {
+    stream.on('data', (chunk: Buffer) => call.write({ stdout: chunk }));
+  } else {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    out.on('data', (chunk: Buffer) => call.write({ stdout: chunk }));
+    err.on('data', (chunk: Buffer) => call.write({ stderr: chunk }));
+    runtime.docker.modem.demuxStream(stream, out, err);
+  }
+
+  call.on('data', (msg: AttachInputMsg) => {
+    if (msg.stdin) stream.write(msg.stdin);
+    else if (msg.resize) void resize(exec, msg.resize.cols, msg.resize.rows, log);
+    else if (msg.closeStdin) stream.end();
+  });
+  // A client that goes away ends its session: nothing keeps running unattended.
+  call.on('cancelled', () => void session.stop('the client detached'));
+
+  // The session ends with its command; its events are stored before the exit code is sent,
+  // so a client that then queries the audit log sees all of them.
+  stream.on('end', () => {
+    const finish = async (): Promise<number> => {
+      try {
+        return (await exec.inspect()).ExitCode ?? 255;
+      } catch (err) {
+        log.error('could not read the exit code', { error: (err as Error).message });
+        return 255;
+      } finally {
+        await session.stop('the command exited');
+      }
+    };
+    void finish().then((code) => {
+      call.write({ exitCode: code });
+      call.end();
+    });
+  });
+}
+
+async function resize(exec: Docker.Exec, cols: number, rows: number, log: Logger): Promise<void> {
+  await exec.resize({ w: cols, h: rows }).catch((err: Error) => {
+    log.debug('resize failed', { error: err.message });
+  });
+}

@@ -1,0 +1,84 @@
+/** All sessions of this leashd: creation, lookup, and the end of each. */
+import * as crypto from 'node:crypto';
+import type { AuditWriter } from '../audit/writer';
+import type { Logger } from '../log';
+import { ENV_ALLOWLIST, type DockerRuntime } from '../runtime/docker';
+import { Session, type Mode, type SessionSpec } from './session';
+import { checkWorkspace } from './workspace';
+
+export const KNOWN_AGENTS = ['shell'];
+const MODES: Mode[] = ['enforce', 'shadow', 'record'];
+const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+
+export class SessionManager {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(
+    private readonly runtime: DockerRuntime,
+    private readonly audit: AuditWriter,
+    private readonly log: Logger,
+    private readonly image: string,
+    private readonly leashdPaths: string[],
+  ) {}
+
+  list(): Session[] {
+    return [...this.sessions.values()];
+  }
+
+  get(name: string): Session {
+    const s = this.sessions.get(name);
+    if (!s) throw new Error(`no session named ${name}; \`leash sessions\` lists them`);
+    return s;
+  }
+
+  async create(req: Omit<SessionSpec, 'mode'> & { mode: string }): Promise<Session> {
+    if (!KNOWN_AGENTS.includes(req.agent)) {
+      throw new Error(`unknown agent ${req.agent}; known agents: ${KNOWN_AGENTS.join(', ')}`);
+    }
+    const mode = (req.mode || 'enforce') as Mode;
+    if (!MODES.includes(mode)) {
+      throw new Error(`unknown mode ${req.mode}; modes: ${MODES.join(', ')}`);
+    }
+    if (mode !== 'enforce') {
+      throw new Error(`mode ${mode} is not available yet; only enforce is`);
+    }
+    const name = req.name || crypto.randomBytes(4).toString('hex');
+    if (!NAME_RE.test(name)) {
+      throw new Error(`session name ${name} is not valid: use lower-case letters, digits, . _ -`);
+    }
+    if (this.sessions.has(name)) throw new Error(`a session named ${name} already exists`);
+    const workspace = checkWorkspace(req.workspace, this.leashdPaths);
+    if (!(await this.runtime.imageExists(this.image))) {
+      throw new Error(`sandbox image ${this.image} is missing; run \`npm run setup\` to build it`);
+    }
+
+    const env: Record<string, string> = { PATH: SANDBOX_PATH, HOME: '/root' };
+    for (const key of ENV_ALLOWLIST) {
+      const v = req.env[key];
+      if (v !== undefined) env[key] = v;
+    }
+    const log = this.log.child({ session: name });
+    const session = new Session(
+      { ...req, name, mode, workspace, env },
+      this.runtime,
+      this.audit,
+      log,
+      this.image,
+    );
+    this.sessions.set(name, session);
+    session.onStop(() => this.sessions.delete(name));
+    try {
+      await session.start();
+    } catch (err) {
+      this.sessions.delete(name);
+      throw err;
+    }
+    return session;
+  }
+
+  async stopAll(reason: string): Promise<void> {
+    await Promise.all(this.list().map((s) => s.stop(reason)));
+  }
+}
+
+const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
