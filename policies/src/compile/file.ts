@@ -101,9 +101,10 @@ function likePath(pattern: PatternElem[], e: Expr): F {
   if (inner || (lead && trail && text !== '')) {
     throw new CompileError(
       'unsupported-pattern',
-      'a `*` in the middle of a path pattern cannot be enforced exactly: the kernel matches ' +
-        'a path by exact value, by directory or by suffix. Write `resource in Leash::Dir::"…"`, ' +
-        '`resource.path like "*suffix"` or `resource.path like "/dir/*"`.',
+      'a path pattern with `*` anywhere but at one end cannot be enforced exactly: the ' +
+        'kernel matches a path by exact value, by directory or by suffix. Write ' +
+        '`resource in Leash::Dir::"…"`, `resource.path like "*suffix"` or ' +
+        '`resource.path like "/dir/*"`.',
       e,
     );
   }
@@ -120,7 +121,8 @@ function likePath(pattern: PatternElem[], e: Expr): F {
       'unsupported-pattern',
       `\`like "${text}*"\` matches by string prefix, which the kernel cannot enforce exactly ` +
         `(it would also cover names that merely start the same way). Write ` +
-        `\`resource in Leash::Dir::"${text.replace(/\/+$/, '') || '/'}"\` or end the pattern with "/*".`,
+        `\`resource in Leash::Dir::"${text.replace(/\/+$/, '') || '/'}"\` ` +
+        'or end the pattern with "/*".',
       e,
     );
   }
@@ -163,7 +165,8 @@ function unsupported(e: Expr): CompileError {
     'unsupported-expression',
     'this condition cannot be enforced on files. The compiler understands ' +
       '`resource in Leash::Dir::"…"`, `resource == Leash::File::"…"`, `resource.path == "…"`, ' +
-      '`resource.path like "*suffix"` or `"/dir/*"`, `resource.name == "…"` and `resource.name like "*suffix"`, ' +
+      '`resource.path like "*suffix"` or `"/dir/*"`, `resource.name == "…"` and ' +
+      '`resource.name like "*suffix"`, ' +
       'joined with `&&`, `||` and `!`.',
     e,
   );
