@@ -28,7 +28,9 @@ enum leash_decision {
  * Maps: `rules` holds two rule sets of LEASH_MAX_RULES slots each (slot index
  * generation * LEASH_MAX_RULES + i); `rule_counts[g]` says how many slots of set g are
  * in use; `active[0]` names the set programs read. An update fills the idle set and
- * its count, then flips `active` last, so programs see the old or the new set whole.
+ * its count, then flips `active` last, so programs see the old or the new set whole
+ * (a program still reading a set when a second update refills it could see a mix; programs
+ * run for microseconds, updates come from a person editing a policy).
  *
  * Addresses are IPv4-mapped IPv6 (::ffff:a.b.c.d for IPv4), in network byte order, so
  * one loop serves both families; `family` (4 or 6) keeps a v6 CIDR from matching a v4

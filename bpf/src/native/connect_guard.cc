@@ -66,10 +66,8 @@ void ParseCidr(Napi::Env env, const std::string& cidr, const std::string& where,
   }
   bits += offset;
 
-  // An IPv4-mapped IPv6 range is judged as the IPv4 range it carries.
-  static const uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (m->family == 6 && bits >= 96 && memcmp(bytes, kMappedPrefix, 12) == 0) m->family = 4;
-
+  // A v6 range stays v6 even when it lies in ::ffff:0:0/96: addresses are unmapped before
+  // matching, so it matches nothing, as in the reference evaluator and Cedar.
   uint8_t mask[16] = {0};
   for (unsigned i = 0; i < 128; i++) {
     if (i < bits) mask[i / 8] |= static_cast<uint8_t>(0x80 >> (i % 8));

@@ -71,6 +71,7 @@ FileGuard::FileGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FileGuar
   if (info.Length() < 3 || !info[0].IsArray() || !info[2].IsFunction()) {
     throw Napi::TypeError::New(env, "FileGuard(mountPoints: string[], rules, onEvent)");
   }
+  closed_ = true;  // until the answerer runs, Stop() has nothing to stop
   rules_ = ParseFileRules(env, info[1]);
 
   group_fd_ = fanotify_init(FAN_CLASS_CONTENT | FAN_REPORT_TID | FAN_CLOEXEC | FAN_NONBLOCK,
@@ -96,13 +97,12 @@ FileGuard::FileGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FileGuar
   } catch (...) {
     close(group_fd_);
     close(stop_fd_);
-    group_fd_ = stop_fd_ = -1;
-    closed_ = true;
     throw;
   }
 
   on_event_ = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "leash-file-events",
                                             kEventQueueSize, 1);
+  closed_ = false;
   answerer_ = std::thread(&FileGuard::AnswerLoop, this);
 }
 

@@ -11,7 +11,7 @@ bool EndsWith(const std::string& text, const std::string& tail) {
 
 // Component-aware: `/work` covers `/work` and `/work/a`, never `/workspace`; `/` covers all.
 bool UnderPrefix(const std::string& path, const std::string& prefix) {
-  if (prefix == "/") return !path.empty() && path[0] == '/';
+  if (prefix == "/") return true;
   if (path.compare(0, prefix.size(), prefix) != 0) return false;
   return path.size() == prefix.size() || path[prefix.size()] == '/';
 }
