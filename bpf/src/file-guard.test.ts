@@ -120,6 +120,18 @@ test('FileGuard decides opens on a sandbox mount from file rules', async (t) => 
     assert.equal(guard!.stats().asked, stats.asked);
   });
 
+  await t.test('update refuses a malformed rule set and keeps the running one', async () => {
+    const bad = [
+      { id: 'bad', effect: 'permit', access: ['read'], match: [{ kind: 'glob', value: '*' }] },
+    ];
+    assert.throws(
+      () => guard!.update(bad as unknown as FileRule[]),
+      /unknown path matcher kind `glob`/,
+    );
+    assert.deepEqual(await open(`${dir}/ro.txt`), { ok: true });
+    assert.deepEqual(await open(`${dir}/a.secret`), { ok: false, code: 'EPERM' });
+  });
+
   await t.test('update swaps the rules and flushes the allow cache', async () => {
     guard!.update([
       ...rulesFor(dir),

@@ -130,7 +130,7 @@ export function probeKernel(): KernelProbe {
  * native thread. `mountPoints` are host-visible paths of the sandbox's mounts, such as
  * `/proc/<pid>/root` and `/proc/<pid>/root/<bind mount>`; events carry sandbox-side paths.
  * Program execution is always allowed in this cut (the compiler requires Exec be permitted)
- * and raises no event.
+ * and raises no event. A guard keeps Node's event loop alive until `close()`.
  */
 export class FileGuard {
   private readonly native: NativeFileGuard;
@@ -156,7 +156,8 @@ export class FileGuard {
 
 /**
  * Decides TCP connects and UDP sends of every task in a cgroup v2 directory from connect
- * rules, and limits the sockets those tasks can create; denials fail with EPERM.
+ * rules, and limits the sockets those tasks can create; denials fail with EPERM. A guard
+ * keeps Node's event loop alive until `close()`.
  */
 export class ConnectGuard {
   private readonly native: NativeConnectGuard;

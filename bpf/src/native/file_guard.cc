@@ -139,6 +139,8 @@ void FileGuard::AnswerLoop() {
     }
     if (fds[1].revents & POLLIN) return;
 
+    // Reading a fanotify group fails only for a bad descriptor or buffer; the loop then
+    // ends and later opens wait, unanswered, until the group closes: it fails closed.
     ssize_t len = read(group_fd_, buf, sizeof buf);
     if (len < 0) {
       if (errno == EAGAIN || errno == EINTR) continue;
