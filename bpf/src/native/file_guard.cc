@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
@@ -158,7 +159,16 @@ void FileGuard::AnswerLoop() {
 // for exec, and exec's own open, are exec; anything not understood counts as a write.
 static int AccessOf(int tid, uint64_t mask, bool* read, bool* write) {
   if (mask & FAN_OPEN_EXEC_PERM) return 1;
-  std::istringstream fields(ReadSmallFile("/proc/" + std::to_string(tid) + "/syscall"));
+  // The opener queues its event before it goes to sleep, so the answerer can read its syscall
+  // file while it still shows "running"; wait (briefly, bounded) until it shows the syscall.
+  std::string syscall_path = "/proc/" + std::to_string(tid) + "/syscall";
+  std::string text = ReadSmallFile(syscall_path);
+  for (int tries = 0; tries < 2000 && text.rfind("running", 0) == 0; tries++) {
+    if (tries > 50) usleep(10);
+    else sched_yield();
+    text = ReadSmallFile(syscall_path);
+  }
+  std::istringstream fields(text);
   long nr = -1;
   std::vector<unsigned long long> args;
   fields >> nr;
