@@ -58,10 +58,16 @@ Napi::Value ProbeLsm(const Napi::CallbackInfo& info) {
   int fd = bpf_prog_load(BPF_PROG_TYPE_LSM, "leash_probe", "GPL", program, 2, &opts);
   if (fd < 0) {
     int err = errno;
-    std::string why = err == EPERM ? "the kernel refused to load an lsm/file_open program (EPERM): "
-                                     "BPF LSM is not usable here (not in the boot lsm= list, or "
-                                     "blocked by the kernel or hypervisor)"
-                                   : "loading an lsm/file_open program failed: " + ErrnoText(err);
+    std::string why;
+    if (err == EPERM && geteuid() != 0) {
+      why = "loading an lsm/file_open program needs root (EPERM as uid " +
+            std::to_string(geteuid()) + "); probe again as root";
+    } else if (err == EPERM) {
+      why = "the kernel refused to load an lsm/file_open program (EPERM): BPF LSM is not "
+            "usable here (not in the boot lsm= list, or blocked by the kernel or hypervisor)";
+    } else {
+      why = "loading an lsm/file_open program failed: " + ErrnoText(err);
+    }
     return Capability(env, false, why);
   }
   close(fd);
