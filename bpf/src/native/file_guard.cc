@@ -155,10 +155,11 @@ void FileGuard::AnswerLoop() {
   }
 }
 
-// Reads what the waiting opener asked for from its syscall arguments. Opens the kernel does
-// for exec, and exec's own open, are exec; anything not understood counts as a write.
-static int AccessOf(int tid, uint64_t mask, bool* read, bool* write) {
-  if (mask & FAN_OPEN_EXEC_PERM) return 1;
+// Reads what the waiting opener asked for from its syscall arguments: true for exec (exec's
+// own open and the opens the kernel does for it), else sets read and write; anything not
+// understood counts as a write.
+static bool ReadAccess(int tid, uint64_t mask, bool* read, bool* write) {
+  if (mask & FAN_OPEN_EXEC_PERM) return true;
   // The opener queues its event before it goes to sleep, so the answerer can read its syscall
   // file while it still shows "running"; wait (briefly, bounded) until it shows the syscall.
   std::string syscall_path = "/proc/" + std::to_string(tid) + "/syscall";
@@ -175,7 +176,7 @@ static int AccessOf(int tid, uint64_t mask, bool* read, bool* write) {
   std::string arg;
   while (args.size() < 6 && fields >> arg) args.push_back(std::strtoull(arg.c_str(), nullptr, 16));
 
-  if (nr == SYS_execve || nr == SYS_execveat) return 1;
+  if (nr == SYS_execve || nr == SYS_execveat) return true;
   *read = false;
   *write = true;
   if (IsOpenSyscall(nr) && args.size() == 6) {
@@ -184,13 +185,13 @@ static int AccessOf(int tid, uint64_t mask, bool* read, bool* write) {
     *read = mode == O_RDONLY || mode == O_RDWR;
     *write = mode == O_WRONLY || mode == O_RDWR || (flags & (O_CREAT | O_TRUNC | O_APPEND)) != 0;
   }
-  return 0;
+  return false;
 }
 
 void FileGuard::Answer(int event_fd, int tid, uint64_t mask) {
   asked_++;
   bool read = false, write = false;
-  bool exec = AccessOf(tid, mask, &read, &write) != 0;
+  bool exec = ReadAccess(tid, mask, &read, &write);
 
   char link[64], target[4096];
   snprintf(link, sizeof link, "/proc/self/fd/%d", event_fd);

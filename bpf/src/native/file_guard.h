@@ -20,7 +20,7 @@ class FileGuard : public Napi::ObjectWrap<FileGuard> {
   ~FileGuard() override;
 
  private:
-  enum class Access { Read, Write, ReadWrite, Exec };
+  enum class Access { Read, Write, ReadWrite };
 
   Napi::Value Update(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
