@@ -80,7 +80,7 @@ program
     const { exitCode } = await run({
       socket: socket(),
       agent,
-      args,
+      args: args[0] === '--' ? args.slice(1) : args,
       name: o.name as string | undefined,
       policy: o.policy as string | undefined,
       mode: o.mode as string,

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     throw new Error(`this kernel cannot enforce Leash policies: ${probe.reason}`);
   }
 
-  const runtime = new DockerRuntime();
+  const runtime = new DockerRuntime(settings.socket);
   await runtime.ping();
   // Sessions of an earlier leashd that died: their enforcement is gone, so they end now.
   for (const c of await runtime.leftovers()) {

@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import type { Duplex } from 'node:stream';
 
 export const SESSION_LABEL = 'dev.leash.session';
+/** Which leashd (by its socket) owns a container: a restarted leashd cleans up only its own. */
+export const DAEMON_LABEL = 'dev.leash.daemon';
 
 /** Environment variables a sandbox may inherit from the caller; nothing else passes through. */
 export const ENV_ALLOWLIST = ['TERM', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'COLORTERM', 'TZ'];
@@ -33,6 +35,8 @@ const UNWATCHED_FS = new Set(['proc', 'sysfs', 'cgroup', 'cgroup2', 'mqueue', 'd
 
 export class DockerRuntime {
   readonly docker = new Docker({ socketPath: '/var/run/docker.sock' });
+
+  constructor(private readonly daemonId: string) {}
 
   async ping(): Promise<void> {
     try {
@@ -70,7 +74,7 @@ export class DockerRuntime {
       Tty: false,
       WorkingDir: spec.workspace,
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-      Labels: { [SESSION_LABEL]: spec.session },
+      Labels: { [SESSION_LABEL]: spec.session, [DAEMON_LABEL]: this.daemonId },
       HostConfig: <Docker.HostConfig & { CgroupnsMode: 'private' | 'host' }>{
         Binds: [`${spec.workspace}:${spec.workspace}:rw`, `${leashDir}:${leashDir}:ro`],
         CapDrop: ['ALL'],
@@ -136,7 +140,7 @@ export class DockerRuntime {
   async leftovers(): Promise<{ id: string; session: string }[]> {
     const list = await this.docker.listContainers({
       all: true,
-      filters: { label: [SESSION_LABEL] },
+      filters: { label: [`${DAEMON_LABEL}=${this.daemonId}`] },
     });
     return list.map((c) => ({ id: c.Id, session: c.Labels[SESSION_LABEL] ?? '' }));
   }

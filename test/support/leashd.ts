@@ -1,0 +1,106 @@
+/** Starts a real leashd of its own (socket and state in a temp dir) and runs the real CLI. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const REPO = path.resolve(__dirname, '..', '..', '..');
+export const CLI = path.join(REPO, 'helper', 'bin', 'leash');
+const DAEMON = path.join(REPO, 'helper', 'dist', 'daemon', 'main.js');
+
+export interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class TestDaemon {
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-test-'));
+  readonly socket = path.join(this.dir, 'leashd.sock');
+  readonly stateDir = path.join(this.dir, 'state');
+  process?: ChildProcess;
+  log = '';
+
+  async start(): Promise<void> {
+    this.process = spawn(process.execPath, [DAEMON, '--socket', this.socket, '--state-dir', this.stateDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.process.stderr?.on('data', (d: Buffer) => (this.log += d.toString()));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (this.process.exitCode !== null || this.process.signalCode !== null) break;
+      if (fs.existsSync(this.socket) && this.cli(['helper', 'status']).status === 0) return;
+      await sleep(200);
+    }
+    throw new Error(`leashd did not start:\n${this.log}`);
+  }
+
+  cli(args: string[], opts: { input?: string; timeoutMs?: number } = {}): CliResult {
+    const r = spawnSync(process.execPath, [CLI, '--socket', this.socket, ...args], {
+      input: opts.input ?? '',
+      encoding: 'utf8',
+      timeout: opts.timeoutMs ?? 120_000,
+    });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Runs the CLI without waiting (for sessions that must stay up while the test acts). */
+  cliAsync(args: string[]): ChildProcess & { done: Promise<CliResult> } {
+    const child = spawn(process.execPath, [CLI, '--socket', this.socket, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const done = new Promise<CliResult>((resolve) =>
+      child.on('exit', (code) => resolve({ status: code ?? -1, stdout, stderr })),
+    );
+    return Object.assign(child, { done });
+  }
+
+  events(session: string): Record<string, unknown>[] {
+    const r = this.cli(['events', '--session', session, '--json']);
+    if (r.status !== 0) throw new Error(`leash events failed: ${r.stderr}`);
+    return r.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  async stop(): Promise<void> {
+    const p = this.process;
+    if (p && p.exitCode === null && p.signalCode === null) {
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A fresh workspace directory (not under /tmp itself, which leashd refuses as a workspace). */
+export function makeWorkspace(files: Record<string, string> = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-ws-'));
+  for (const [rel, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), content);
+  }
+  return dir;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The session name from `leash run --json`'s stderr line. */
+export function sessionOf(stderr: string): string {
+  const line = stderr.split('\n').find((l) => l.startsWith('{"session"'));
+  if (!line) throw new Error(`no session line in:\n${stderr}`);
+  return (JSON.parse(line) as { session: string }).session;
+}
+
+export function dockerContainers(label: string): string[] {
+  const r = spawnSync('docker', ['ps', '-aq', '--filter', `label=${label}`], { encoding: 'utf8' });
+  return r.stdout.trim().split('\n').filter(Boolean);
+}
