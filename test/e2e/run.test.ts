@@ -86,6 +86,19 @@ describe('leash run', { skip: sandboxSkip() }, () => {
     assert.deepEqual(allowed?.policies, ['connect-loopback']);
   });
 
+  it('refuses new namespaces and socket families other than inet, inet6, unix and netlink', () => {
+    const ws = makeWorkspace();
+    const script =
+      'unshare -m true 2>&1 | tail -n1; ' +
+      'perl -e \'socket(my $s, 40, 1, 0) or die "vsock: $!\\n"\' 2>&1; ' +
+      'perl -e \'socket(my $s, 1, 1, 0) or die "unix: $!\\n"; print "unix ok\\n"\' 2>&1';
+    const r = daemon.cli(['run', '--policy', POLICY, '--workspace', ws, 'shell', '--', 'sh', '-c', script]);
+    const [unshare, vsock, unix] = r.stdout.trim().split('\n');
+    assert.match(unshare ?? '', /Operation not permitted/);
+    assert.match(vsock ?? '', /vsock: Address family not supported/);
+    assert.equal(unix, 'unix ok');
+  });
+
   it('keeps the caller environment out of the sandbox', () => {
     const ws = makeWorkspace();
     const r = daemon.cli(['run', '--policy', POLICY, '--workspace', ws, 'shell', '--', 'env']);

@@ -69,9 +69,10 @@ async function main(): Promise<void> {
       .finally(() => {
         audit.close();
         store.close();
-        server.forceShutdown();
         fs.rmSync(settings.socket, { force: true });
-        process.exit(0);
+        // Let calls in flight (the Shutdown call itself) finish, but not for long.
+        setTimeout(() => process.exit(0), 2000).unref();
+        server.tryShutdown(() => process.exit(0));
       });
   };
   server.addService(

@@ -2,6 +2,7 @@
 import Docker from 'dockerode';
 import * as fs from 'node:fs';
 import type { Duplex } from 'node:stream';
+import { sandboxSeccompProfile } from './seccomp';
 
 export const SESSION_LABEL = 'dev.leash.session';
 /** Which leashd (by its socket) owns a container: a restarted leashd cleans up only its own. */
@@ -79,7 +80,7 @@ export class DockerRuntime {
         Binds: [`${spec.workspace}:${spec.workspace}:rw`, `${leashDir}:${leashDir}:ro`],
         CapDrop: ['ALL'],
         CapAdd: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETUID', 'SETGID', 'KILL'],
-        SecurityOpt: ['no-new-privileges'],
+        SecurityOpt: ['no-new-privileges', `seccomp=${JSON.stringify(sandboxSeccompProfile())}`],
         CgroupnsMode: 'private',
         // No ICMP datagram sockets for anyone.
         Sysctls: { 'net.ipv4.ping_group_range': '1 0' },
