@@ -126,20 +126,24 @@ program
   .option('--follow', 'keep streaming new events')
   .option('--json', 'JSON Lines output')
   .action(async (o: Record<string, string | boolean | undefined>) => {
-    if (!o.json) console.log(EVENT_HEADERS.join('  '));
+    const query = {
+      session: o.session as string | undefined,
+      kind: o.kind as string | undefined,
+      decision: o.decision as string | undefined,
+      afterId: o.after as string | undefined,
+      follow: Boolean(o.follow),
+    };
+    // A table needs every row to align; a live stream prints each row as it comes.
+    const rows: string[][] = [];
+    if (!o.json && o.follow) console.log(EVENT_HEADERS.join('  '));
     await withClient((c) =>
-      streamEvents(
-        c,
-        {
-          session: o.session as string | undefined,
-          kind: o.kind as string | undefined,
-          decision: o.decision as string | undefined,
-          afterId: o.after as string | undefined,
-          follow: Boolean(o.follow),
-        },
-        (e) => console.log(o.json ? JSON.stringify(flatEvent(e)) : table([], [eventRow(e)]).trimStart()),
-      ),
+      streamEvents(c, query, (e) => {
+        if (o.json) console.log(JSON.stringify(flatEvent(e)));
+        else if (o.follow) console.log(eventRow(e).join('  '));
+        else rows.push(eventRow(e));
+      }),
     );
+    if (!o.json && !o.follow) console.log(table(EVENT_HEADERS, rows));
   });
 
 const policy = program.command('policy').description('check, apply or approve Cedar policies');
