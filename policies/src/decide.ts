@@ -27,27 +27,37 @@ function connectHolds(m: ConnectMatcher, ip: Address, port: number): boolean {
   return hit !== Boolean(m.negate);
 }
 
-function verdict(rules: Array<{ id: string; effect: 'permit' | 'forbid' }>): Verdict {
-  const ids = (effect: string): string[] =>
-    [...new Set(rules.filter((r) => r.effect === effect).map((r) => r.id))].sort();
-  const forbids = ids('forbid');
-  if (forbids.length) return { decision: 'deny', policies: forbids };
-  const permits = ids('permit');
-  return permits.length
-    ? { decision: 'allow', policies: permits }
-    : { decision: 'deny', policies: [] };
+/** Folds the matching rules into a verdict; plain loops, as this runs on every decision. */
+function verdict(matching: Array<{ id: string; effect: 'permit' | 'forbid' }>): Verdict {
+  const forbids = new Set<string>();
+  const permits = new Set<string>();
+  for (const rule of matching) (rule.effect === 'forbid' ? forbids : permits).add(rule.id);
+  if (forbids.size) return { decision: 'deny', policies: [...forbids].sort() };
+  if (permits.size) return { decision: 'allow', policies: [...permits].sort() };
+  return { decision: 'deny', policies: [] };
 }
 
 /** `path` must be absolute and normalised (as the kernel reports it). */
 export function decideFile(p: PrincipalIR, path: string, access: FileAccess): Verdict {
-  return verdict(
-    p.files.filter((r) => r.access.includes(access) && r.match.every((m) => pathHolds(m, path))),
-  );
+  const matching = [];
+  for (const rule of p.files) {
+    if (!rule.access.includes(access)) continue;
+    let holds = true;
+    for (const m of rule.match) holds &&= pathHolds(m, path);
+    if (holds) matching.push(rule);
+  }
+  return verdict(matching);
 }
 
 export function decideConnect(p: PrincipalIR, ip: string, port: number): Verdict {
   const parsed = parseAddress(ip);
   if (!parsed) throw new Error(`not an IP address: ${ip}`);
   const address = unmap(parsed);
-  return verdict(p.connects.filter((r) => r.match.every((m) => connectHolds(m, address, port))));
+  const matching = [];
+  for (const rule of p.connects) {
+    let holds = true;
+    for (const m of rule.match) holds &&= connectHolds(m, address, port);
+    if (holds) matching.push(rule);
+  }
+  return verdict(matching);
 }

@@ -28,6 +28,9 @@ function withoutBuiltins(p: PrincipalIR): PrincipalIR {
   return { ...p, files: p.files.filter((r) => !r.id.startsWith('leash:builtin/')) };
 }
 
+const same = (a: Verdict, b: Verdict): boolean =>
+  a.decision === b.decision && a.policies.join('\n') === b.policies.join('\n');
+
 export function differential(c: DifferentialCase): { mismatches: Mismatch[]; requests: number } {
   const compiled = compilePolicy(c.text, 'policy.cedar', c);
   if (!compiled.ir) {
@@ -35,30 +38,50 @@ export function differential(c: DifferentialCase): { mismatches: Mismatch[]; req
   }
   const mismatches: Mismatch[] = [];
   let requests = 0;
-  const same = (a: Verdict, b: Verdict): boolean => JSON.stringify(a) === JSON.stringify(b);
-
-  for (const principal of c.principals) {
+  for (let i = 0; i < c.principals.length; i++) {
+    const principal = c.principals[i] as string;
     const ir = compiled.ir.principals[principal];
     if (!ir) throw new Error(`no IR for ${principal}`);
     const p = withoutBuiltins(ir);
-    const base = { principal, session: c.session, workspace: c.workspace, home: c.home };
-    for (const path of c.paths) {
-      for (const access of ['read', 'write'] as FileAccess[]) {
-        const action = access === 'read' ? 'ReadFile' : 'WriteFile';
-        const mine = decideFile(p, path, access);
-        const cedar = authorize(c.text, { ...base, action, path });
-        requests++;
-        if (!same(mine, cedar))
-          mismatches.push({ principal, request: `${action} ${path}`, ir: mine, cedar });
-      }
-    }
-    for (const { ip, port } of c.endpoints) {
-      const mine = decideConnect(p, ip, port);
-      const cedar = authorize(c.text, { ...base, action: 'Connect', ip, port });
+    for (let k = 0; k < c.paths.length * 2; k++) {
+      const found = compareFile(c, p, c.paths[k >> 1] as string, k % 2 ? 'write' : 'read');
+      if (found) mismatches.push(found);
       requests++;
-      if (!same(mine, cedar))
-        mismatches.push({ principal, request: `Connect ${ip} ${port}`, ir: mine, cedar });
+    }
+    for (let k = 0; k < c.endpoints.length; k++) {
+      const found = compareConnect(c, p, c.endpoints[k] as { ip: string; port: number });
+      if (found) mismatches.push(found);
+      requests++;
     }
   }
   return { mismatches, requests };
+}
+
+function compareFile(
+  c: DifferentialCase,
+  p: PrincipalIR,
+  path: string,
+  access: FileAccess,
+): Mismatch | null {
+  const action = access === 'read' ? 'ReadFile' : 'WriteFile';
+  const ir = decideFile(p, path, access);
+  const cedar = authorize(c.text, { ...roots(c, p), action, path });
+  return same(ir, cedar)
+    ? null
+    : { principal: p.principal, request: `${action} ${path}`, ir, cedar };
+}
+
+function compareConnect(
+  c: DifferentialCase,
+  p: PrincipalIR,
+  { ip, port }: { ip: string; port: number },
+): Mismatch | null {
+  const ir = decideConnect(p, ip, port);
+  const cedar = authorize(c.text, { ...roots(c, p), action: 'Connect', ip, port });
+  const request = `Connect ${ip} ${port}`;
+  return same(ir, cedar) ? null : { principal: p.principal, request, ir, cedar };
+}
+
+function roots(c: DifferentialCase, p: PrincipalIR) {
+  return { principal: p.principal, session: c.session, workspace: c.workspace, home: c.home };
 }

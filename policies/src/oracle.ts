@@ -2,7 +2,12 @@
  * The oracle: Cedar's own `isAuthorized` on a request built the way the schema says. Tests hold
  * the compiled IR against it; `explain` can use it. Too slow for hot paths (about 1 ms a call).
  */
-import type { Context, EntityJson, EntityUidJson } from '@cedar-policy/cedar-wasm/nodejs';
+import type {
+  Context,
+  DetailedError,
+  EntityJson,
+  EntityUidJson,
+} from '@cedar-policy/cedar-wasm/nodejs';
 import { cedar } from './cedar';
 import type { Verdict } from './ir';
 import { formatAddress, parseAddress, unmap } from './ip';
@@ -21,17 +26,21 @@ export type OracleRequest = Common &
     | { action: 'Connect'; ip: string; port: number }
   );
 
+function messages(errors: DetailedError[]): string {
+  return errors.map((e) => e.message).join('; ');
+}
+
 const uid = (type: string, id: string): EntityUidJson => ({ type: `Leash::${type}`, id });
 
 /** A file with its own path and every ancestor as parent `Dir`s, real and `@` forms. */
 export function fileEntity(path: string, roots: Roots): EntityJson {
   if (!isNormalPath(path)) throw new Error(`not an absolute, normalised path: ${path}`);
-  const dirs = selfAndAncestors(path).flatMap((d) => [d, ...atForms(d, roots)]);
-  return {
-    uid: uid('File', path),
-    attrs: { path, name: nameOf(path) },
-    parents: dirs.map((d) => uid('Dir', d)),
-  };
+  const parents: EntityUidJson[] = [];
+  for (const dir of selfAndAncestors(path)) {
+    parents.push(uid('Dir', dir));
+    for (const form of atForms(dir, roots)) parents.push(uid('Dir', form));
+  }
+  return { uid: uid('File', path), attrs: { path, name: nameOf(path) }, parents };
 }
 
 export function endpointEntity(ip: string, port: number): EntityJson {
@@ -61,14 +70,14 @@ let schemaReady = false;
 function prepare(text: string): string {
   if (!schemaReady) {
     const answer = cedar.preparseSchema(SCHEMA_NAME, schema());
-    if (answer.type === 'failure') throw new Error(answer.errors.map((e) => e.message).join('; '));
+    if (answer.type === 'failure') throw new Error(messages(answer.errors));
     schemaReady = true;
   }
   const known = prepared.get(text);
   if (known) return known;
 
   const parts = cedar.policySetTextToParts(text);
-  if (parts.type === 'failure') throw new Error(parts.errors.map((e) => e.message).join('; '));
+  if (parts.type === 'failure') throw new Error(messages(parts.errors));
   const byId: Record<string, string> = {};
   for (const policy of parts.policies) {
     const json = cedar.policyToJson(policy);
@@ -79,7 +88,7 @@ function prepare(text: string): string {
   const name = `oracle-${preparedCount++ % PREPARED_SLOTS}`;
   for (const [old, slot] of prepared) if (slot === name) prepared.delete(old);
   const answer = cedar.preparsePolicySet(name, { staticPolicies: byId });
-  if (answer.type === 'failure') throw new Error(answer.errors.map((e) => e.message).join('; '));
+  if (answer.type === 'failure') throw new Error(messages(answer.errors));
   prepared.set(text, name);
   return name;
 }
@@ -102,10 +111,11 @@ export function authorize(text: string, request: OracleRequest): Verdict {
     preparsedPolicySetId: prepare(text),
     entities: [{ uid: agent, attrs: {}, parents: [uid('Session', request.session)] }, resource],
   });
-  if (answer.type === 'failure') throw new Error(answer.errors.map((e) => e.message).join('; '));
+  if (answer.type === 'failure')
+    throw new Error(`authorization failed: ${messages(answer.errors)}`);
   const { decision, diagnostics } = answer.response;
   if (diagnostics.errors.length) {
-    throw new Error(`policy errors: ${diagnostics.errors.map((e) => e.error.message).join('; ')}`);
+    throw new Error(`policy errors: ${messages(diagnostics.errors.map((e) => e.error))}`);
   }
-  return { decision, policies: [...new Set(diagnostics.reason)].sort() };
+  return { decision, policies: Array.from(new Set(diagnostics.reason)).sort() };
 }

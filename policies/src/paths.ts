@@ -4,10 +4,8 @@
 export function isNormalPath(p: string): boolean {
   if (p === '/') return true;
   if (!p.startsWith('/')) return false;
-  return p
-    .slice(1)
-    .split('/')
-    .every((c) => c !== '' && c !== '.' && c !== '..');
+  for (const c of p.slice(1).split('/')) if (c === '' || c === '.' || c === '..') return false;
+  return true;
 }
 
 /** The path and every directory above it, nearest first: `/a/b` → `/a/b`, `/a`, `/`. */
