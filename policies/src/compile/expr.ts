@@ -61,8 +61,3 @@ export function findVar(e: unknown, names: string[]): Expr | null {
   }
   return null;
 }
-
-/** Short names for messages: `Leash::Dir` → `Dir`. */
-export function shortType(type: string): string {
-  return type.replace(/^Leash::/, '');
-}

@@ -15,7 +15,7 @@ const prefix = (value: string): F => atom({ kind: 'prefix', value });
 const suffix = (value: string): F => atom({ kind: 'suffix', value });
 
 /** `Dir::"@workspace/src"` → `/w/src`; refuses ids that are not absolute, normalised paths. */
-export function resolveDir(id: string, roots: Roots, at?: Expr): string {
+function resolveDir(id: string, roots: Roots, at?: Expr): string {
   const root = ROOTS.find((r) => id === r || id.startsWith(r + '/'));
   if (root) {
     const rest = id.slice(root.length);
@@ -48,7 +48,7 @@ export function resolveDir(id: string, roots: Roots, at?: Expr): string {
 }
 
 /** File ids are the real paths of files, never `@` forms. */
-export function checkFileId(id: string, at?: Expr): string {
+function checkFileId(id: string, at?: Expr): string {
   if (id.startsWith('@')) {
     throw new CompileError(
       'file-id-root',
