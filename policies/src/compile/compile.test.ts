@@ -89,6 +89,13 @@ describe('compiling file policies', () => {
   });
 });
 
+describe('compiling for a session', () => {
+  it('refuses roots that are not absolute, normalised paths', () => {
+    const options = { session: 's', principals: ['x'], workspace: 'work/', home: '/h' };
+    assert.throws(() => compilePolicy(EXEC, 'p.cedar', options), /workspace must be/);
+  });
+});
+
 describe('compiling connect policies', () => {
   it('matches Cedar on ranges, addresses, classes and ports', () => {
     agreesWithCedar(

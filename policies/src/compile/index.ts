@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { builtinRules } from '../builtin';
 import type { Diagnostic } from '../diagnostics';
 import type { ConnectRule, FileRule, PolicyIR, PrincipalIR } from '../ir';
+import { isNormalPath } from '../paths';
 import { analyse, EXEC_PERMIT_EXAMPLE } from '../validate';
 import { appliesTo, type CompiledPolicy } from './policy';
 
@@ -36,6 +37,13 @@ function principalIR(name: string, policies: CompiledPolicy[], builtins: FileRul
 }
 
 export function compilePolicy(text: string, file: string, options: CompileOptions): CompileResult {
+  for (const [what, path] of [
+    ['workspace', options.workspace],
+    ['home', options.home],
+  ] as const) {
+    if (!isNormalPath(path))
+      throw new Error(`${what} must be an absolute, normalised path: ${path}`);
+  }
   const analysis = analyse(text, file, { workspace: options.workspace, home: options.home });
   const { diagnostics } = analysis;
   if (!analysis.ok) return { ok: false, diagnostics };
