@@ -24,20 +24,39 @@ describe('session lifecycle', { skip: sandboxSkip() }, () => {
 
   it('applies a new policy to a running session; a bad one is refused and the old one stays', async () => {
     const ws = makeWorkspace({ 'data.txt': 'readable\n' });
-    const run = daemon.cliAsync(['run', '--name', 'reload', '--policy', POLICY, '--workspace', ws,
-      'shell', '--', 'sh', '-c',
-      `cat ${ws}/data.txt; while [ ! -e ${ws}/go ]; do sleep 0.1; done; cat ${ws}/data.txt`]);
-    await waitFor('the session', () => daemon.cli(['sessions', '--json']).stdout.includes('"reload"'));
+    const run = daemon.cliAsync([
+      'run',
+      '--name',
+      'reload',
+      '--policy',
+      POLICY,
+      '--workspace',
+      ws,
+      'shell',
+      '--',
+      'sh',
+      '-c',
+      `cat ${ws}/data.txt; while [ ! -e ${ws}/go ]; do sleep 0.1; done; cat ${ws}/data.txt`,
+    ]);
+    await waitFor('the session', () =>
+      daemon.cli(['sessions', '--json']).stdout.includes('"reload"'),
+    );
 
     const bad = path.join(ws, 'bad.cedar');
-    fs.writeFileSync(bad, '@id("oops")\nforbid (principal, action, resource) when { context.x };\n');
+    fs.writeFileSync(
+      bad,
+      '@id("oops")\nforbid (principal, action, resource) when { context.x };\n',
+    );
     const refused = daemon.cli(['policy', 'apply', '--session', 'reload', bad]);
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /bad\.cedar:2:\d+: error/);
 
     const stricter = path.join(ws, 'stricter.cedar');
-    fs.writeFileSync(stricter, fs.readFileSync(POLICY, 'utf8') +
-      `\n@id("no-data")\nforbid (principal, action == Leash::Action::"ReadFile", resource == Leash::File::"${ws}/data.txt");\n`);
+    fs.writeFileSync(
+      stricter,
+      fs.readFileSync(POLICY, 'utf8') +
+        `\n@id("no-data")\nforbid (principal, action == Leash::Action::"ReadFile", resource == Leash::File::"${ws}/data.txt");\n`,
+    );
     const applied = daemon.cli(['policy', 'apply', '--session', 'reload', stricter]);
     assert.equal(applied.status, 0, applied.stderr);
 
@@ -55,8 +74,19 @@ describe('session lifecycle', { skip: sandboxSkip() }, () => {
     const own = new TestDaemon();
     await own.start();
     const ws = makeWorkspace();
-    const run = own.cliAsync(['run', '--name', 'orphan', '--policy', POLICY, '--workspace', ws,
-      'shell', '--', 'sleep', '600']);
+    const run = own.cliAsync([
+      'run',
+      '--name',
+      'orphan',
+      '--policy',
+      POLICY,
+      '--workspace',
+      ws,
+      'shell',
+      '--',
+      'sleep',
+      '600',
+    ]);
     const label = `dev.leash.daemon=${own.socket}`;
     await waitFor('the container', () => dockerContainers(label).length === 1);
     own.process?.kill('SIGKILL');
@@ -83,7 +113,12 @@ describe('session lifecycle', { skip: sandboxSkip() }, () => {
     const r = daemon.cli(['demo']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /ALLOWED +write a workspace file/);
-    for (const step of ['write a system file', 'write a git hook', 'read a planted secret', 'connect to']) {
+    for (const step of [
+      'write a system file',
+      'write a git hook',
+      'read a planted secret',
+      'connect to',
+    ]) {
       assert.match(r.stdout, new RegExp(`DENIED +${step}.*Operation not permitted`));
     }
     assert.match(r.stdout, /DENY +WriteFile +\/etc\/leash-demo +default deny/);

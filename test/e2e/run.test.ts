@@ -15,16 +15,37 @@ describe('leash run', { skip: sandboxSkip() }, () => {
 
   it('lets the command write inside the workspace, and the file lands on the host', () => {
     const ws = makeWorkspace();
-    const r = daemon.cli(['run', '--policy', POLICY, '--workspace', ws, 'shell', '--',
-      'sh', '-c', `echo x > ${ws}/f`]);
+    const r = daemon.cli([
+      'run',
+      '--policy',
+      POLICY,
+      '--workspace',
+      ws,
+      'shell',
+      '--',
+      'sh',
+      '-c',
+      `echo x > ${ws}/f`,
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(fs.readFileSync(path.join(ws, 'f'), 'utf8'), 'x\n');
   });
 
   it('denies a write to a system file inside the sandbox and logs it as a default deny', () => {
     const ws = makeWorkspace();
-    const r = daemon.cli(['run', '--json', '--policy', POLICY, '--workspace', ws, 'shell', '--',
-      'sh', '-c', 'echo x > /etc/leash-test']);
+    const r = daemon.cli([
+      'run',
+      '--json',
+      '--policy',
+      POLICY,
+      '--workspace',
+      ws,
+      'shell',
+      '--',
+      'sh',
+      '-c',
+      'echo x > /etc/leash-test',
+    ]);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /Operation not permitted/);
     const session = sessionOf(r.stderr);
@@ -42,8 +63,20 @@ describe('leash run', { skip: sandboxSkip() }, () => {
 
   it('exits with the command exit code and names the session on stderr before it runs', () => {
     const ws = makeWorkspace();
-    const r = daemon.cli(['run', '--name', 'exit-seven', '--policy', POLICY, '--workspace', ws,
-      'shell', '--', 'sh', '-c', 'echo started >&2; exit 7']);
+    const r = daemon.cli([
+      'run',
+      '--name',
+      'exit-seven',
+      '--policy',
+      POLICY,
+      '--workspace',
+      ws,
+      'shell',
+      '--',
+      'sh',
+      '-c',
+      'echo started >&2; exit 7',
+    ]);
     assert.equal(r.status, 7);
     const lines = r.stderr.split('\n');
     assert.ok(lines.indexOf('leash: session exit-seven') < lines.indexOf('started'), r.stderr);
@@ -51,8 +84,17 @@ describe('leash run', { skip: sandboxSkip() }, () => {
 
   it('names the deciding policies of an allowed write and of a forbid', () => {
     const ws = makeWorkspace({ '.git/hooks/.keep': '' });
-    const r = daemon.cli(['run', '--json', '--workspace', ws, 'shell', '--', 'sh', '-c',
-      `echo ok > ${ws}/notes.txt; echo hook > ${ws}/.git/hooks/pre-commit`]);
+    const r = daemon.cli([
+      'run',
+      '--json',
+      '--workspace',
+      ws,
+      'shell',
+      '--',
+      'sh',
+      '-c',
+      `echo ok > ${ws}/notes.txt; echo hook > ${ws}/.git/hooks/pre-commit`,
+    ]);
     assert.notEqual(r.status, 0);
     const events = daemon.events(sessionOf(r.stderr));
     const write = events.find((e) => e.resource === `${ws}/notes.txt`);
@@ -92,7 +134,18 @@ describe('leash run', { skip: sandboxSkip() }, () => {
       'unshare -m true 2>&1 | tail -n1; ' +
       'perl -e \'socket(my $s, 40, 1, 0) or die "vsock: $!\\n"\' 2>&1; ' +
       'perl -e \'socket(my $s, 1, 1, 0) or die "unix: $!\\n"; print "unix ok\\n"\' 2>&1';
-    const r = daemon.cli(['run', '--policy', POLICY, '--workspace', ws, 'shell', '--', 'sh', '-c', script]);
+    const r = daemon.cli([
+      'run',
+      '--policy',
+      POLICY,
+      '--workspace',
+      ws,
+      'shell',
+      '--',
+      'sh',
+      '-c',
+      script,
+    ]);
     const [unshare, vsock, unix] = r.stdout.trim().split('\n');
     assert.match(unshare ?? '', /Operation not permitted/);
     assert.match(vsock ?? '', /vsock: Address family not supported/);
@@ -114,8 +167,19 @@ describe('leash run', { skip: sandboxSkip() }, () => {
   });
 
   it('refuses an invalid policy with file:line:column and leaves no container', () => {
-    const ws = makeWorkspace({ 'bad.cedar': '@id("x")\npermit (principal, action, resource)\nwhen { resource.nope };\n' });
-    const r = daemon.cli(['run', '--policy', `${ws}/bad.cedar`, '--workspace', ws, 'shell', '--', 'true']);
+    const ws = makeWorkspace({
+      'bad.cedar': '@id("x")\npermit (principal, action, resource)\nwhen { resource.nope };\n',
+    });
+    const r = daemon.cli([
+      'run',
+      '--policy',
+      `${ws}/bad.cedar`,
+      '--workspace',
+      ws,
+      'shell',
+      '--',
+      'true',
+    ]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, new RegExp(`${ws}/bad\\.cedar:\\d+:\\d+: error`));
     assert.equal(daemon.cli(['sessions', '--json']).stdout.trim(), '');

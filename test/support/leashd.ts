@@ -22,9 +22,13 @@ export class TestDaemon {
   log = '';
 
   async start(): Promise<void> {
-    this.process = spawn(process.execPath, [DAEMON, '--socket', this.socket, '--state-dir', this.stateDir], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    this.process = spawn(
+      process.execPath,
+      [DAEMON, '--socket', this.socket, '--state-dir', this.stateDir],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     this.process.stderr?.on('data', (d: Buffer) => (this.log += d.toString()));
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {

@@ -21,7 +21,8 @@ export class LeashClient {
         this.raw,
         req,
         { deadline: Date.now() + timeoutMs },
-        (err: grpc.ServiceError | null, res: Res) => (err ? reject(clientError(err, this.socket)) : resolve(res)),
+        (err: grpc.ServiceError | null, res: Res) =>
+          err ? reject(clientError(err, this.socket)) : resolve(res),
       );
     });
   }

@@ -39,7 +39,9 @@ export function makeDemoWorkspace(): string {
 export async function demo(opts: { socket: string; json: boolean }): Promise<number> {
   const helper = await startHelper({ socket: opts.socket });
   if (!opts.json) {
-    console.log(helper.started ? `leash: started leashd (pid ${helper.pid})` : 'leash: leashd is running');
+    console.log(
+      helper.started ? `leash: started leashd (pid ${helper.pid})` : 'leash: leashd is running',
+    );
   }
   const workspace = makeDemoWorkspace();
   if (!opts.json) {

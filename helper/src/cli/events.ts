@@ -25,17 +25,16 @@ export function streamEvents(
   onEvent: (e: EventMsg) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const call = (client.raw['queryEvents'] as (req: object) => grpc.ClientReadableStream<EventMsg>).call(
-      client.raw,
-      {
-        session: q.session ?? '',
-        kind: q.kind ?? '',
-        decision: q.decision ?? '',
-        afterId: q.afterId ?? '0',
-        limit: q.limit ?? 0,
-        follow: q.follow ?? false,
-      },
-    );
+    const call = (
+      client.raw['queryEvents'] as (req: object) => grpc.ClientReadableStream<EventMsg>
+    ).call(client.raw, {
+      session: q.session ?? '',
+      kind: q.kind ?? '',
+      decision: q.decision ?? '',
+      afterId: q.afterId ?? '0',
+      limit: q.limit ?? 0,
+      follow: q.follow ?? false,
+    });
     call.on('data', onEvent);
     call.on('error', (err: grpc.ServiceError) =>
       err.code === grpc.status.CANCELLED ? resolve() : reject(clientError(err, client.socket)),

@@ -37,7 +37,10 @@ helper
   .action(async (o: { stateDir?: string; image?: string; json?: boolean }) => {
     const r = await startHelper({ socket: socket(), stateDir: o.stateDir, image: o.image });
     if (o.json) console.log(JSON.stringify(r));
-    else console.log(r.started ? `leashd started (pid ${r.pid})` : `leashd is already running (pid ${r.pid})`);
+    else
+      console.log(
+        r.started ? `leashd started (pid ${r.pid})` : `leashd is already running (pid ${r.pid})`,
+      );
   });
 helper
   .command('stop')
@@ -54,7 +57,9 @@ helper
     const s = await withClient((c) => c.call<StatusReply>('status', {}, 5000));
     if (o.json) console.log(JSON.stringify(s));
     else {
-      console.log(`leashd ${s.version} (pid ${s.pid}) on ${s.socket}: ${s.healthy ? 'healthy' : 'unhealthy'}`);
+      console.log(
+        `leashd ${s.version} (pid ${s.pid}) on ${s.socket}: ${s.healthy ? 'healthy' : 'unhealthy'}`,
+      );
       console.log(`backend: ${s.backend} (${s.backendReason})`);
       console.log(`sessions: ${s.sessions}`);
       for (const p of s.problems) console.log(`problem: ${p}`);
@@ -68,27 +73,32 @@ program
   .argument('<agent>', 'the agent to run')
   .argument('[args...]', 'arguments for the agent; for shell, the command to run')
   .option('--name <name>', 'session name (default: a short unique id)')
-  .option('--policy <file>', 'Cedar policy file (default: .leash/policy.cedar, else the default policy)')
+  .option(
+    '--policy <file>',
+    'Cedar policy file (default: .leash/policy.cedar, else the default policy)',
+  )
   .option('--mode <mode>', 'enforce, shadow or record', 'enforce')
   .option('--workspace <dir>', 'the workspace directory', process.cwd())
   .option('--json', 'print the session as JSON on stderr')
   .passThroughOptions()
-  .action(async (agent: string, args: string[], o: Record<string, string | boolean | undefined>) => {
-    if (!KNOWN_AGENTS.includes(agent)) {
-      throw new Error(`unknown agent ${agent}; known agents: ${KNOWN_AGENTS.join(', ')}`);
-    }
-    const { exitCode } = await run({
-      socket: socket(),
-      agent,
-      args: args[0] === '--' ? args.slice(1) : args,
-      name: o.name as string | undefined,
-      policy: o.policy as string | undefined,
-      mode: o.mode as string,
-      workspace: path.resolve(o.workspace as string),
-      json: Boolean(o.json),
-    });
-    process.exitCode = exitCode;
-  });
+  .action(
+    async (agent: string, args: string[], o: Record<string, string | boolean | undefined>) => {
+      if (!KNOWN_AGENTS.includes(agent)) {
+        throw new Error(`unknown agent ${agent}; known agents: ${KNOWN_AGENTS.join(', ')}`);
+      }
+      const { exitCode } = await run({
+        socket: socket(),
+        agent,
+        args: args[0] === '--' ? args.slice(1) : args,
+        name: o.name as string | undefined,
+        policy: o.policy as string | undefined,
+        mode: o.mode as string,
+        workspace: path.resolve(o.workspace as string),
+        json: Boolean(o.json),
+      });
+      process.exitCode = exitCode;
+    },
+  );
 
 program
   .command('sessions')
@@ -174,7 +184,8 @@ policy
       ),
     );
     if (o.json) console.log(JSON.stringify(r));
-    else if (r.applied) console.log(`applied ${source.origin} to ${o.session} (${r.newHash.slice(0, 12)})`);
+    else if (r.applied)
+      console.log(`applied ${source.origin} to ${o.session} (${r.newHash.slice(0, 12)})`);
     else console.error(`not applied; the running policy stays:\n${r.diagnostics.join('\n')}`);
     if (!r.applied) process.exitCode = 1;
   });
@@ -199,4 +210,3 @@ program.parseAsync().catch((err: Error) => {
   process.stderr.write(`leash: ${err.message}\n`);
   process.exit(process.exitCode && process.exitCode !== 0 ? process.exitCode : 1);
 });
-

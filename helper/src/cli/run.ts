@@ -63,9 +63,9 @@ function attach(
   const out = opts.stdout ?? process.stdout;
   const err = opts.stderr ?? process.stderr;
   return new Promise((resolve, reject) => {
-    const call = (client.raw['attach'] as () => grpc.ClientDuplexStream<AttachInputMsg, AttachOutputMsg>).call(
-      client.raw,
-    );
+    const call = (
+      client.raw['attach'] as () => grpc.ClientDuplexStream<AttachInputMsg, AttachOutputMsg>
+    ).call(client.raw);
     let exitCode: number | undefined;
     const restore = (): void => {
       if (tty) process.stdin.setRawMode(false);
@@ -82,7 +82,8 @@ function attach(
     });
     call.on('end', () => {
       restore();
-      if (exitCode === undefined) reject(new Error(`session ${session} ended without an exit code`));
+      if (exitCode === undefined)
+        reject(new Error(`session ${session} ended without an exit code`));
       else resolve(exitCode);
     });
 

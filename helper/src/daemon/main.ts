@@ -64,16 +64,14 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { why });
-    void sessions
-      .stopAll(`leashd is stopping (${why})`)
-      .finally(() => {
-        audit.close();
-        store.close();
-        fs.rmSync(settings.socket, { force: true });
-        // Let calls in flight (the Shutdown call itself) finish, but not for long.
-        setTimeout(() => process.exit(0), 2000).unref();
-        server.tryShutdown(() => process.exit(0));
-      });
+    void sessions.stopAll(`leashd is stopping (${why})`).finally(() => {
+      audit.close();
+      store.close();
+      fs.rmSync(settings.socket, { force: true });
+      // Let calls in flight (the Shutdown call itself) finish, but not for long.
+      setTimeout(() => process.exit(0), 2000).unref();
+      server.tryShutdown(() => process.exit(0));
+    });
   };
   server.addService(
     loadService().service,

@@ -38,7 +38,8 @@ function unary<Req, Res>(fn: (req: Req) => Promise<Res> | Res): Unary<Req, Res> 
 }
 
 function toGrpcError(err: Error): Partial<grpc.StatusObject> {
-  const code = err instanceof PolicyError ? grpc.status.INVALID_ARGUMENT : grpc.status.FAILED_PRECONDITION;
+  const code =
+    err instanceof PolicyError ? grpc.status.INVALID_ARGUMENT : grpc.status.FAILED_PRECONDITION;
   return { code, details: err.message };
 }
 
@@ -122,7 +123,12 @@ export function buildService(deps: {
         return { applied: true, oldHash, newHash, diagnostics: [] };
       } catch (err) {
         if (err instanceof PolicyError) {
-          return { applied: false, oldHash: session.policyHash, newHash: '', diagnostics: err.diagnostics };
+          return {
+            applied: false,
+            oldHash: session.policyHash,
+            newHash: '',
+            diagnostics: err.diagnostics,
+          };
         }
         throw err;
       }
@@ -169,7 +175,9 @@ export function buildService(deps: {
         }
       } catch (err) {
         store.live.off('event', onEvent);
-        call.destroy(Object.assign(new Error((err as Error).message), { code: grpc.status.INTERNAL }));
+        call.destroy(
+          Object.assign(new Error((err as Error).message), { code: grpc.status.INTERNAL }),
+        );
         return;
       }
       replaying = false;
@@ -188,13 +196,17 @@ export function buildService(deps: {
         if (!started) {
           started = true;
           if (!msg.start) {
-            call.destroy(Object.assign(new Error('the first Attach message must be start'), {
-              code: grpc.status.INVALID_ARGUMENT,
-            }));
+            call.destroy(
+              Object.assign(new Error('the first Attach message must be start'), {
+                code: grpc.status.INVALID_ARGUMENT,
+              }),
+            );
             return;
           }
           startAttach(call, msg.start, sessions, runtime, log).catch((err: Error) => {
-            call.destroy(Object.assign(new Error(err.message), { code: grpc.status.FAILED_PRECONDITION }));
+            call.destroy(
+              Object.assign(new Error(err.message), { code: grpc.status.FAILED_PRECONDITION }),
+            );
           });
         }
       });

@@ -32,7 +32,15 @@ export interface SandboxContainer {
 }
 
 /** Filesystems whose opens are not judged (kernel pseudo-filesystems); see docs/policy.md. */
-const UNWATCHED_FS = new Set(['proc', 'sysfs', 'cgroup', 'cgroup2', 'mqueue', 'devpts', 'securityfs']);
+const UNWATCHED_FS = new Set([
+  'proc',
+  'sysfs',
+  'cgroup',
+  'cgroup2',
+  'mqueue',
+  'devpts',
+  'securityfs',
+]);
 
 export class DockerRuntime {
   readonly docker = new Docker({ socketPath: '/var/run/docker.sock' });

@@ -123,7 +123,9 @@ export class Session {
         onEvent: (e) => this.onNet(e),
       });
       this.fileGuard = new FileGuard({
-        mountPoints: c.mountPoints.map((m) => (m === '/' ? `/proc/${c.pid}/root` : `/proc/${c.pid}/root${m}`)),
+        mountPoints: c.mountPoints.map((m) =>
+          m === '/' ? `/proc/${c.pid}/root` : `/proc/${c.pid}/root${m}`,
+        ),
         rules: this.rules.files,
         onEvent: (e) => this.onFile(e),
       });
@@ -142,7 +144,11 @@ export class Session {
       origin: this.policyOrigin,
       container: c.id,
     });
-    this.log.info('session started', { container: c.id, mounts: c.mountPoints, cgroup: c.cgroupPath });
+    this.log.info('session started', {
+      container: c.id,
+      mounts: c.mountPoints,
+      cgroup: c.cgroupPath,
+    });
   }
 
   /** Validates and compiles aside, then swaps at every layer; a bad policy changes nothing. */
@@ -179,7 +185,10 @@ export class Session {
   private onFile(e: FileEvent): void {
     const accesses: FileAccess[] =
       e.access === 'readwrite' ? ['read', 'write'] : [e.access as FileAccess];
-    const verdicts = accesses.map((a) => ({ access: a, verdict: decideFile(this.rules, e.path, a) }));
+    const verdicts = accesses.map((a) => ({
+      access: a,
+      verdict: decideFile(this.rules, e.path, a),
+    }));
     const denied = verdicts.filter((v) => v.verdict.decision === 'deny');
     const decision = denied.length > 0 ? 'deny' : 'allow';
     if (decision !== e.decision) {

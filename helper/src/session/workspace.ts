@@ -4,9 +4,32 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const SYSTEM_DIRS = [
-  '/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/media', '/mnt',
-  '/opt', '/proc', '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/var', '/var/tmp',
-  '/var/lib', '/var/log', '/home', '/usr/local',
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/media',
+  '/mnt',
+  '/opt',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/srv',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/var',
+  '/var/tmp',
+  '/var/lib',
+  '/var/log',
+  '/home',
+  '/usr/local',
 ];
 
 /**
