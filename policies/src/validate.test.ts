@@ -201,29 +201,29 @@ describe('refusing what cannot be enforced exactly', () => {
     );
   });
 
-  it('refuses HttpRequest and McpCall policies as not enforced yet, at the @id', () => {
+  it('refuses HttpRequest and McpCall policies as not enforced yet, at the action', () => {
     rejects(
       '@id("web") permit (principal, action == Leash::Action::"HttpRequest", resource);',
       'not-enforced-yet',
-      '@id("web")',
+      'Leash::Action::"HttpRequest"',
       /proxy/,
     );
-    rejects('@id("all") forbid (principal, action, resource);', 'not-enforced-yet', '@id("all")');
+    rejects('@id("all") forbid (principal, action, resource);', 'not-enforced-yet', 'action');
   });
 
-  it('refuses a forbid or a conditional permit of Exec', () => {
+  it('refuses a forbid or a conditional permit of Exec, at the action', () => {
     rejects(
       '@id("no-rm") forbid (principal, action == Leash::Action::"Exec", resource ==\n' +
         '  Leash::File::"/bin/rm");',
       'exec-not-narrowed',
-      '@id("no-rm")',
+      'Leash::Action::"Exec"',
       /later/,
     );
     rejects(
       '@id("git") permit (principal, action == Leash::Action::"Exec", resource)\n' +
         '  when { context.args like "status*" };',
       'exec-not-narrowed',
-      '@id("git")',
+      'Leash::Action::"Exec"',
     );
   });
 });

@@ -78,6 +78,12 @@ function connectScope(json: PolicyJson): Formula<ConnectMatcher> {
   );
 }
 
+/** Where an action is named in the scope (or the open `action`), for the diagnostic's range. */
+function actionAt(json: PolicyJson, action: Action): Expr {
+  if (json.action.op === 'All') return { Var: 'action' };
+  return { Value: { __entity: { type: 'Leash::Action', id: action } } };
+}
+
 function exec(json: PolicyJson): boolean {
   const unconditional =
     json.conditions.length === 0 &&
@@ -91,6 +97,7 @@ function exec(json: PolicyJson): boolean {
       'a forbid that applies to Exec cannot be enforced yet: exec rules land in a later ' +
         'version, and until then Exec is always permitted. ' +
         "Leave Exec out of this policy's actions.",
+      actionAt(json, 'Exec'),
     );
   }
   if (!unconditional) {
@@ -99,6 +106,7 @@ function exec(json: PolicyJson): boolean {
       'a permit of Exec with a resource or a condition cannot be enforced yet: exec rules land ' +
         'in a later version. Permit Exec unconditionally ' +
         '(`permit(principal, action == Leash::Action::"Exec", resource);`) and narrow it later.',
+      actionAt(json, 'Exec'),
     );
   }
   return true;
@@ -115,6 +123,7 @@ export function compileOne(id: string, json: PolicyJson, roots: Roots): Compiled
         `${proxied} policies are not enforced yet: ${what} are judged by the proxy, which ` +
           `lands in a later version. List the actions this policy is for without ${proxied} ` +
           '(an open `action` includes it).',
+        actionAt(json, proxied),
       );
     }
   }
