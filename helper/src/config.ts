@@ -18,6 +18,8 @@ export interface DaemonSettings {
   image: string;
   /** Group that may use the socket (mode 0660). */
   group: string;
+  /** The Docker engine's socket. */
+  dockerSocket: string;
 }
 
 /** The socket a client talks to: `--socket`, else LEASH_SOCKET, else the default. */
@@ -40,5 +42,6 @@ export function loadSettings(flags: Partial<DaemonSettings>, file = SETTINGS_FIL
     stateDir: flags.stateDir ?? fromFile.stateDir ?? DEFAULT_STATE_DIR,
     image: flags.image ?? fromFile.image ?? 'leash/base:latest',
     group: flags.group ?? fromFile.group ?? 'leash',
+    dockerSocket: flags.dockerSocket ?? fromFile.dockerSocket ?? '/var/run/docker.sock',
   };
 }

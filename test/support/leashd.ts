@@ -6,7 +6,7 @@ import * as path from 'node:path';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 export const CLI = path.join(REPO, 'helper', 'bin', 'leash');
-const DAEMON = path.join(REPO, 'helper', 'dist', 'daemon', 'main.js');
+export const DAEMON = path.join(REPO, 'helper', 'dist', 'daemon', 'main.js');
 
 export interface CliResult {
   status: number;

@@ -1,5 +1,6 @@
 /** A promise-based client of leashd's gRPC service, for the CLI. */
 import * as grpc from '@grpc/grpc-js';
+import * as fs from 'node:fs';
 import { loadService } from '../grpc';
 
 export class LeashClient {
@@ -39,7 +40,22 @@ export class LeashClient {
 
 export function clientError(err: grpc.ServiceError, socket: string): Error {
   if (err.code === grpc.status.UNAVAILABLE) {
+    if (!reachable(socket)) {
+      return new Error(
+        `no permission to use leashd's socket ${socket}; join the \`leash\` group or use sudo`,
+      );
+    }
     return new Error(`leashd is not running on ${socket}; start it with \`leash helper start\``);
   }
   return new Error(err.details || err.message);
+}
+
+/** False when the socket exists (or may) but this user may not use it. */
+function reachable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.W_OK);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
 }

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     .option('--state-dir <dir>', 'audit database and other state')
     .option('--image <image>', 'sandbox image')
     .option('--group <group>', 'group allowed to use the socket')
+    .option('--docker-socket <path>', "the Docker engine's socket")
     .parse();
   const settings = loadSettings(program.opts<Partial<DaemonSettings>>());
 
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
     throw new Error(`this kernel cannot enforce Leash policies: ${probe.reason}`);
   }
 
-  const runtime = new DockerRuntime(settings.socket);
+  const runtime = new DockerRuntime(settings.socket, settings.dockerSocket);
   await runtime.ping();
   // Sessions of an earlier leashd that died: their enforcement is gone, so they end now.
   for (const c of await runtime.leftovers()) {

@@ -43,16 +43,21 @@ const UNWATCHED_FS = new Set([
 ]);
 
 export class DockerRuntime {
-  readonly docker = new Docker({ socketPath: '/var/run/docker.sock' });
+  readonly docker: Docker;
 
-  constructor(private readonly daemonId: string) {}
+  constructor(
+    private readonly daemonId: string,
+    private readonly socketPath = '/var/run/docker.sock',
+  ) {
+    this.docker = new Docker({ socketPath });
+  }
 
   async ping(): Promise<void> {
     try {
       await this.docker.ping();
     } catch (err) {
       throw new Error(
-        `no Docker engine answers on /var/run/docker.sock (${(err as Error).message}); ` +
+        `no Docker engine answers on ${this.socketPath} (${(err as Error).message}); ` +
           'start it with `npm run setup` or `dockerd &`',
       );
     }

@@ -1,0 +1,88 @@
+/** leashd and the CLI refuse what they cannot do, clearly, and leave nothing behind. */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { sandboxSkip } from '../support/env';
+import { CLI, DAEMON } from '../support/leashd';
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'leash-start-'));
+}
+
+describe('starting leashd', { skip: sandboxSkip() }, () => {
+  it('refuses to start without a Docker engine, saying where it looked, and leaves no socket', () => {
+    const dir = tempDir();
+    const socket = path.join(dir, 'leashd.sock');
+    const r = spawnSync(
+      process.execPath,
+      [
+        DAEMON,
+        '--socket',
+        socket,
+        '--state-dir',
+        dir,
+        '--docker-socket',
+        path.join(dir, 'no-docker.sock'),
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^leashd: no Docker engine answers on \S+no-docker\.sock .*start it/m);
+    assert.equal(fs.existsSync(socket), false);
+  });
+
+  it('refuses to run as a user other than root', () => {
+    const dir = tempDir();
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        DAEMON,
+        '--socket',
+        path.join(dir, 's.sock'),
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /leashd must run as root/);
+  });
+
+  it('tells a client without access to the socket to join the leash group', () => {
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        CLI,
+        '--socket',
+        '/run/leash/leashd.sock',
+        'helper',
+        'status',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no permission to use leashd's socket .*join the `leash` group/);
+  });
+
+  it('tells a client when no leashd runs on the socket', () => {
+    const r = spawnSync(
+      process.execPath,
+      [CLI, '--socket', path.join(tempDir(), 'none.sock'), 'sessions'],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 1);
+    assert.match(
+      r.stderr,
+      /leashd is not running on \S+none\.sock; start it with `leash helper start`/,
+    );
+  });
+});
