@@ -1,0 +1,78 @@
+/**
+ * Diagnostics: everything the policy core reports (parse, schema, "cannot enforce exactly"),
+ * published a moment after the last edit so typing does not compile every keystroke.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Diagnostic as PolicyDiagnostic } from '@leash/policies';
+import { DiagnosticSeverity, type Connection, type Diagnostic } from 'vscode-languageserver/node';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import type { PolicyDocuments } from './documents';
+
+export const DEBOUNCE_MS = 200;
+
+/** Each code has a section in the policy guide; the anchor is the code itself. */
+const POLICY_GUIDE = pathToFileURL(resolve(__dirname, '..', '..', 'docs', 'policy.md')).href;
+
+export function toLsp(d: PolicyDiagnostic): Diagnostic {
+  return {
+    range: {
+      start: { line: d.line - 1, character: d.column - 1 },
+      end: { line: d.endLine - 1, character: d.endColumn - 1 },
+    },
+    severity: d.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
+    code: d.code,
+    codeDescription: { href: `${POLICY_GUIDE}#${d.code}` },
+    source: 'leash',
+    message: d.message,
+  };
+}
+
+export class DiagnosticsPublisher {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly docs: PolicyDocuments,
+  ) {}
+
+  /** Checks the document once it has been quiet for DEBOUNCE_MS. */
+  schedule(doc: TextDocument): void {
+    clearTimeout(this.timers.get(doc.uri));
+    const timer = setTimeout(() => {
+      this.timers.delete(doc.uri);
+      this.publish(doc.uri);
+    }, DEBOUNCE_MS);
+    this.timers.set(doc.uri, timer);
+  }
+
+  clear(uri: string): void {
+    clearTimeout(this.timers.get(uri));
+    this.timers.delete(uri);
+    this.docs.forget(uri);
+    void this.connection.sendDiagnostics({ uri, diagnostics: [] });
+  }
+
+  private publish(uri: string): void {
+    const doc = this.docs.get(uri);
+    if (!doc) return;
+    let diagnostics: Diagnostic[];
+    try {
+      diagnostics = this.docs.compile(doc).diagnostics.map(toLsp);
+    } catch (err) {
+      // A crash in the policy core must not take the server down; say so on the document.
+      const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      this.connection.console.error(`checking ${uri} failed: ${message}`);
+      diagnostics = [
+        {
+          range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+          severity: DiagnosticSeverity.Error,
+          code: 'internal',
+          source: 'leash',
+          message: `the policy checker failed on this file (${String(err)}); see the server log.`,
+        },
+      ];
+    }
+    void this.connection.sendDiagnostics({ uri, version: doc.version, diagnostics });
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The open policy documents, the workspace they belong to, and each document's compile result
+ * (cached per version, shared by diagnostics and hover).
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compilePolicy, type CompileOptions, type CompileResult } from '@leash/policies';
+import { TextDocuments } from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+
+/** `@home` has no host-side counterpart; any absolute path lets the compiler resolve it. */
+const PLACEHOLDER_HOME = '/home/agent';
+/** Without a workspace folder, `@workspace` stands for this placeholder. */
+const PLACEHOLDER_WORKSPACE = '/workspace';
+const EDITOR_SESSION = 'editor';
+
+export class PolicyDocuments {
+  readonly documents = new TextDocuments(TextDocument);
+  /** The workspace folder on disk, or null when the editor opened a loose file. */
+  workspaceRoot: string | null = null;
+  private readonly compiled = new Map<string, { version: number; result: CompileResult }>();
+
+  setWorkspace(uri: string | null | undefined): void {
+    this.workspaceRoot = uri?.startsWith('file:') ? resolve(fileURLToPath(uri)) : null;
+    this.compiled.clear();
+  }
+
+  get(uri: string): TextDocument | undefined {
+    return this.documents.get(uri);
+  }
+
+  /** The session a document is compiled for: this workspace, its agents, a placeholder home. */
+  options(text: string): CompileOptions {
+    const principals = new Set<string>();
+    for (const m of text.matchAll(/\bAgent::"((?:[^"\\\n]|\\.)*)"/g)) principals.add(m[1] ?? '');
+    principals.delete('');
+    return {
+      session: EDITOR_SESSION,
+      principals: principals.size > 0 ? [...principals] : ['shell'],
+      workspace: this.workspaceRoot ?? PLACEHOLDER_WORKSPACE,
+      home: PLACEHOLDER_HOME,
+    };
+  }
+
+  compile(doc: TextDocument): CompileResult {
+    const cached = this.compiled.get(doc.uri);
+    if (cached?.version === doc.version) return cached.result;
+    const text = doc.getText();
+    const result = compilePolicy(text, doc.uri, this.options(text));
+    this.compiled.set(doc.uri, { version: doc.version, result });
+    return result;
+  }
+
+  forget(uri: string): void {
+    this.compiled.delete(uri);
+  }
+}
