@@ -20,6 +20,10 @@ export interface DaemonSettings {
   group: string;
   /** The Docker engine's socket. */
   dockerSocket: string;
+  /** Audit events older than this many days are pruned (0: never). */
+  retentionDays: number;
+  /** At most this many audit events are kept (0: no bound). */
+  maxEvents: number;
 }
 
 /** The socket a client talks to: `--socket`, else LEASH_SOCKET, else the default. */
@@ -43,5 +47,7 @@ export function loadSettings(flags: Partial<DaemonSettings>, file = SETTINGS_FIL
     image: flags.image ?? fromFile.image ?? 'leash/base:latest',
     group: flags.group ?? fromFile.group ?? 'leash',
     dockerSocket: flags.dockerSocket ?? fromFile.dockerSocket ?? '/var/run/docker.sock',
+    retentionDays: Number(flags.retentionDays ?? fromFile.retentionDays ?? 30),
+    maxEvents: Number(flags.maxEvents ?? fromFile.maxEvents ?? 10_000_000),
   };
 }

@@ -49,7 +49,7 @@ export class TestDaemon {
   }
 
   /** Runs the CLI without waiting (for sessions that must stay up while the test acts). */
-  cliAsync(args: string[]): ChildProcess & { done: Promise<CliResult> } {
+  cliAsync(args: string[]): ChildProcess & { done: Promise<CliResult>; stdoutSoFar: () => string } {
     const child = spawn(process.execPath, [CLI, '--socket', this.socket, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -60,7 +60,7 @@ export class TestDaemon {
     const done = new Promise<CliResult>((resolve) =>
       child.on('exit', (code) => resolve({ status: code ?? -1, stdout, stderr })),
     );
-    return Object.assign(child, { done });
+    return Object.assign(child, { done, stdoutSoFar: () => stdout });
   }
 
   events(session: string): Record<string, unknown>[] {

@@ -29,10 +29,23 @@ const MIGRATIONS: string[] = [
 
 export interface EventFilter {
   session?: string;
+  principal?: string;
   kind?: string;
   decision?: string;
+  /** RFC 3339 bounds, inclusive. */
+  since?: string;
+  until?: string;
+  /** Case-insensitive substring of the resource. */
+  text?: string;
   afterId?: number;
   limit?: number;
+}
+
+export interface Retention {
+  /** Events older than this many days are pruned; 0 keeps them forever. */
+  maxAgeDays: number;
+  /** At most this many events are kept, the oldest pruned first; 0 means no bound. */
+  maxEvents: number;
 }
 
 interface Row {
@@ -112,19 +125,58 @@ export class AuditStore {
   query(filter: EventFilter): AuditEvent[] {
     const where: string[] = ['id > @afterId'];
     if (filter.session) where.push('session = @session');
+    if (filter.principal) where.push('principal = @principal');
     if (filter.kind) where.push('kind = @kind');
     if (filter.decision) where.push('decision = @decision');
+    if (filter.since) where.push('time >= @since');
+    if (filter.until) where.push('time <= @until');
+    if (filter.text) where.push("resource LIKE @text ESCAPE '\\'");
     const sql =
       `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id` +
       (filter.limit ? ' LIMIT @limit' : '');
     const rows = this.db.prepare(sql).all({
       afterId: filter.afterId ?? 0,
       session: filter.session ?? '',
+      principal: filter.principal ?? '',
       kind: filter.kind ?? '',
       decision: filter.decision ?? '',
+      since: filter.since ?? '',
+      until: filter.until ?? '',
+      text: `%${(filter.text ?? '').replace(/[\\%_]/g, (c) => '\\' + c)}%`,
       limit: filter.limit ?? 0,
     }) as Row[];
     return rows.map(fromRow);
+  }
+
+  /** Per-session totals: events, denials, first and last time. */
+  sessionCounts(): { session: string; events: number; denials: number; first: string; last: string }[] {
+    return this.db
+      .prepare(
+        `SELECT session, SUM(count) AS events, SUM(CASE WHEN decision = 'deny' THEN count ELSE 0 END)
+           AS denials, MIN(time) AS first, MAX(time) AS last
+         FROM events WHERE session != '' GROUP BY session ORDER BY MIN(id)`,
+      )
+      .all() as { session: string; events: number; denials: number; first: string; last: string }[];
+  }
+
+  /** Removes what the retention settings no longer keep; returns how many rows went. */
+  prune(retention: Retention, now = new Date()): number {
+    let removed = 0;
+    this.db.transaction(() => {
+      if (retention.maxAgeDays > 0) {
+        const cutoff = new Date(now.getTime() - retention.maxAgeDays * 86_400_000).toISOString();
+        removed += this.db.prepare('DELETE FROM events WHERE time < ?').run(cutoff).changes;
+      }
+      if (retention.maxEvents > 0) {
+        removed += this.db
+          .prepare(
+            `DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC
+               LIMIT 1 OFFSET ?)`,
+          )
+          .run(retention.maxEvents).changes;
+      }
+    })();
+    return removed;
   }
 
   close(): void {
@@ -148,6 +200,10 @@ export function matches(e: AuditEvent, f: EventFilter): boolean {
     (!f.session || e.session === f.session) &&
     (!f.kind || e.kind === f.kind) &&
     (!f.decision || e.decision === f.decision) &&
+    (!f.principal || e.principal === f.principal) &&
+    (!f.since || e.time >= f.since) &&
+    (!f.until || e.time <= f.until) &&
+    (!f.text || e.resource.toLowerCase().includes(f.text.toLowerCase())) &&
     e.id > (f.afterId ?? 0)
   );
 }

@@ -5,8 +5,12 @@ import { clientError, LeashClient } from './client';
 
 export interface EventQueryOptions {
   session?: string;
+  principal?: string;
   kind?: string;
   decision?: string;
+  since?: string;
+  until?: string;
+  text?: string;
   afterId?: string;
   limit?: number;
   follow?: boolean;
@@ -17,6 +21,14 @@ export function flatEvent(e: EventMsg): Record<string, unknown> {
   const details = JSON.parse(e.details || '{}') as Record<string, unknown>;
   const { details: _omit, ...rest } = e;
   return { ...details, ...rest, id: Number(e.id), count: Number(e.count) };
+}
+
+/** The export format's version; docs/audit.md and docs/audit.schema.json describe it. */
+export const EXPORT_VERSION = 1;
+
+/** One exported event: the flat event with the format version. */
+export function exportEvent(e: EventMsg): Record<string, unknown> {
+  return { version: EXPORT_VERSION, ...flatEvent(e) };
 }
 
 export function streamEvents(

@@ -1,13 +1,22 @@
 /** The `leash` CLI: a thin client of leashd; every command takes --json. */
 import { checkPolicy, formatDiagnostic } from '@leash/policies';
 import { Command } from 'commander';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { clientSocket } from '../config';
 import type { SessionInfoMsg } from '../grpc';
 import { KNOWN_AGENTS } from '../session/manager';
 import { LeashClient } from './client';
 import { demo } from './demo';
-import { EVENT_HEADERS, eventRow, flatEvent, streamEvents, table } from './events';
+import {
+  EVENT_HEADERS,
+  eventRow,
+  exportEvent,
+  flatEvent,
+  streamEvents,
+  table,
+  type EventQueryOptions,
+} from './events';
 import { startHelper, stopHelper, type StatusReply } from './helper-cmd';
 import { approvePolicy, readPolicyFile } from './policy-source';
 import { run } from './run';
@@ -102,9 +111,32 @@ program
 
 program
   .command('sessions')
-  .description('list running sessions')
+  .description('list running sessions; with --all, every session in the audit log')
+  .option('--all', 'include ended sessions, with totals from the audit log')
   .option('--json', 'JSON Lines output')
-  .action(async (o: { json?: boolean }) => {
+  .action(async (o: { all?: boolean; json?: boolean }) => {
+    if (o.all) {
+      const r = await withClient((c) =>
+        c.call<{
+          sessions: {
+            session: string;
+            events: string;
+            denials: string;
+            first: string;
+            last: string;
+          }[];
+        }>('sessionHistory', {}),
+      );
+      if (o.json) for (const s of r.sessions) console.log(JSON.stringify(s));
+      else
+        console.log(
+          table(
+            ['SESSION', 'EVENTS', 'DENIALS', 'FIRST', 'LAST'],
+            r.sessions.map((s) => [s.session, s.events, s.denials, s.first, s.last]),
+          ),
+        );
+      return;
+    }
     const r = await withClient((c) => c.call<{ sessions: SessionInfoMsg[] }>('listSessions', {}));
     if (o.json) for (const s of r.sessions) console.log(JSON.stringify(s));
     else
@@ -126,34 +158,76 @@ program
     console.log(o.json ? JSON.stringify({ stopped: name }) : `session ${name} stopped`);
   });
 
-program
-  .command('events')
-  .description('decisions from the audit log')
-  .option('--session <name>')
-  .option('--kind <kind>', 'file, exec, net, http, mcp, policy, session or loss')
-  .option('--decision <decision>', 'allow, deny or would-deny')
-  .option('--after <id>', 'only events after this id')
+type EventOptions = Record<string, string | boolean | undefined>;
+
+/** A time given by the user, as the audit log's RFC 3339 form (nanoseconds, UTC). */
+function auditTime(value: string | undefined, flag: string): string | undefined {
+  if (!value) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms))
+    throw new Error(`${flag} ${value} is not a date; use e.g. 2026-12-04T16:00:00Z`);
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
+}
+
+function eventQuery(o: EventOptions): EventQueryOptions {
+  return {
+    session: o.session as string | undefined,
+    principal: o.principal as string | undefined,
+    kind: o.kind as string | undefined,
+    decision: o.decision as string | undefined,
+    since: auditTime(o.since as string | undefined, '--since'),
+    until: auditTime(o.until as string | undefined, '--until'),
+    text: o.text as string | undefined,
+    afterId: o.after as string | undefined,
+    follow: Boolean(o.follow),
+  };
+}
+
+function eventFilters(cmd: Command): Command {
+  return cmd
+    .option('--session <name>')
+    .option('--principal <agent>')
+    .option('--kind <kind>', 'file, exec, net, http, mcp, policy, session or loss')
+    .option('--decision <decision>', 'allow, deny or would-deny')
+    .option('--since <time>', 'only events at or after this time (RFC 3339)')
+    .option('--until <time>', 'only events at or before this time (RFC 3339)')
+    .option('--text <text>', 'only events whose resource contains this text')
+    .option('--after <id>', 'only events after this id');
+}
+
+const events = eventFilters(program.command('events').description('decisions from the audit log'))
   .option('--follow', 'keep streaming new events')
   .option('--json', 'JSON Lines output')
-  .action(async (o: Record<string, string | boolean | undefined>) => {
-    const query = {
-      session: o.session as string | undefined,
-      kind: o.kind as string | undefined,
-      decision: o.decision as string | undefined,
-      afterId: o.after as string | undefined,
-      follow: Boolean(o.follow),
-    };
+  .action(async (o: EventOptions) => {
     // A table needs every row to align; a live stream prints each row as it comes.
     const rows: string[][] = [];
     if (!o.json && o.follow) console.log(EVENT_HEADERS.join('  '));
     await withClient((c) =>
-      streamEvents(c, query, (e) => {
+      streamEvents(c, eventQuery(o), (e) => {
         if (o.json) console.log(JSON.stringify(flatEvent(e)));
         else if (o.follow) console.log(eventRow(e).join('  '));
         else rows.push(eventRow(e));
       }),
     );
     if (!o.json && !o.follow) console.log(table(EVENT_HEADERS, rows));
+  });
+eventFilters(events.command('export').description('the audit log as JSON Lines (docs/audit.md)'))
+  .option('--output <file>', 'write to this file instead of standard output')
+  .action(async (o: EventOptions) => {
+    const out = o.output
+      ? fs.createWriteStream(o.output as string, { mode: 0o600 })
+      : process.stdout;
+    let n = 0;
+    await withClient((c) =>
+      streamEvents(c, { ...eventQuery(o), follow: false }, (e) => {
+        out.write(JSON.stringify(exportEvent(e)) + '\n');
+        n++;
+      }),
+    );
+    if (o.output) {
+      await new Promise((r) => (out as fs.WriteStream).end(r));
+      console.error(`exported ${n} events to ${o.output as string}`);
+    }
   });
 
 const policy = program.command('policy').description('check, apply or approve Cedar policies');
@@ -205,6 +279,12 @@ program
   .action(async (o: { json?: boolean }) => {
     process.exitCode = await demo({ socket: socket(), json: Boolean(o.json) });
   });
+
+// A reader that stops early (`| head`) is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 program.parseAsync().catch((err: Error) => {
   process.stderr.write(`leash: ${err.message}\n`);

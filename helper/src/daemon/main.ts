@@ -22,6 +22,8 @@ async function main(): Promise<void> {
     .option('--image <image>', 'sandbox image')
     .option('--group <group>', 'group allowed to use the socket')
     .option('--docker-socket <path>', "the Docker engine's socket")
+    .option('--retention-days <days>', 'prune audit events older than this (0: never)')
+    .option('--max-events <n>', 'keep at most this many audit events (0: no bound)')
     .parse();
   const settings = loadSettings(program.opts<Partial<DaemonSettings>>());
 
@@ -45,6 +47,18 @@ async function main(): Promise<void> {
   fs.chmodSync(settings.stateDir, 0o700);
   const store = new AuditStore(path.join(settings.stateDir, 'audit.db'));
   const audit = new AuditWriter(store, log.child({ component: 'audit' }));
+  const retention = { maxAgeDays: settings.retentionDays, maxEvents: settings.maxEvents };
+  for (const [name, value] of Object.entries(retention)) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new Error(`setting ${name} must be a whole number >= 0, not ${value}`);
+    }
+  }
+  const prune = (): void => {
+    const removed = store.prune(retention);
+    if (removed > 0) log.info('pruned old audit events', { removed });
+  };
+  prune();
+  setInterval(prune, 3_600_000).unref();
   const sessions = new SessionManager(runtime, audit, log, settings.image, [
     settings.stateDir,
     path.dirname(settings.socket),

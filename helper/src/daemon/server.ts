@@ -116,6 +116,14 @@ export function buildService(deps: {
 
     listSessions: unary(() => ({ sessions: sessions.list().map(sessionInfo) })),
 
+    sessionHistory: unary(() => ({
+      sessions: store.sessionCounts().map((c) => ({
+        ...c,
+        events: String(c.events),
+        denials: String(c.denials),
+      })),
+    })),
+
     applyPolicy: unary((req: { session: string; policyText: string; policyOrigin: string }) => {
       const session = sessions.get(req.session);
       try {
@@ -142,16 +150,24 @@ export function buildService(deps: {
     queryEvents: (call: grpc.ServerWritableStream<Record<string, unknown>, EventMsg>) => {
       const q = call.request as {
         session: string;
+        principal: string;
         kind: string;
         decision: string;
+        since: string;
+        until: string;
+        text: string;
         afterId: string;
         limit: number;
         follow: boolean;
       };
       const filter: EventFilter = {
         session: q.session,
+        principal: q.principal,
         kind: q.kind,
         decision: q.decision,
+        since: q.since,
+        until: q.until,
+        text: q.text,
         afterId: Number(q.afterId || 0),
         limit: q.follow ? 0 : q.limit,
       };
