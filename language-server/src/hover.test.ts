@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { DEFAULT_POLICY_PATH } from '@leash/policies';
+import { HoverRequest, type MarkupContent } from 'vscode-languageserver-protocol/node';
+import { startServer, type Client } from './lsp-client';
+
+describe('hover', () => {
+  let client: Client;
+  let uri: string;
+  const text = readFileSync(DEFAULT_POLICY_PATH, 'utf8');
+  before(async () => {
+    client = await startServer();
+    uri = client.open('policy.cedar', text);
+  });
+  after(async () => {
+    await client.stop();
+  });
+
+  /** The hover text at the first occurrence of `needle`, `shift` characters into it. */
+  async function hoverAt(needle: string, shift = 1): Promise<string | null> {
+    const offset = text.indexOf(needle);
+    assert.ok(offset >= 0, `${needle} is in the policy`);
+    const lines = text.slice(0, offset + shift).split('\n');
+    const position = { line: lines.length - 1, character: (lines.at(-1) ?? '').length };
+    const hover = await client.connection.sendRequest(HoverRequest.type, {
+      textDocument: { uri },
+      position,
+    });
+    return hover ? (hover.contents as MarkupContent).value : null;
+  }
+
+  it('says what an action means', async () => {
+    const value = await hoverAt('"WriteFile"', 3);
+    assert.match(value ?? '', /Leash::Action::"WriteFile"/);
+    assert.match(value ?? '', /Opening a file for writing/);
+  });
+
+  it('shows what a forbid compiles to, on its effect keyword', async () => {
+    const value = await hoverAt('forbid (principal, action == Leash::Action::"WriteFile"');
+    assert.match(value ?? '', /workspace-protected/);
+    assert.match(
+      value ?? '',
+      new RegExp(`kernel: forbid write under ${client.workspace}/\\.git/hooks`),
+    );
+  });
+
+  it('shows what a permit compiles to, on its @id', async () => {
+    const value = await hoverAt('@id("connect-loopback")', 6);
+    assert.match(value ?? '', /kernel: permit connect to 127\.0\.0\.0\/8/);
+  });
+
+  it('shows the attributes of an entity type', async () => {
+    const value = await hoverAt('Dir::"@workspace"');
+    assert.match(value ?? '', /Leash::Dir/);
+  });
+
+  it('says nothing on a comment', async () => {
+    assert.equal(await hoverAt('// The default Leash policy', 4), null);
+  });
+});
