@@ -1,0 +1,166 @@
+/**
+ * open_ratio, exec_ratio and connect_ratio: the probe's loops in a Leash session (portable
+ * backend: fanotify for opens, cgroup BPF for connects) against the same image started with a
+ * plain `docker run` and the same bind mount, both running at once and asked in turn.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CLI, type TestDaemon } from '../support/leashd';
+import { withPolicy } from './policies';
+import { ProbeServer, type Timing } from './probe';
+import { interleave, summarise, type Result } from './stats';
+
+export const BENCH_LABEL = 'dev.leash.bench';
+const IMAGE = 'leash/base:latest';
+
+export interface KernelSizes {
+  openOps: number;
+  firstFiles: number;
+  execOps: number;
+  connectOps: number;
+  pairs: number;
+  warmup: number;
+  /** Upper bound for one metric's interleaved rounds. */
+  budgetMs: number;
+}
+
+interface Variant {
+  fileRules: number;
+  connectRules: number;
+  /** Which loops to time under this policy. */
+  loops: Array<'open' | 'first' | 'exec' | 'connect'>;
+}
+
+const VARIANTS: Variant[] = [
+  { fileRules: 10, connectRules: 10, loops: ['open', 'first', 'exec', 'connect'] },
+  { fileRules: 1000, connectRules: 200, loops: ['open', 'first', 'connect'] },
+];
+
+function sessionProbe(daemon: TestDaemon, policyFile: string, ws: string): ProbeServer {
+  const args = [CLI, '--socket', daemon.socket, 'run', '--policy', policyFile, '--workspace', ws];
+  return ProbeServer.spawn('leash session', process.execPath, [...args, 'shell', '--', `${ws}/probe`]);
+}
+
+function plainProbe(ws: string, name: string): ProbeServer {
+  const args = ['run', '-i', '--rm', '--name', name, '--label', `${BENCH_LABEL}=1`];
+  const mount = ['-v', `${ws}:${ws}:rw`, '-w', ws, IMAGE, `${ws}/probe`];
+  return ProbeServer.spawn('plain docker run', 'docker', [...args, ...mount]);
+}
+
+/** Removes every container a benchmark started with `docker run` (sessions end with leashd). */
+export function removeBenchContainers(): void {
+  const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=${BENCH_LABEL}`], {
+    encoding: 'utf8',
+  })
+    .stdout.trim()
+    .split('\n')
+    .filter(Boolean);
+  if (ids.length > 0) spawnSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
+}
+
+/** A directory of `n` empty files made on the host, so no container has opened them yet. */
+function freshFiles(ws: string, tag: string, n: number): string {
+  const dir = path.join(ws, `first-${tag}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir);
+  for (let i = 0; i < n; i++) fs.writeFileSync(path.join(dir, `f${i}`), '');
+  return dir;
+}
+
+export async function kernelBenchmarks(
+  daemon: TestDaemon,
+  ws: string,
+  sizes: KernelSizes,
+  log: (line: string) => void,
+): Promise<Result[]> {
+  fs.writeFileSync(path.join(ws, 'target'), 'x\n');
+  const results: Result[] = [];
+  const plain = plainProbe(ws, `leash-bench-plain-${process.pid}`);
+  try {
+    await plain.ready();
+    for (const v of VARIANTS) {
+      const policy = withPolicy(v.fileRules, v.connectRules, ws);
+      const policyFile = path.join(daemon.dir, `bench-${v.fileRules}-${v.connectRules}.cedar`);
+      fs.writeFileSync(policyFile, policy.text);
+      const session = sessionProbe(daemon, policyFile, ws);
+      try {
+        await session.ready();
+        for (const loop of v.loops) {
+          results.push(await timeLoop(loop, v, session, plain, ws, sizes, log));
+        }
+      } finally {
+        await session.close();
+      }
+    }
+  } finally {
+    await plain.close();
+    removeBenchContainers();
+  }
+  return results;
+}
+
+async function timeLoop(
+  loop: Variant['loops'][number],
+  v: Variant,
+  session: ProbeServer,
+  plain: ProbeServer,
+  ws: string,
+  sizes: KernelSizes,
+  log: (line: string) => void,
+): Promise<Result> {
+  let round = 0;
+  let command: (side: string) => string;
+  let name: string;
+  let note: string;
+  switch (loop) {
+    case 'open':
+      name = `open_ratio/cached/${v.fileRules}-rules`;
+      command = () => `open ${ws}/target ${sizes.openOps}`;
+      note = `open+close of one workspace file, ${sizes.openOps} per sample, after warm-up`;
+      break;
+    case 'first':
+      name = `open_ratio/first-open/${v.fileRules}-rules`;
+      command = (side) => `first ${freshFiles(ws, `${side}-${round++}`, sizes.firstFiles)} ${sizes.firstFiles}`;
+      note = `open+close of ${sizes.firstFiles} files made on the host just before, each once`;
+      break;
+    case 'exec':
+      name = `exec_ratio/${v.fileRules}-rules`;
+      command = () => `exec ${sizes.execOps}`;
+      note = `fork+exec of /bin/true + wait, ${sizes.execOps} per sample`;
+      break;
+    case 'connect':
+      name = `connect_ratio/${v.connectRules}-rules`;
+      command = () => `connect ${sizes.connectOps}`;
+      note = `TCP connect+accept+close on 127.0.0.1, ${sizes.connectOps} per sample`;
+      break;
+  }
+
+  const started = Date.now();
+  const ask = async (probe: ProbeServer, side: string): Promise<number[]> => {
+    const t: Timing = await probe.run(command(side));
+    return [t.meanNs, t.p99Ns];
+  };
+  const pairs = await interleave(
+    sizes,
+    () => ask(session, 'leash'),
+    () => ask(plain, 'plain'),
+  );
+  fs.readdirSync(ws)
+    .filter((f) => f.startsWith('first-'))
+    .forEach((f) => fs.rmSync(path.join(ws, f), { recursive: true, force: true }));
+
+  const side = (rows: number[][]) => ({
+    samples: rows.map((r) => r[0] as number),
+    p99s: rows.map((r) => r[1] as number),
+  });
+  const result = summarise(
+    name,
+    'ns/op',
+    side(pairs.a),
+    side(pairs.b),
+    `${note}; p99 is per operation (median over samples of each sample's p99)`,
+  );
+  log(`${name}: ${result.ratio}x (${pairs.a.length} pairs, ${Date.now() - started} ms)`);
+  return result;
+}

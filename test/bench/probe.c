@@ -1,0 +1,200 @@
+/*
+ * The work every kernel benchmark times, inside a container: a line-oriented server that
+ * reads one command per line on stdin and answers `ok MEAN_NS P99_NS` (per operation) on
+ * stdout, after a first line `ready`. Built static on the host so the same binary runs in
+ * any image.
+ *
+ *   open PATH N      open(PATH, O_RDONLY) + close, N times
+ *   first DIR N      open + close of DIR/f0 … DIR/f<N-1>, once each (files never opened before)
+ *   exec N           fork + execve("/bin/true") + waitpid, N times
+ *   connect N        TCP connect to a listener on 127.0.0.1 + accept + close both, N times
+ *   quit
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_OPS 1000000
+
+static long long lat[MAX_OPS];
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void report(long long total, long n)
+{
+	qsort(lat, n, sizeof(lat[0]), cmp_ll);
+	printf("ok %lld %lld\n", total / n, lat[(n * 99) / 100]);
+	fflush(stdout);
+}
+
+static void fail(char *what)
+{
+	what[strcspn(what, "\n")] = 0;
+	printf("err %s: %s\n", what, strerror(errno));
+	fflush(stdout);
+}
+
+static int open_loop(const char *path, long n)
+{
+	long long start = now_ns(), t = start;
+
+	for (long i = 0; i < n; i++) {
+		int fd = open(path, O_RDONLY);
+
+		if (fd < 0)
+			return -1;
+		close(fd);
+		long long t2 = now_ns();
+		lat[i] = t2 - t;
+		t = t2;
+	}
+	report(t - start, n);
+	return 0;
+}
+
+static int first_loop(const char *dir, long n)
+{
+	char path[4200];
+	long long start = now_ns(), t = start;
+
+	for (long i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/f%ld", dir, i);
+		int fd = open(path, O_RDONLY);
+
+		if (fd < 0)
+			return -1;
+		close(fd);
+		long long t2 = now_ns();
+		lat[i] = t2 - t;
+		t = t2;
+	}
+	report(t - start, n);
+	return 0;
+}
+
+static int exec_loop(long n)
+{
+	char *argv[] = { "/bin/true", NULL };
+	char *envp[] = { NULL };
+	long long start = now_ns(), t = start;
+
+	for (long i = 0; i < n; i++) {
+		int status;
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return -1;
+		if (pid == 0) {
+			execve(argv[0], argv, envp);
+			_exit(127);
+		}
+		if (waitpid(pid, &status, 0) < 0)
+			return -1;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			errno = ECHILD;
+			return -1;
+		}
+		long long t2 = now_ns();
+		lat[i] = t2 - t;
+		t = t2;
+	}
+	report(t - start, n);
+	return 0;
+}
+
+static int connect_loop(long n)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t len = sizeof(addr);
+	/* Reset on close: no TIME_WAIT, so long runs never run out of ports. */
+	struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+	int listener = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (listener < 0)
+		return -1;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(listener, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    listen(listener, 64) < 0 ||
+	    getsockname(listener, (struct sockaddr *)&addr, &len) < 0) {
+		close(listener);
+		return -1;
+	}
+
+	long long start = now_ns(), t = start;
+
+	for (long i = 0; i < n; i++) {
+		int c = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (c < 0 || connect(c, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+			close(listener);
+			return -1;
+		}
+		int s = accept(listener, NULL, NULL);
+
+		if (s < 0) {
+			close(listener);
+			return -1;
+		}
+		setsockopt(c, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+		close(c);
+		close(s);
+		long long t2 = now_ns();
+		lat[i] = t2 - t;
+		t = t2;
+	}
+	close(listener);
+	report(t - start, n);
+	return 0;
+}
+
+int main(void)
+{
+	char line[8192], arg[4096];
+	long n;
+
+	printf("ready\n");
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin)) {
+		int rc;
+
+		if (strncmp(line, "quit", 4) == 0)
+			break;
+		if (sscanf(line, "open %4095s %ld", arg, &n) == 2 && n > 0 && n <= MAX_OPS)
+			rc = open_loop(arg, n);
+		else if (sscanf(line, "first %4095s %ld", arg, &n) == 2 && n > 0 && n <= MAX_OPS)
+			rc = first_loop(arg, n);
+		else if (sscanf(line, "exec %ld", &n) == 1 && n > 0 && n <= MAX_OPS)
+			rc = exec_loop(n);
+		else if (sscanf(line, "connect %ld", &n) == 1 && n > 0 && n <= MAX_OPS)
+			rc = connect_loop(n);
+		else {
+			errno = EINVAL;
+			rc = -1;
+		}
+		if (rc < 0)
+			fail(line);
+	}
+	return 0;
+}
