@@ -109,3 +109,13 @@ export function loadSchema(path: string = SCHEMA_PATH): SchemaInfo {
     actionDeclarations: declarations(text, 'action'),
   };
 }
+
+/** What the server knows when the schema cannot be read: nothing, so nothing is offered. */
+export function emptySchema(): SchemaInfo {
+  return {
+    entityTypes: new Map(),
+    actions: new Map(),
+    declarations: new Map(),
+    actionDeclarations: new Map(),
+  };
+}

@@ -14,16 +14,26 @@ import { DiagnosticsPublisher } from './diagnostics';
 import { PolicyDocuments } from './documents';
 import { format } from './format';
 import { Hoverer } from './hover';
-import { loadSchema } from './schema';
+import { emptySchema, loadSchema, type SchemaInfo } from './schema';
 import { symbols } from './symbols';
 
 const connection = createConnection(ProposedFeatures.all);
 const docs = new PolicyDocuments();
-const schema = loadSchema();
+const schema = schemaOrNothing();
 const diagnostics = new DiagnosticsPublisher(connection, docs);
 const completer = new Completer(schema, () => docs.workspaceRoot);
 const hoverer = new Hoverer(schema, docs);
 const definitions = new Definitions(schema);
+
+/** A broken schema must not stop the server: diagnostics still say what the core finds. */
+function schemaOrNothing(): SchemaInfo {
+  try {
+    return loadSchema();
+  } catch (err) {
+    connection.console.error(`${String(err)}; completion, hover and definition are off.`);
+    return emptySchema();
+  }
+}
 
 connection.onInitialize((params): InitializeResult => {
   docs.setWorkspace(params.workspaceFolders?.[0]?.uri ?? params.rootUri);
