@@ -40,7 +40,7 @@ describe('completion', () => {
     assert.deepEqual(got.sort(), [...ACTIONS].sort());
   });
 
-  it('offers the attributes of the resource types of the named actions after `resource.`', async () => {
+  it("offers the attributes of the named actions' resource types after `resource.`", async () => {
     const files = await complete(
       'permit (principal, action == Leash::Action::"ReadFile", resource) when { resource.',
     );

@@ -7,7 +7,8 @@ import { DefinitionRequest, type Location } from 'vscode-languageserver-protocol
 import { startServer, type Client } from './lsp-client';
 
 const TEXT =
-  '@id("c")\npermit (principal, action == Leash::Action::"Connect", resource is Leash::Endpoint);\n';
+  '@id("c")\n' +
+  'permit (principal, action == Leash::Action::"Connect", resource is Leash::Endpoint);\n';
 
 describe('go to definition', () => {
   let client: Client;

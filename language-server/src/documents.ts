@@ -25,6 +25,11 @@ export class PolicyDocuments {
     this.compiled.clear();
   }
 
+  /** What `@workspace` stands for when compiling. */
+  get workspace(): string {
+    return this.workspaceRoot ?? PLACEHOLDER_WORKSPACE;
+  }
+
   get(uri: string): TextDocument | undefined {
     return this.documents.get(uri);
   }
@@ -37,7 +42,7 @@ export class PolicyDocuments {
     return {
       session: EDITOR_SESSION,
       principals: principals.size > 0 ? [...principals] : ['shell'],
-      workspace: this.workspaceRoot ?? PLACEHOLDER_WORKSPACE,
+      workspace: this.workspace,
       home: PLACEHOLDER_HOME,
     };
   }

@@ -101,7 +101,7 @@ export class Hoverer {
       const who = principals.length > 1 ? `For \`Agent::"${p.principal}"\`:\n\n` : '';
       return who + lines.map((l) => `- ${l}`).join('\n');
     });
-    const where = `\`@workspace\` = \`${this.docs.workspaceRoot ?? '/workspace'}\``;
+    const where = `\`@workspace\` = \`${this.docs.workspace}\``;
     return [title, '', ...sections, '', `Compiled with ${where}.`].join('\n');
   }
 }
