@@ -56,7 +56,7 @@ export interface ConnectGuardStats {
 }
 
 interface NativeFileGuard {
-  update(rules: FileRule[]): void;
+  update(rules: FileRule[], caching: boolean): void;
   close(): void;
   stats(): FileGuardStats;
 }
@@ -76,6 +76,7 @@ interface Addon {
     mountPoints: string[],
     rules: FileRule[],
     onEvent: (e: FileEvent) => void,
+    caching: boolean,
   ) => NativeFileGuard;
   ConnectGuard: new (
     cgroupPath: string,
@@ -135,13 +136,27 @@ export function probeKernel(): KernelProbe {
 export class FileGuard {
   private readonly native: NativeFileGuard;
 
-  constructor(opts: { mountPoints: string[]; rules: FileRule[]; onEvent: (e: FileEvent) => void }) {
-    this.native = new (addon().FileGuard)(opts.mountPoints, opts.rules, opts.onEvent);
+  /**
+   * `caching` (default true) lets files allowed for both read and write be answered by the
+   * kernel from then on (ignore marks); off, every open is asked and reported.
+   */
+  constructor(opts: {
+    mountPoints: string[];
+    rules: FileRule[];
+    onEvent: (e: FileEvent) => void;
+    caching?: boolean;
+  }) {
+    this.native = new (addon().FileGuard)(
+      opts.mountPoints,
+      opts.rules,
+      opts.onEvent,
+      opts.caching ?? true,
+    );
   }
 
-  /** Swaps the rule set atomically and flushes the allow cache. */
-  update(rules: FileRule[]): void {
-    this.native.update(rules);
+  /** Swaps the rule set (and the caching setting) atomically and flushes the allow cache. */
+  update(rules: FileRule[], opts: { caching?: boolean } = {}): void {
+    this.native.update(rules, opts.caching ?? true);
   }
 
   /** Stops answering and closes the fanotify group (pending and later opens proceed). */

@@ -1,5 +1,6 @@
 /** The Leash policy core: check, compile and decide Cedar policies. */
 export * from './ir';
+export { policyAnnotations, type Annotations } from './annotations';
 export { builtinRules, type BuiltinOptions } from './builtin';
 export { compilePolicy, type CompileOptions, type CompileResult } from './compile';
 export { decideConnect, decideFile } from './decide';

@@ -74,6 +74,7 @@ FileGuard::FileGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FileGuar
   }
   closed_ = true;  // until the answerer runs, Stop() has nothing to stop
   rules_ = ParseFileRules(env, info[1]);
+  if (info.Length() > 3 && info[3].IsBoolean()) caching_ = info[3].As<Napi::Boolean>().Value();
 
   group_fd_ = fanotify_init(FAN_CLASS_CONTENT | FAN_REPORT_TID | FAN_CLOEXEC | FAN_NONBLOCK,
                             O_RDONLY | O_LARGEFILE | O_CLOEXEC);
@@ -210,7 +211,7 @@ void FileGuard::Answer(int event_fd, int tid, uint64_t mask) {
     // An ignore mark skips every later open of the inode, writes included, so cache only
     // files allowed for both. It follows the inode: another name of the same file (a hard
     // link) is then allowed too, whatever rules name that path.
-    if (may_read && may_write &&
+    if (caching_ && may_read && may_write &&
         fanotify_mark(group_fd_, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK |
                                      FAN_MARK_IGNORED_SURV_MODIFY,
                       FAN_OPEN_PERM, event_fd, nullptr) == 0) {
@@ -274,6 +275,7 @@ Napi::Value FileGuard::Update(const Napi::CallbackInfo& info) {
 
   std::lock_guard<std::mutex> lock(rules_mutex_);
   rules_ = std::move(rules);
+  if (info.Length() > 1 && info[1].IsBoolean()) caching_ = info[1].As<Napi::Boolean>().Value();
   // Inode marks are only ever the allow cache here; the mount marks stay.
   if (fanotify_mark(group_fd_, FAN_MARK_FLUSH, 0, AT_FDCWD, nullptr) != 0) {
     throw Napi::Error::New(env, "FileGuard.update: flushing the allow cache failed: " +

@@ -42,6 +42,8 @@ class FileGuard : public Napi::ObjectWrap<FileGuard> {
   // no ignore mark made under old rules survives an update.
   std::mutex rules_mutex_;
   FileRuleSet rules_;
+  // Whether allowed files may be cached (off when every open must be seen, as in record mode).
+  bool caching_ = true;
 
   std::atomic<uint64_t> asked_{0}, allowed_{0}, denied_{0}, cached_{0}, dropped_{0};
 };

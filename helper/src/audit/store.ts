@@ -149,7 +149,13 @@ export class AuditStore {
   }
 
   /** Per-session totals: events, denials, first and last time. */
-  sessionCounts(): { session: string; events: number; denials: number; first: string; last: string }[] {
+  sessionCounts(): {
+    session: string;
+    events: number;
+    denials: number;
+    first: string;
+    last: string;
+  }[] {
     return this.db
       .prepare(
         `SELECT session, SUM(count) AS events, SUM(CASE WHEN decision = 'deny' THEN count ELSE 0 END)

@@ -71,7 +71,7 @@ export function table(headers: string[], rows: string[][]): string {
 
 export function policyColumn(e: EventMsg): string {
   if (e.policies.length > 0) return e.policies.join(', ');
-  return e.decision === 'deny' ? 'default deny' : '';
+  return e.decision === 'deny' || e.decision === 'would-deny' ? 'default deny' : '';
 }
 
 export function eventRow(e: EventMsg): string[] {

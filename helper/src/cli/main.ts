@@ -86,7 +86,7 @@ program
     '--policy <file>',
     'Cedar policy file (default: .leash/policy.cedar, else the default policy)',
   )
-  .option('--mode <mode>', 'enforce, shadow or record', 'enforce')
+  .option('--mode <mode>', 'enforce, shadow (log would-deny, allow) or record (log all)', 'enforce')
   .option('--workspace <dir>', 'the workspace directory', process.cwd())
   .option('--json', 'print the session as JSON on stderr')
   .passThroughOptions()
@@ -228,6 +228,17 @@ eventFilters(events.command('export').description('the audit log as JSON Lines (
       await new Promise((r) => (out as fs.WriteStream).end(r));
       console.error(`exported ${n} events to ${o.output as string}`);
     }
+  });
+
+program
+  .command('mode')
+  .description('switch a session to enforce, shadow or record')
+  .argument('<session>')
+  .argument('<mode>', 'enforce, shadow or record')
+  .option('--json', 'machine-readable output')
+  .action(async (session: string, mode: string, o: { json?: boolean }) => {
+    const info = await withClient((c) => c.call<SessionInfoMsg>('setMode', { session, mode }));
+    console.log(o.json ? JSON.stringify(info) : `session ${info.name} is now in ${info.mode} mode`);
   });
 
 const policy = program.command('policy').description('check, apply or approve Cedar policies');

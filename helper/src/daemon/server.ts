@@ -9,6 +9,7 @@ import type { AttachInputMsg, AttachOutputMsg, EventMsg, SessionInfoMsg } from '
 import type { Logger } from '../log';
 import type { DockerRuntime } from '../runtime/docker';
 import type { SessionManager } from '../session/manager';
+import { parseMode } from '../session/modes';
 import { PolicyError, type Session } from '../session/session';
 import { VERSION } from '../config';
 
@@ -48,7 +49,7 @@ export function sessionInfo(s: Session): SessionInfoMsg {
     name: s.name,
     agent: s.spec.agent,
     workspace: s.spec.workspace,
-    mode: s.spec.mode,
+    mode: s.currentMode,
     state: s.state,
     policyHash: s.policyHash,
     policyOrigin: s.policy.origin,
@@ -112,6 +113,12 @@ export function buildService(deps: {
     stopSession: unary(async (req: { name: string }) => {
       await sessions.get(req.name).stop('stopped by request');
       return {};
+    }),
+
+    setMode: unary((req: { session: string; mode: string }) => {
+      const session = sessions.get(req.session);
+      session.setMode(parseMode(req.mode));
+      return sessionInfo(session);
     }),
 
     listSessions: unary(() => ({ sessions: sessions.list().map(sessionInfo) })),

@@ -3,11 +3,11 @@ import * as crypto from 'node:crypto';
 import type { AuditWriter } from '../audit/writer';
 import type { Logger } from '../log';
 import { ENV_ALLOWLIST, type DockerRuntime } from '../runtime/docker';
-import { Session, type Mode, type SessionSpec } from './session';
+import { parseMode } from './modes';
+import { Session, type SessionSpec } from './session';
 import { checkWorkspace } from './workspace';
 
 export const KNOWN_AGENTS = ['shell'];
-const MODES: Mode[] = ['enforce', 'shadow', 'record'];
 const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
 export class SessionManager {
@@ -35,13 +35,7 @@ export class SessionManager {
     if (!KNOWN_AGENTS.includes(req.agent)) {
       throw new Error(`unknown agent ${req.agent}; known agents: ${KNOWN_AGENTS.join(', ')}`);
     }
-    const mode = (req.mode || 'enforce') as Mode;
-    if (!MODES.includes(mode)) {
-      throw new Error(`unknown mode ${req.mode}; modes: ${MODES.join(', ')}`);
-    }
-    if (mode !== 'enforce') {
-      throw new Error(`mode ${mode} is not available yet; only enforce is`);
-    }
+    const mode = parseMode(req.mode);
     const name = req.name || crypto.randomBytes(4).toString('hex');
     if (!NAME_RE.test(name)) {
       throw new Error(`session name ${name} is not valid: use lower-case letters, digits, . _ -`);

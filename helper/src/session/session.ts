@@ -1,6 +1,7 @@
 /** A session: its sandbox, its principal, its compiled policy and the guards enforcing it. */
 import {
   compilePolicy,
+  policyAnnotations,
   decideConnect,
   decideFile,
   formatDiagnostic,
@@ -11,11 +12,13 @@ import {
 } from '@leash/policies';
 import { ConnectGuard, FileGuard, type FileEvent, type NetEvent } from '@leash/bpf';
 import type { AuditWriter } from '../audit/writer';
+import type { EventDecision } from '../audit/event';
 import type { Logger } from '../log';
 import type { DockerRuntime, SandboxContainer } from '../runtime/docker';
 import { nowRfc3339Nano } from '../time';
+import { enforcedRules, type Mode } from './modes';
 
-export type Mode = 'enforce' | 'shadow' | 'record';
+export type { Mode } from './modes';
 
 /** The home directory of the sandbox's user (root) inside the sandbox. */
 export const SANDBOX_HOME = '/root';
@@ -47,7 +50,7 @@ export function compileFor(spec: {
   workspace: string;
   policyText: string;
   policyOrigin: string;
-}): { ir: PolicyIR; principal: PrincipalIR } {
+}): { ir: PolicyIR; principal: PrincipalIR; always: Set<string> } {
   const result = compilePolicy(spec.policyText, spec.policyOrigin, {
     session: spec.name,
     principals: [spec.agent],
@@ -60,7 +63,11 @@ export function compileFor(spec: {
   }
   const principal = result.ir.principals[spec.agent];
   if (!principal) throw new Error(`compiler gave no rules for principal ${spec.agent}`);
-  return { ir: result.ir, principal };
+  const always = new Set<string>();
+  for (const [id, annotations] of policyAnnotations(spec.policyText)) {
+    if ('always' in annotations) always.add(id);
+  }
+  return { ir: result.ir, principal, always };
 }
 
 export class Session {
@@ -70,6 +77,8 @@ export class Session {
   container?: SandboxContainer;
   private ir: PolicyIR;
   private rules: PrincipalIR;
+  private always: Set<string>;
+  private mode: Mode;
   private policyText: string;
   private policyOrigin: string;
   private fileGuard?: FileGuard;
@@ -86,8 +95,14 @@ export class Session {
     const compiled = compileFor(spec);
     this.ir = compiled.ir;
     this.rules = compiled.principal;
+    this.always = compiled.always;
+    this.mode = spec.mode;
     this.policyText = spec.policyText;
     this.policyOrigin = spec.policyOrigin;
+  }
+
+  get currentMode(): Mode {
+    return this.mode;
   }
 
   get name(): string {
@@ -117,16 +132,18 @@ export class Session {
     });
     const c = this.container;
     try {
+      const enforced = enforcedRules(this.mode, this.rules, this.always);
       this.connectGuard = new ConnectGuard({
         cgroupPath: c.cgroupPath,
-        rules: this.rules.connects,
+        rules: enforced.connects,
         onEvent: (e) => this.onNet(e),
       });
       this.fileGuard = new FileGuard({
+        caching: enforced.caching,
         mountPoints: c.mountPoints.map((m) =>
           m === '/' ? `/proc/${c.pid}/root` : `/proc/${c.pid}/root${m}`,
         ),
-        rules: this.rules.files,
+        rules: enforced.files,
         onEvent: (e) => this.onFile(e),
       });
     } catch (err) {
@@ -139,7 +156,7 @@ export class Session {
     this.state = 'running';
     this.record('session', 'Start', this.name, {
       workspace: this.spec.workspace,
-      mode: this.spec.mode,
+      mode: this.mode,
       policy: this.ir.hash,
       origin: this.policyOrigin,
       container: c.id,
@@ -155,14 +172,29 @@ export class Session {
   applyPolicy(text: string, origin: string): { oldHash: string; newHash: string } {
     const compiled = compileFor({ ...this.spec, policyText: text, policyOrigin: origin });
     const oldHash = this.ir.hash;
-    this.connectGuard?.update(compiled.principal.connects);
-    this.fileGuard?.update(compiled.principal.files);
+    this.enforce(this.mode, compiled.principal, compiled.always);
     this.ir = compiled.ir;
     this.rules = compiled.principal;
+    this.always = compiled.always;
     this.policyText = text;
     this.policyOrigin = origin;
     this.record('policy', 'Reload', origin, { old: oldHash, new: compiled.ir.hash });
     return { oldHash, newHash: compiled.ir.hash };
+  }
+
+  /** Switches the mode at every layer at once; the change is an audit event. */
+  setMode(mode: Mode): void {
+    if (mode === this.mode) return;
+    const old = this.mode;
+    this.enforce(mode, this.rules, this.always);
+    this.mode = mode;
+    this.record('session', 'Mode', this.name, { old, new: mode });
+  }
+
+  private enforce(mode: Mode, rules: PrincipalIR, always: Set<string>): void {
+    const enforced = enforcedRules(mode, rules, always);
+    this.connectGuard?.update(enforced.connects);
+    this.fileGuard?.update(enforced.files, { caching: enforced.caching });
   }
 
   /** Ends the sandbox first, then the guards, so nothing runs unguarded. */
@@ -182,6 +214,18 @@ export class Session {
     for (const l of this.stopListeners) l();
   }
 
+  /** The logged decision: the kernel's, or in shadow and record mode, what the policy says
+   *  of an open the kernel let through (`would-deny`). */
+  private decisionOf(kernel: 'allow' | 'deny', policy: 'allow' | 'deny'): EventDecision {
+    if (this.mode === 'enforce') {
+      if (kernel !== policy) {
+        this.log.error('kernel and policy disagree', { kernel, policy });
+      }
+      return kernel;
+    }
+    return kernel === 'allow' && policy === 'deny' ? 'would-deny' : kernel;
+  }
+
   private onFile(e: FileEvent): void {
     const accesses: FileAccess[] =
       e.access === 'readwrite' ? ['read', 'write'] : [e.access as FileAccess];
@@ -190,40 +234,34 @@ export class Session {
       verdict: decideFile(this.rules, e.path, a),
     }));
     const denied = verdicts.filter((v) => v.verdict.decision === 'deny');
-    const decision = denied.length > 0 ? 'deny' : 'allow';
-    if (decision !== e.decision) {
-      this.log.error('kernel and policy disagree on a file open', { event: e, verdicts });
-    }
+    const decision = this.decisionOf(e.decision, denied.length > 0 ? 'deny' : 'allow');
     const deciding = denied.length > 0 ? denied : verdicts;
-    const action = deciding.some((v) => v.access === 'write') ? 'WriteFile' : 'ReadFile';
-    const policies = union(deciding.map((v) => v.verdict));
     const event = {
       session: this.name,
       principal: this.principal,
       kind: 'file' as const,
-      action,
+      action: deciding.some((v) => v.access === 'write') ? 'WriteFile' : 'ReadFile',
       resource: e.path,
-      decision: e.decision,
-      policies,
+      decision,
+      policies: union(deciding.map((v) => v.verdict)),
       count: 1,
       pid: e.pid,
       comm: e.comm,
       details: { path: e.path, access: e.access },
     };
-    if (e.decision === 'allow') {
+    if (decision === 'deny') this.denials++;
+    // Allowed opens are counted, not repeated, except in record mode, which keeps each one.
+    if (decision === 'allow' && this.mode !== 'record') {
       this.audit.countAllowed(`${this.name}\0${this.principal}\0${e.access}\0${e.path}`, event);
     } else {
-      this.denials++;
       this.audit.push({ ...event, time: nowRfc3339Nano() });
     }
   }
 
   private onNet(e: NetEvent): void {
     const verdict = decideConnect(this.rules, e.ip, e.port);
-    if (verdict.decision !== e.decision) {
-      this.log.error('kernel and policy disagree on a connect', { event: e, verdict });
-    }
-    if (e.decision === 'deny') this.denials++;
+    const decision = this.decisionOf(e.decision, verdict.decision);
+    if (decision === 'deny') this.denials++;
     const resource = e.family === 6 ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
     this.audit.push({
       time: nowRfc3339Nano(),
@@ -232,7 +270,7 @@ export class Session {
       kind: 'net',
       action: 'Connect',
       resource,
-      decision: e.decision,
+      decision,
       policies: verdict.policies,
       count: 1,
       pid: e.pid,
