@@ -6,13 +6,14 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { sandboxSeccompProfile } from '@leash/helper/dist/runtime/seccomp';
 import { CLI, type TestDaemon } from '../support/leashd';
 import { withPolicy } from './policies';
 import { ProbeServer, type Timing } from './probe';
 import { interleave, summarise, type Result } from './stats';
 
 export const BENCH_LABEL = 'dev.leash.bench';
-const IMAGE = 'leash/base:latest';
+export const IMAGE = 'leash/base:latest';
 
 export interface KernelSizes {
   openOps: number;
@@ -42,10 +43,19 @@ function sessionProbe(daemon: TestDaemon, policyFile: string, ws: string): Probe
   return ProbeServer.spawn('leash session', process.execPath, [...args, 'shell', '--', `${ws}/probe`]);
 }
 
-function plainProbe(ws: string, name: string): ProbeServer {
-  const args = ['run', '-i', '--rm', '--name', name, '--label', `${BENCH_LABEL}=1`];
-  const mount = ['-v', `${ws}:${ws}:rw`, '-w', ws, IMAGE, `${ws}/probe`];
-  return ProbeServer.spawn('plain docker run', 'docker', [...args, ...mount]);
+/** The same container a session gets (image, bind mount, capabilities, seccomp profile,
+ *  cgroup namespace), started by `docker run` with no enforcement attached. */
+function plainProbe(ws: string, name: string, seccompFile: string): ProbeServer {
+  fs.writeFileSync(seccompFile, JSON.stringify(sandboxSeccompProfile()));
+  const caps = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETUID', 'SETGID', 'KILL'];
+  const args = [
+    ...['run', '-i', '--rm', '--name', name, '--label', `${BENCH_LABEL}=1`],
+    ...['--cap-drop', 'ALL', ...caps.flatMap((c) => ['--cap-add', c])],
+    ...['--security-opt', 'no-new-privileges', '--security-opt', `seccomp=${seccompFile}`],
+    ...['--cgroupns', 'private', '--pids-limit', '4096', '--network', 'bridge'],
+    ...['-v', `${ws}:${ws}:rw`, '-w', ws, IMAGE, `${ws}/probe`],
+  ];
+  return ProbeServer.spawn('plain docker run', 'docker', args);
 }
 
 /** Removes every container a benchmark started with `docker run` (sessions end with leashd). */
@@ -76,7 +86,8 @@ export async function kernelBenchmarks(
 ): Promise<Result[]> {
   fs.writeFileSync(path.join(ws, 'target'), 'x\n');
   const results: Result[] = [];
-  const plain = plainProbe(ws, `leash-bench-plain-${process.pid}`);
+  const seccompFile = path.join(daemon.dir, 'seccomp.json');
+  const plain = plainProbe(ws, `leash-bench-plain-${process.pid}`, seccompFile);
   try {
     await plain.ready();
     for (const v of VARIANTS) {
