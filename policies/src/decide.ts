@@ -6,7 +6,7 @@ import type { ConnectMatcher, FileAccess, PathMatcher, PrincipalIR, Verdict } fr
 import { cidrContains, parseAddress, parseCidr, unmap, type Address } from './ip';
 import { isAtOrBelow } from './paths';
 
-function pathHolds(m: PathMatcher, path: string): boolean {
+export function pathHolds(m: PathMatcher, path: string): boolean {
   const hit =
     m.kind === 'exact'
       ? path === m.value

@@ -8,10 +8,12 @@ const guide = readFileSync(join(__dirname, '..', '..', 'docs', 'policy.md'), 'ut
 const examples = [...guide.matchAll(/```cedar\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
 
 describe('the policy guide', () => {
-  it('has worked examples that check and compile together', () => {
+  it('has worked examples that check and compile together, warning only where it says', () => {
     assert.ok(examples.length >= 4);
     const text = examples.join('\n');
-    assert.deepEqual(checkPolicy(text, 'policy.md').diagnostics, []);
+    // The `https` example is broad on purpose, and the guide says so.
+    const codes = checkPolicy(text, 'policy.md').diagnostics.map((d) => d.code);
+    assert.deepEqual(codes, ['L003']);
     const options = { session: 's', principals: ['claude', 'codex'], workspace: '/w', home: '/h' };
     assert.equal(compilePolicy(text, 'policy.md', options).ok, true);
   });

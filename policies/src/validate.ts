@@ -7,6 +7,7 @@ import { cedar } from './cedar';
 import { CompileError, patternsFor } from './compile/errors';
 import { compileOne, type CompiledPolicy } from './compile/policy';
 import { LineMap, type Diagnostic, type Range, type Severity } from './diagnostics';
+import { lint } from './lint';
 import type { Roots } from './paths';
 import { schema } from './schema';
 import { findTokens, splitPolicies, tokenize, type PolicySource } from './source';
@@ -17,7 +18,7 @@ export interface CheckResult {
 }
 
 export interface Analysis extends CheckResult {
-  policies: Array<{ source: PolicySource; compiled: CompiledPolicy }>;
+  policies: Array<{ source: PolicySource; json: PolicyJson; compiled: CompiledPolicy }>;
   lines: LineMap;
 }
 
@@ -146,7 +147,7 @@ export function analyse(text: string, file: string, roots: Roots): Analysis {
   const policies: Analysis['policies'] = [];
   for (const { source, json, id } of jsons) {
     try {
-      policies.push({ source, compiled: compileOne(id, json, roots) });
+      policies.push({ source, json, compiled: compileOne(id, json, roots) });
     } catch (err) {
       if (!(err instanceof CompileError)) throw err;
       diagnostics.push(lines.diagnostic(file, locate(source, err), 'error', err.code, err.message));
@@ -169,7 +170,7 @@ function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
 export const EXEC_PERMIT_EXAMPLE =
   '@id("exec") permit(principal, action == Leash::Action::"Exec", resource);';
 
-/** Checks a policy text outside any session. */
+/** Checks a policy text outside any session; a policy that checks is also linted. */
 export function checkPolicy(text: string, file: string): CheckResult {
   const analysis = analyse(text, file, CHECK_ROOTS);
   const { diagnostics } = analysis;
@@ -185,5 +186,10 @@ export function checkPolicy(text: string, file: string): CheckResult {
       ),
     );
   }
-  return { ok: !diagnostics.some((d) => d.severity === 'error'), diagnostics };
+  const ok = !diagnostics.some((d) => d.severity === 'error');
+  if (ok) {
+    const { policies, lines } = analysis;
+    diagnostics.push(...lint({ file, policies, lines, roots: CHECK_ROOTS }));
+  }
+  return { ok, diagnostics };
 }

@@ -1,0 +1,49 @@
+/** L003: a permit that opens everything of a kind: writing anywhere, or connecting anywhere. */
+import type { ConnectMatcher, PathMatcher } from '../ir';
+import { parseCidr } from '../ip';
+import { unsatisfiable, type Matcher } from './matchers';
+import { warning, type LintRule } from './rule';
+
+/** No positive matcher narrows the path below `/`. */
+function anyPath(alternative: PathMatcher[]): boolean {
+  return alternative.every((m) => m.negate || (m.kind === 'prefix' && m.value === '/'));
+}
+
+/** No positive matcher narrows the address below a whole family (`0.0.0.0/0`, `::/0`). */
+function anyAddress(alternative: ConnectMatcher[]): boolean {
+  return alternative.every((m) => m.negate || m.kind === 'port' || parseCidr(m.cidr)?.prefix === 0);
+}
+
+/** The alternatives some request can match. */
+const live = <M extends Matcher>(alternatives: M[][]): M[][] =>
+  alternatives.filter((alt) => !unsatisfiable(alt));
+
+export const broadPermit: LintRule = {
+  code: 'L003',
+  run(input) {
+    return input.policies.flatMap((policy) => {
+      const { files, connects, id, effect } = policy.compiled;
+      if (effect !== 'permit') return [];
+      const found: string[] = [];
+      if (files?.access.includes('write') && live(files.alternatives).some(anyPath)) {
+        found.push(
+          'writing any file (everything under Dir::"/"), so an agent could change the system',
+        );
+      }
+      if (connects && live(connects).some(anyAddress)) {
+        found.push(
+          'connecting to any address (0.0.0.0/0 or ::/0), so an agent could send data anywhere',
+        );
+      }
+      return found.map((what) =>
+        warning(
+          input,
+          policy.source.head,
+          'L003',
+          `permit "${id}" allows ${what}. Name the directories or address ranges it needs ` +
+            'instead, or keep it deliberately and say why in a comment.',
+        ),
+      );
+    });
+  },
+};

@@ -1,0 +1,24 @@
+/** Lint: warnings about policies that check and compile but probably do not say what was meant. */
+import type { Diagnostic } from '../diagnostics';
+import { broadPermit } from './broad-permit';
+import { neverMatches } from './never-matches';
+import type { LintInput, LintRule } from './rule';
+import { secretReadable } from './secret-readable';
+import { shadowedPermit } from './shadowed-permit';
+import { unknownAnnotation } from './unknown-annotation';
+
+export type { LintInput } from './rule';
+
+export const LINT_RULES: LintRule[] = [
+  shadowedPermit,
+  neverMatches,
+  broadPermit,
+  secretReadable,
+  unknownAnnotation,
+];
+
+export function lint(input: LintInput): Diagnostic[] {
+  return LINT_RULES.flatMap((rule) => rule.run(input)).sort(
+    (a, b) => a.line - b.line || a.column - b.column || a.code.localeCompare(b.code),
+  );
+}
