@@ -9,3 +9,23 @@ export { formatDiagnostic, type Diagnostic, type Severity } from './diagnostics'
 export { authorize, type OracleRequest } from './oracle';
 export { DEFAULT_POLICY_PATH, SCHEMA_PATH } from './schema';
 export { checkPolicy, type CheckResult } from './validate';
+export {
+  EXAMPLE_SESSION,
+  parseExamples,
+  runExamples,
+  type Example,
+  type ExampleResult,
+} from './examples';
+export {
+  explain,
+  parseRequest,
+  permitFor,
+  cedarString,
+  RequestError,
+  type Explanation,
+  type Fix,
+  type JudgeOptions,
+  type Request,
+} from './explain';
+export { formatPolicy, type FormatResult } from './format';
+export { LINT_RULES } from './lint';

@@ -25,7 +25,7 @@ export interface Analysis extends CheckResult {
 /** Placeholder roots for checking a policy outside any session: resolution cannot fail on them. */
 const CHECK_ROOTS: Roots = { workspace: '/workspace', home: '/home/agent' };
 
-function cedarDiagnostics(
+export function cedarDiagnostics(
   lines: LineMap,
   file: string,
   errors: DetailedError[],
