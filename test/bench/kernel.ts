@@ -40,7 +40,12 @@ const VARIANTS: Variant[] = [
 
 function sessionProbe(daemon: TestDaemon, policyFile: string, ws: string): ProbeServer {
   const args = [CLI, '--socket', daemon.socket, 'run', '--policy', policyFile, '--workspace', ws];
-  return ProbeServer.spawn('leash session', process.execPath, [...args, 'shell', '--', `${ws}/probe`]);
+  return ProbeServer.spawn('leash session', process.execPath, [
+    ...args,
+    'shell',
+    '--',
+    `${ws}/probe`,
+  ]);
 }
 
 /** The same container a session gets (image, bind mount, capabilities, seccomp profile,
@@ -132,7 +137,8 @@ async function timeLoop(
       break;
     case 'first':
       name = `open_ratio/first-open/${v.fileRules}-rules`;
-      command = (side) => `first ${freshFiles(ws, `${side}-${round++}`, sizes.firstFiles)} ${sizes.firstFiles}`;
+      command = (side) =>
+        `first ${freshFiles(ws, `${side}-${round++}`, sizes.firstFiles)} ${sizes.firstFiles}`;
       note = `open+close of ${sizes.firstFiles} files made on the host just before, each once`;
       break;
     case 'exec':

@@ -55,7 +55,8 @@ export async function sessionStart(
     'ms',
     ms(pairs.a),
     ms(pairs.b),
-    'leash run shell -- true (CLI start-up included), image built; baseline: docker run --rm IMAGE true',
+    'leash run shell -- true, CLI start-up included, image built; ' +
+      'baseline: docker run --rm IMAGE true',
   );
   log(`${result.name}: ${result.value} ms (${pairs.a.length} pairs, ${Date.now() - started} ms)`);
   return result;
@@ -82,7 +83,8 @@ export async function reload(
   log: (line: string) => void,
 ): Promise<Result[]> {
   const results: Result[] = [];
-  for (const rules of [10, 1000]) results.push(...(await reloadWith(rules, daemon, ws, sizes, log)));
+  for (const rules of [10, 1000])
+    results.push(...(await reloadWith(rules, daemon, ws, sizes, log)));
   return results;
 }
 
@@ -129,7 +131,10 @@ async function reloadWith(
       ms(viaCli.b),
       `leash policy apply (${rules} file rules) end to end; baseline: leash sessions`,
     );
-    log(`${endToEnd.name}: ${endToEnd.value} ms (${viaCli.a.length} pairs, ${Date.now() - started} ms)`);
+    log(
+      `${endToEnd.name}: ${endToEnd.value} ms ` +
+        `(${viaCli.a.length} pairs, ${Date.now() - started} ms)`,
+    );
     results.push(endToEnd);
 
     const call = async (method: string, req: object): Promise<number[]> => {

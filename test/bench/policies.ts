@@ -29,14 +29,15 @@ const FILE_ACTIONS = '[Leash::Action::"ReadFile", Leash::Action::"WriteFile"]';
 /** The i-th extra file rule: a forbid on paths the probe never opens, by exact path, by
  *  directory and by suffix in turn (a suffix rule has to be looked at for every path). */
 function fileRule(i: number): string {
+  const id = `@id("bench-file-${i}")`;
   const scope = `principal, action in ${FILE_ACTIONS}, resource`;
   switch (i % 3) {
     case 0:
-      return `@id("bench-file-${i}")\nforbid (${scope} == Leash::File::"/srv/bench/${i}/key");`;
+      return `${id}\nforbid (${scope} == Leash::File::"/srv/bench/${i}/key");`;
     case 1:
-      return `@id("bench-file-${i}")\nforbid (${scope} in Leash::Dir::"/srv/bench/d${i}");`;
+      return `${id}\nforbid (${scope} in Leash::Dir::"/srv/bench/d${i}");`;
     default:
-      return `@id("bench-file-${i}")\nforbid (${scope})\nwhen { resource.name like "*.bench${i}" };`;
+      return `${id}\nforbid (${scope})\nwhen { resource.name like "*.bench${i}" };`;
   }
 }
 
@@ -45,7 +46,8 @@ function connectRule(i: number): string {
   const range =
     i % 2 === 0 ? `10.${(i >> 8) & 255}.${i & 255}.0/24` : `fd00:${i.toString(16)}::/32`;
   return (
-    `@id("bench-connect-${i}")\nforbid (principal, action == Leash::Action::"Connect", resource)\n` +
+    `@id("bench-connect-${i}")\n` +
+    'forbid (principal, action == Leash::Action::"Connect", resource)\n' +
     `when { resource.ip.isInRange(ip("${range}")) };`
   );
 }

@@ -18,8 +18,24 @@ const RESULTS = path.resolve(__dirname, '..', '..', 'bench', 'results.json');
 const QUICK = process.env.LEASH_BENCH_QUICK === '1';
 
 const KERNEL: KernelSizes = QUICK
-  ? { openOps: 5000, firstFiles: 200, execOps: 20, connectOps: 500, pairs: 3, warmup: 1, budgetMs: 5000 }
-  : { openOps: 50_000, firstFiles: 1000, execOps: 200, connectOps: 3000, pairs: 30, warmup: 2, budgetMs: 25_000 };
+  ? {
+      openOps: 5000,
+      firstFiles: 200,
+      execOps: 20,
+      connectOps: 500,
+      pairs: 3,
+      warmup: 1,
+      budgetMs: 5000,
+    }
+  : {
+      openOps: 50_000,
+      firstFiles: 1000,
+      execOps: 200,
+      connectOps: 3000,
+      pairs: 30,
+      warmup: 2,
+      budgetMs: 25_000,
+    };
 const LIFECYCLE: LifecycleSizes = QUICK
   ? { startPairs: 3, reloadPairs: 3, budgetMs: 10_000 }
   : { startPairs: 15, reloadPairs: 10, budgetMs: 30_000 };
@@ -55,7 +71,9 @@ function table(results: Result[]): string {
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ');
   return [line(head), ...rows.map(line)].join('\n');
 }
 
@@ -94,8 +112,10 @@ async function main(): Promise<void> {
   fs.writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
   console.log(table(results));
   console.log(`\nnot measured yet:\n${NOT_MEASURED.map((m) => `  - ${m}`).join('\n')}`);
-  console.log(`\n${results.length} metrics in ${((Date.now() - started) / 1000).toFixed(0)} s; ` +
-    `written to ${path.relative(process.cwd(), RESULTS)}`);
+  console.log(
+    `\n${results.length} metrics in ${((Date.now() - started) / 1000).toFixed(0)} s; ` +
+      `written to ${path.relative(process.cwd(), RESULTS)}`,
+  );
 }
 
 main().catch((err: Error) => {
