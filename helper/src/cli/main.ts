@@ -1,5 +1,4 @@
 /** The `leash` CLI: a thin client of leashd; every command takes --json. */
-import { checkPolicy, formatDiagnostic } from '@leash/policies';
 import { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,6 +17,14 @@ import {
   type EventQueryOptions,
 } from './events';
 import { startHelper, stopHelper, type StatusReply } from './helper-cmd';
+import {
+  checkCommand,
+  collect,
+  compileCommand,
+  explainCommand,
+  fmtCommand,
+  testCommand,
+} from './policy-cmd';
 import { approvePolicy, readPolicyFile } from './policy-source';
 import { run } from './run';
 
@@ -241,19 +248,45 @@ program
     console.log(o.json ? JSON.stringify(info) : `session ${info.name} is now in ${info.mode} mode`);
   });
 
-const policy = program.command('policy').description('check, apply or approve Cedar policies');
+const policy = program
+  .command('policy')
+  .description('check, compile, format, explain, test, apply or approve Cedar policies');
+const sessionOptions = (c: Command): Command =>
+  c
+    .option('--workspace <dir>', 'the path @workspace stands for (default /workspace)')
+    .option('--home <dir>', 'the path @home stands for (default /home/agent)')
+    .option('--session <name>', 'the session the principals belong to');
 policy
   .command('check')
+  .description('check a policy: errors, and lint warnings (exit 1 only on errors)')
   .argument('<file>')
   .option('--json', 'diagnostics as JSON')
-  .action((file: string, o: { json?: boolean }) => {
-    const source = readPolicyFile(file);
-    const result = checkPolicy(source.text, source.origin);
-    if (o.json) console.log(JSON.stringify({ ok: result.ok, diagnostics: result.diagnostics }));
-    else if (result.ok && result.diagnostics.length === 0) console.log(`${source.origin}: ok`);
-    else for (const d of result.diagnostics) console.error(formatDiagnostic(d));
-    if (!result.ok) process.exitCode = 1;
-  });
+  .action(checkCommand);
+sessionOptions(policy.command('compile'))
+  .description('print the rules a policy compiles to')
+  .argument('<file>')
+  .option('--principal <name>', 'a principal to compile for (repeatable; default shell)', collect)
+  .option('--json', 'the IR as JSON')
+  .action(compileCommand);
+policy
+  .command('fmt')
+  .description("format a policy with Cedar's formatter (prints it, or rewrites with --write)")
+  .argument('<file>')
+  .option('--write', 'rewrite the file in place')
+  .option('--json', 'machine-readable output')
+  .action(fmtCommand);
+sessionOptions(policy.command('explain'))
+  .description('explain the decision on one request, and what would change it')
+  .argument('<file>')
+  .requiredOption('--request <json>', '{"principal":"shell","action":"ReadFile","resource":"/p"}')
+  .option('--json', 'machine-readable output')
+  .action(explainCommand);
+sessionOptions(policy.command('test'))
+  .description("check a policy's examples (NAME.examples.json) against Cedar and the IR")
+  .argument('<file>')
+  .option('--examples <file>', 'the examples file (default: beside the policy)')
+  .option('--json', 'machine-readable output')
+  .action(testCommand);
 policy
   .command('apply')
   .description("replace a running session's policy (validated first; a bad one changes nothing)")
