@@ -57,6 +57,7 @@ export interface ConnectGuardStats {
 
 interface NativeFileGuard {
   update(rules: FileRule[], caching: boolean): void;
+  groupFd(): number;
   close(): void;
   stats(): FileGuardStats;
 }
@@ -166,6 +167,14 @@ export class FileGuard {
 
   stats(): FileGuardStats {
     return this.native.stats();
+  }
+
+  /**
+   * The fanotify group's descriptor (-1 once closed). A keeper process that inherits it and
+   * never reads keeps the group alive: if this process dies, opens wait instead of passing.
+   */
+  groupFd(): number {
+    return this.native.groupFd();
   }
 }
 

@@ -1,6 +1,7 @@
 /** Sessions over time: hot reload, leashd's exit, the demo. */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sandboxSkip } from '../support/env';
@@ -93,9 +94,9 @@ describe('session lifecycle', { skip: sandboxSkip() }, () => {
     await waitFor('the container to stop', () => {
       const ids = dockerContainers(label);
       if (ids.length === 0) return true;
-      const state = require('node:child_process')
-        .spawnSync('docker', ['inspect', '-f', '{{.State.Running}}', ...ids], { encoding: 'utf8' })
-        .stdout.trim();
+      const state = spawnSync('docker', ['inspect', '-f', '{{.State.Running}}', ...ids], {
+        encoding: 'utf8',
+      }).stdout.trim();
       return !state.includes('true');
     });
     run.kill('SIGTERM');
@@ -106,6 +107,43 @@ describe('session lifecycle', { skip: sandboxSkip() }, () => {
     await again.start();
     await waitFor('the leftover to be removed', () => dockerContainers(label).length === 0);
     await again.stop();
+    await own.stop();
+  });
+
+  it('lets no denied open through while leashd dies (the keeper holds the fanotify group)', async () => {
+    const own = new TestDaemon();
+    await own.start();
+    const ws = makeWorkspace({ '.env': 'SECRET=1\n' });
+    // Reads the denied file as fast as it can, noting any read that succeeds.
+    const loop = `while :; do cat ${ws}/.env >/dev/null 2>&1 && echo LEAK >> ${ws}/leaks; touch ${ws}/alive; done`;
+    const run = own.cliAsync([
+      'run',
+      '--name',
+      'racer',
+      '--workspace',
+      ws,
+      'shell',
+      '--',
+      'sh',
+      '-c',
+      loop,
+    ]);
+    await waitFor('the loop to run', () => fs.existsSync(path.join(ws, 'alive')));
+    await sleep(300);
+    own.process?.kill('SIGKILL');
+    const label = `dev.leash.daemon=${own.socket}`;
+    await waitFor('the sandbox to end', () => {
+      const ids = dockerContainers(label);
+      if (ids.length === 0) return true;
+      const state = spawnSync('docker', ['inspect', '-f', '{{.State.Running}}', ...ids], {
+        encoding: 'utf8',
+      }).stdout;
+      return !state.includes('true');
+    });
+    run.kill('SIGTERM');
+    await run.done;
+    assert.equal(fs.existsSync(path.join(ws, 'leaks')), false, 'no read of .env succeeded');
+    for (const id of dockerContainers(label)) spawnSync('docker', ['rm', '-f', id]);
     await own.stop();
   });
 

@@ -64,7 +64,8 @@ Napi::Function FileGuard::Define(Napi::Env env) {
   return DefineClass(env, "FileGuard",
                      {InstanceMethod("update", &FileGuard::Update),
                       InstanceMethod("close", &FileGuard::Close),
-                      InstanceMethod("stats", &FileGuard::Stats)});
+                      InstanceMethod("stats", &FileGuard::Stats),
+                      InstanceMethod("groupFd", &FileGuard::GroupFd)});
 }
 
 FileGuard::FileGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FileGuard>(info) {
@@ -157,8 +158,9 @@ void FileGuard::AnswerLoop() {
 }
 
 // Reads what the waiting opener asked for from its syscall arguments: true for exec (exec's
-// own open and the opens the kernel does for it), else sets read and write; anything not
-// understood counts as a write.
+// own open and the opens the kernel does for it), else sets read and write. Anything not
+// understood (openat2, whose flags live in memory the opener could change after the kernel
+// copied them; io_uring; an unknown syscall) needs both read and write to be allowed.
 static bool ReadAccess(int tid, uint64_t mask, bool* read, bool* write) {
   if (mask & FAN_OPEN_EXEC_PERM) return true;
   // The opener queues its event before it goes to sleep, so the answerer can read its syscall
@@ -178,13 +180,14 @@ static bool ReadAccess(int tid, uint64_t mask, bool* read, bool* write) {
   while (args.size() < 6 && fields >> arg) args.push_back(std::strtoull(arg.c_str(), nullptr, 16));
 
   if (nr == SYS_execve || nr == SYS_execveat) return true;
-  *read = false;
+  *read = true;
   *write = true;
   if (IsOpenSyscall(nr) && args.size() == 6) {
     int flags = OpenFlagsArgument(nr, args);
     int mode = flags & O_ACCMODE;
-    *read = mode == O_RDONLY || mode == O_RDWR;
-    *write = mode == O_WRONLY || mode == O_RDWR || (flags & (O_CREAT | O_TRUNC | O_APPEND)) != 0;
+    // Access mode 3 (O_WRONLY|O_RDWR) is not a mode the kernel names; count it as both.
+    *read = mode != O_WRONLY;
+    *write = mode != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_APPEND)) != 0;
   }
   return false;
 }
@@ -211,7 +214,11 @@ void FileGuard::Answer(int event_fd, int tid, uint64_t mask) {
     // An ignore mark skips every later open of the inode, writes included, so cache only
     // files allowed for both. It follows the inode: another name of the same file (a hard
     // link) is then allowed too, whatever rules name that path.
-    if (caching_ && may_read && may_write &&
+    // A file with other names (hard links) is never cached: its other names may be ruled
+    // differently, and a cache entry would answer for all of them.
+    struct stat st;
+    bool single_name = fstat(event_fd, &st) == 0 && st.st_nlink <= 1;
+    if (caching_ && single_name && may_read && may_write &&
         fanotify_mark(group_fd_, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK |
                                      FAN_MARK_IGNORED_SURV_MODIFY,
                       FAN_OPEN_PERM, event_fd, nullptr) == 0) {
@@ -300,6 +307,12 @@ void FileGuard::Stop() {
 Napi::Value FileGuard::Close(const Napi::CallbackInfo& info) {
   Stop();
   return info.Env().Undefined();
+}
+
+// The fanotify group's descriptor, for a keeper process to hold: while any process holds
+// the group, unanswered opens wait instead of proceeding.
+Napi::Value FileGuard::GroupFd(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), closed_ ? -1 : group_fd_);
 }
 
 Napi::Value FileGuard::Stats(const Napi::CallbackInfo& info) {

@@ -25,6 +25,7 @@ class FileGuard : public Napi::ObjectWrap<FileGuard> {
   Napi::Value Update(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value GroupFd(const Napi::CallbackInfo& info);
 
   void Mark(Napi::Env env, const std::string& mount_point);
   void AnswerLoop();

@@ -11,6 +11,7 @@ import {
   type Verdict,
 } from '@leash/policies';
 import { ConnectGuard, FileGuard, type FileEvent, type NetEvent } from '@leash/bpf';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { AuditWriter } from '../audit/writer';
 import type { EventDecision } from '../audit/event';
 import type { Logger } from '../log';
@@ -56,6 +57,8 @@ export function compileFor(spec: {
     principals: [spec.agent],
     workspace: spec.workspace,
     home: SANDBOX_HOME,
+    // The policy file itself is never writable from the sandbox (when it is visible there).
+    policyFile: spec.policyOrigin,
   });
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (!result.ok || !result.ir || errors.length > 0) {
@@ -82,6 +85,7 @@ export class Session {
   private policyText: string;
   private policyOrigin: string;
   private fileGuard?: FileGuard;
+  private keeper?: ChildProcess;
   private connectGuard?: ConnectGuard;
   private readonly stopListeners: (() => void)[] = [];
 
@@ -150,6 +154,7 @@ export class Session {
       await this.stop('enforcement failed to start');
       throw new Error(`could not enforce the policy: ${(err as Error).message}`);
     }
+    this.keeper = startKeeper(this.fileGuard.groupFd(), c.pid);
     c.lifeline.on('close', () => {
       if (this.state !== 'stopped') void this.stop('the sandbox ended');
     });
@@ -208,6 +213,7 @@ export class Session {
     }
     this.fileGuard?.close();
     this.connectGuard?.close();
+    if (this.keeper?.pid && this.keeper.exitCode === null) this.keeper.kill('SIGTERM');
     this.record('session', 'Stop', this.name, { reason });
     this.audit.flush();
     this.log.info('session stopped', { reason });
@@ -300,6 +306,25 @@ export class Session {
       details,
     });
   }
+}
+
+/**
+ * The keeper holds the session's fanotify group without ever reading it, so that if leashd
+ * dies, opens in the sandbox wait instead of passing unjudged; meanwhile the sandbox ends
+ * (its init loses its lifeline), which ends the waiters. The keeper leaves when the
+ * sandbox's init is gone: a group must never outlive its sandbox, nor close before it.
+ */
+function startKeeper(groupFd: number, initPid: number): ChildProcess {
+  const keeper = spawn(
+    '/bin/sh',
+    ['-c', 'while [ -d /proc/$0 ]; do sleep 0.2; done', String(initPid)],
+    {
+      stdio: ['ignore', 'ignore', 'ignore', groupFd],
+      detached: true,
+    },
+  );
+  keeper.unref();
+  return keeper;
 }
 
 function union(verdicts: Verdict[]): string[] {
