@@ -3,6 +3,7 @@
  * interleaved; prints a table and writes test/bench/results.json. See test/bench/README.md.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { missingForSandbox, REQUIRE_KERNEL } from '../support/env';
 import { makeWorkspace, TestDaemon } from '../support/leashd';
@@ -32,13 +33,13 @@ const KERNEL: KernelSizes = QUICK
       firstFiles: 1000,
       execOps: 200,
       connectOps: 3000,
-      pairs: 30,
+      pairs: 40,
       warmup: 2,
       budgetMs: 25_000,
     };
 const LIFECYCLE: LifecycleSizes = QUICK
   ? { startPairs: 3, reloadPairs: 3, budgetMs: 10_000 }
-  : { startPairs: 15, reloadPairs: 10, budgetMs: 30_000 };
+  : { startPairs: 20, reloadPairs: 12, budgetMs: 30_000 };
 const COMPILE = QUICK
   ? { statements: [100, 1000], pairs: 3, budgetMs: 5000 }
   : { statements: [100, 1000], pairs: 15, budgetMs: 25_000 };
@@ -56,7 +57,8 @@ const NOT_MEASURED = [
 const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
 
 function table(results: Result[]): string {
-  const head = ['METRIC', 'LEASH', 'BASELINE', 'UNIT', 'RATIO', 'P99', 'BASE P99', 'SPREAD', 'N'];
+  const head = ['METRIC', 'LEASH', 'BASELINE', 'UNIT', 'RATIO', 'PAIRED', 'P99', 'BASE P99'];
+  head.push('SPREAD', 'N');
   const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
   const rows = results.map((r) => [
     r.name,
@@ -64,6 +66,7 @@ function table(results: Result[]): string {
     fmt(r.baseline),
     r.unit,
     `${r.ratio.toFixed(2)}x`,
+    `${r.pairedRatio.toFixed(2)}x`,
     fmt(r.p99),
     fmt(r.baselineP99),
     `${(r.spread * 100).toFixed(0)}%`,
@@ -112,8 +115,11 @@ async function main(): Promise<void> {
   fs.writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
   console.log(table(results));
   console.log(`\nnot measured yet:\n${NOT_MEASURED.map((m) => `  - ${m}`).join('\n')}`);
+  // Other work on the machine shows in the spreads; say how busy it was.
+  const load = os.loadavg().map((l) => l.toFixed(1));
   console.log(
-    `\n${results.length} metrics in ${((Date.now() - started) / 1000).toFixed(0)} s; ` +
+    `\n${results.length} metrics in ${((Date.now() - started) / 1000).toFixed(0)} s on ` +
+      `${os.cpus().length} cores (load average ${load.join(' ')}); ` +
       `written to ${path.relative(process.cwd(), RESULTS)}`,
   );
 }

@@ -9,6 +9,9 @@ export interface Result {
   baseline: number;
   /** value / baseline. */
   ratio: number;
+  /** The median of each Leash sample divided by the baseline sample taken next to it: less
+   *  sensitive than `ratio` to a machine whose speed drifts during the run. */
+  pairedRatio: number;
   /** Measured samples per side (Leash and baseline alternate). */
   samples: number;
   median: number;
@@ -60,6 +63,7 @@ export function summarise(
     unit,
     baseline: round(baseline),
     ratio: round(value / baseline),
+    pairedRatio: round(median(leash.samples.map((x, i) => x / (base.samples[i] as number)))),
     samples: leash.samples.length,
     median: round(value),
     p99: round(p99Of(leash)),
