@@ -1,5 +1,6 @@
 /** The docker runtime: a hardened container per session, started through dockerode. */
 import Docker from 'dockerode';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { sandboxSeccompProfile } from './seccomp';
@@ -78,7 +79,8 @@ export class DockerRuntime {
     fs.mkdirSync(leashDir, { recursive: true });
 
     const container = await this.docker.createContainer({
-      name: `leash-${spec.session}`,
+      // Unique even beside a leftover of a dead leashd that had a session of the same name.
+      name: `leash-${spec.session}-${crypto.randomBytes(3).toString('hex')}`,
       Image: spec.image,
       // The init: holds the lifeline (stdin) and nothing else.
       Cmd: ['/bin/cat'],
@@ -150,13 +152,19 @@ export class DockerRuntime {
     await this.docker.getContainer(id).remove({ force: true });
   }
 
-  /** Containers of sessions whose leashd is gone (after a crash). */
+  /** Containers of sessions whose leashd is gone: this socket's earlier leashd, or one whose
+   *  socket no longer exists. */
   async leftovers(): Promise<{ id: string; session: string }[]> {
     const list = await this.docker.listContainers({
       all: true,
-      filters: { label: [`${DAEMON_LABEL}=${this.daemonId}`] },
+      filters: { label: [SESSION_LABEL] },
     });
-    return list.map((c) => ({ id: c.Id, session: c.Labels[SESSION_LABEL] ?? '' }));
+    return list
+      .filter((c) => {
+        const owner = c.Labels[DAEMON_LABEL] ?? '';
+        return owner === this.daemonId || !fs.existsSync(owner);
+      })
+      .map((c) => ({ id: c.Id, session: c.Labels[SESSION_LABEL] ?? '' }));
   }
 }
 
