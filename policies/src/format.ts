@@ -4,6 +4,7 @@
  */
 import { cedar } from './cedar';
 import { LineMap, type Diagnostic } from './diagnostics';
+import { checkLimits } from './limits';
 import { cedarDiagnostics } from './validate';
 
 /** Cedar wraps at this width; the rest of Leash keeps to 100 columns too. */
@@ -46,6 +47,8 @@ function meaning(text: string): string | null {
 
 export function formatPolicy(text: string, file: string): FormatResult {
   const lines = new LineMap(text);
+  const limit = checkLimits(text, file, lines);
+  if (limit) return { ok: false, diagnostics: [limit] };
   const answer = cedar.formatPolicies({
     policyText: text,
     lineWidth: LINE_WIDTH,

@@ -7,6 +7,7 @@ import { cedar } from './cedar';
 import { CompileError, patternsFor } from './compile/errors';
 import { compileOne, type CompiledPolicy } from './compile/policy';
 import { LineMap, type Diagnostic, type Range, type Severity } from './diagnostics';
+import { checkLimits } from './limits';
 import { lint } from './lint';
 import type { Roots } from './paths';
 import { schema } from './schema';
@@ -66,6 +67,12 @@ export function analyse(text: string, file: string, roots: Roots): Analysis {
     policies,
     lines,
   });
+
+  const limit = checkLimits(text, file, lines);
+  if (limit) {
+    diagnostics.push(limit);
+    return done([]);
+  }
 
   // Cedar refuses templates in a static policy set without saying where; say it here.
   const slot =

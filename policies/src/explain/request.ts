@@ -4,6 +4,7 @@
  * for file actions and Exec, and `ip:port` or `[v6]:port` for Connect.
  */
 import { parseAddress } from '../ip';
+import { isWellFormed } from '../limits';
 import { isNormalPath } from '../paths';
 
 export type Request =
@@ -39,6 +40,9 @@ export function parseRequest(value: unknown): Request {
   }
   if (typeof action !== 'string' || typeof resource !== 'string') {
     throw new RequestError('"action" and "resource" must be strings.');
+  }
+  if (!isWellFormed(principal) || !isWellFormed(resource)) {
+    throw new RequestError('the principal and the resource must be valid Unicode.');
   }
   if (NOT_ENFORCED.includes(action)) {
     throw new RequestError(

@@ -41,17 +41,15 @@ function reads(p: LintPolicy): PathMatcher[][] {
 const matches = (alternatives: PathMatcher[][], path: string): boolean =>
   alternatives.some((alt) => alt.every((m) => pathHolds(m, path)));
 
-/** Secret paths to probe: in the home directory, and beside what the permits name. */
-function probes(roots: Roots, permits: LintPolicy[]): string[] {
+/** Secret paths to probe for one permit: in the home directory, and beside what it names. */
+function probes(roots: Roots, permit: LintPolicy): string[] {
   const out = new Set<string>();
   for (const tail of [...HOME_SECRETS, ...ANYWHERE_SECRETS]) out.add(under(roots.home, tail));
   const dirs = new Set([roots.workspace]);
-  for (const permit of permits) {
-    for (const m of reads(permit).flat()) {
-      if (m.negate) continue;
-      if (m.kind === 'prefix') dirs.add(m.value);
-      if (m.kind === 'exact' && isSecretLike(m.value)) out.add(m.value);
-    }
+  for (const m of reads(permit).flat()) {
+    if (m.negate) continue;
+    if (m.kind === 'prefix') dirs.add(m.value);
+    if (m.kind === 'exact' && isSecretLike(m.value)) out.add(m.value);
   }
   for (const dir of dirs) for (const tail of ANYWHERE_SECRETS) out.add(under(dir, tail));
   return [...out];
@@ -65,17 +63,23 @@ export const secretReadable: LintRule = {
   code: 'L004',
   run(input) {
     const permits = input.policies.filter((p) => p.compiled.effect === 'permit');
-    const candidates = probes(input.roots, permits);
+    const forbids = input.policies.filter((f) => f.compiled.effect === 'forbid');
+    // Permits share a handful of principal scopes; the forbids covering each are found once.
+    const covering = new Map<string, PathMatcher[][]>();
+    const coveringFor = (permit: LintPolicy): PathMatcher[][] => {
+      const key = JSON.stringify(permit.compiled.principal);
+      let found = covering.get(key);
+      if (!found) {
+        found = forbids
+          .filter((f) => principalCovers(f.compiled.principal, permit.compiled.principal))
+          .flatMap(reads);
+        covering.set(key, found);
+      }
+      return found;
+    };
     return permits.flatMap((permit) => {
-      const forbids = input.policies
-        .filter(
-          (f) =>
-            f.compiled.effect === 'forbid' &&
-            principalCovers(f.compiled.principal, permit.compiled.principal),
-        )
-        .flatMap(reads);
-      const open = candidates.filter(
-        (path) => matches(reads(permit), path) && !matches(forbids, path),
+      const open = probes(input.roots, permit).filter(
+        (path) => matches(reads(permit), path) && !matches(coveringFor(permit), path),
       );
       if (open.length === 0) return [];
       const shown = open.slice(0, MAX_EXAMPLES).join(', ');

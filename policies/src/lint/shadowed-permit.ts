@@ -30,12 +30,14 @@ export const shadowedPermit: LintRule = {
   code: 'L001',
   run(input) {
     const permits = input.policies.filter((p) => p.compiled.effect === 'permit');
+    const allForbids = input.policies.filter((f) => f.compiled.effect === 'forbid');
+    const covering = new Map<string, LintPolicy[]>();
     return permits.flatMap((permit) => {
-      const forbids = input.policies.filter(
-        (f) =>
-          f.compiled.effect === 'forbid' &&
-          principalCovers(f.compiled.principal, permit.compiled.principal),
-      );
+      const key = JSON.stringify(permit.compiled.principal);
+      const forbids =
+        covering.get(key) ??
+        allForbids.filter((f) => principalCovers(f.compiled.principal, permit.compiled.principal));
+      covering.set(key, forbids);
       const by = shadowedBy(permit, forbids);
       if (!by) return [];
       const names = by.map((id) => `"${id}"`).join(', ');
