@@ -90,9 +90,13 @@ function policySet(g: Gen, kind: 'file' | 'connect'): string {
 
 const ROOTS = { session: 's', principals: ['a'], workspace: '/workspace', home: '/home/agent' };
 
-/** Compares `seeds` random policy sets with Cedar; returns how many compiled. */
-function checkRandom(kind: 'file' | 'connect', seeds: number): number {
+/** Compares `seeds` random policy sets with Cedar; returns how many compiled and requests. */
+function checkRandom(
+  kind: 'file' | 'connect',
+  seeds: number,
+): { compared: number; requests: number } {
   let compared = 0;
+  let requests = 0;
   for (let seed = 1; seed <= seeds; seed++) {
     const text = policySet(generator(seed), kind);
     const compiled = compilePolicy(text, 'random.cedar', ROOTS);
@@ -102,22 +106,26 @@ function checkRandom(kind: 'file' | 'connect', seeds: number): number {
       continue;
     }
     compared++;
-    const { mismatches } = differential({
+    const { mismatches, requests: made } = differential({
       text,
       ...ROOTS,
       paths: kind === 'file' ? PATHS : [],
       endpoints: kind === 'connect' ? ENDPOINTS : [],
     });
     assert.deepEqual(mismatches.slice(0, 3), [], `seed ${seed}:\n${text}`);
+    requests += made;
   }
-  return compared;
+  console.log(`${kind}: ${compared} random policy sets, ${requests} requests compared with Cedar`);
+  return { compared, requests };
 }
 
 describe('random policies', () => {
   it('decide file requests exactly as Cedar does', () => {
-    assert.ok(checkRandom('file', 20) >= 15);
+    const { compared, requests } = checkRandom('file', 30);
+    assert.ok(compared >= 22 && requests >= 14_000);
   });
   it('decide connect requests exactly as Cedar does', () => {
-    assert.ok(checkRandom('connect', 30) >= 20);
+    const { compared, requests } = checkRandom('connect', 80);
+    assert.ok(compared >= 55 && requests >= 11_000);
   });
 });
