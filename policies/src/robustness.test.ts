@@ -125,7 +125,7 @@ describe('many statements', () => {
       assert.ok((compiled.ir?.principals.claude?.files.length ?? 0) >= n / 2);
       // Reported, not asserted: machines differ.
       console.log(
-        `# ${n} statements: validate+compile ${compileMs} ms; check with lint ${checkMs} ms`,
+        `${n} statements: validate+compile ${compileMs} ms; check with lint ${checkMs} ms`,
       );
     });
   }
