@@ -113,37 +113,29 @@ describe('session lifecycle', { skip: sandboxSkip() }, () => {
   it('lets no denied open through while leashd dies (the keeper holds the fanotify group)', async () => {
     const own = new TestDaemon();
     await own.start();
+    const label = `dev.leash.daemon=${own.socket}`;
     const ws = makeWorkspace({ '.env': 'SECRET=1\n' });
     // Reads the denied file as fast as it can, noting any read that succeeds.
     const loop = `while :; do cat ${ws}/.env >/dev/null 2>&1 && echo LEAK >> ${ws}/leaks; touch ${ws}/alive; done`;
-    const run = own.cliAsync([
-      'run',
-      '--name',
-      'racer',
-      '--workspace',
-      ws,
-      'shell',
-      '--',
-      'sh',
-      '-c',
-      loop,
-    ]);
-    await waitFor('the loop to run', () => fs.existsSync(path.join(ws, 'alive')));
-    await sleep(300);
-    own.process?.kill('SIGKILL');
-    const label = `dev.leash.daemon=${own.socket}`;
-    await waitFor('the sandbox to end', () => {
-      const ids = dockerContainers(label);
-      if (ids.length === 0) return true;
-      const state = spawnSync('docker', ['inspect', '-f', '{{.State.Running}}', ...ids], {
-        encoding: 'utf8',
-      }).stdout;
-      return !state.includes('true');
-    });
-    run.kill('SIGTERM');
-    await run.done;
-    for (const id of dockerContainers(label)) spawnSync('docker', ['rm', '-f', id]);
-    await own.stop();
+    const run = own.cliAsync(['run', '--workspace', ws, 'shell', '--', 'sh', '-c', loop]);
+    try {
+      await waitFor('the loop to run', () => fs.existsSync(path.join(ws, 'alive')));
+      await sleep(300);
+      own.process?.kill('SIGKILL');
+      await waitFor('the sandbox to end', () => {
+        const ids = dockerContainers(label);
+        if (ids.length === 0) return true;
+        const state = spawnSync('docker', ['inspect', '-f', '{{.State.Running}}', ...ids], {
+          encoding: 'utf8',
+        }).stdout;
+        return !state.includes('true');
+      });
+    } finally {
+      run.kill('SIGTERM');
+      await run.done;
+      for (const id of dockerContainers(label)) spawnSync('docker', ['rm', '-f', id]);
+      await own.stop();
+    }
     assert.equal(fs.existsSync(path.join(ws, 'leaks')), false, 'no read of .env succeeded');
   });
 

@@ -76,8 +76,12 @@ export class TestDaemon {
   async stop(): Promise<void> {
     const p = this.process;
     if (p && p.exitCode === null && p.signalCode === null) {
+      const exited = new Promise((r) => p.once('exit', r));
       p.kill('SIGTERM');
-      await new Promise((r) => p.once('exit', r));
+      // leashd stops its sessions first; past a bound the test ends it regardless.
+      const timer = setTimeout(() => p.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
