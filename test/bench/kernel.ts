@@ -18,6 +18,7 @@ export const IMAGE = 'leash/base:latest';
 export interface KernelSizes {
   openOps: number;
   firstFiles: number;
+  readOnlyOps: number;
   execOps: number;
   connectOps: number;
   pairs: number;
@@ -30,12 +31,12 @@ interface Variant {
   fileRules: number;
   connectRules: number;
   /** Which loops to time under this policy. */
-  loops: Array<'open' | 'first' | 'exec' | 'connect'>;
+  loops: Array<'open' | 'first' | 'read-only' | 'exec' | 'connect'>;
 }
 
 const VARIANTS: Variant[] = [
-  { fileRules: 10, connectRules: 10, loops: ['open', 'first', 'exec', 'connect'] },
-  { fileRules: 1000, connectRules: 200, loops: ['open', 'first', 'connect'] },
+  { fileRules: 10, connectRules: 10, loops: ['open', 'first', 'read-only', 'exec', 'connect'] },
+  { fileRules: 1000, connectRules: 200, loops: ['open', 'first', 'read-only', 'connect'] },
 ];
 
 function sessionProbe(daemon: TestDaemon, policyFile: string, ws: string): ProbeServer {
@@ -140,6 +141,13 @@ async function timeLoop(
       command = (side) =>
         `first ${freshFiles(ws, `${side}-${round++}`, sizes.firstFiles)} ${sizes.firstFiles}`;
       note = `open+close of ${sizes.firstFiles} files made on the host just before, each once`;
+      break;
+    case 'read-only':
+      // The allow cache holds only files allowed for reading and writing, so a file the policy
+      // lets be read but not written (here: by `system-read`) is asked about at every open.
+      name = `open_ratio/read-only/${v.fileRules}-rules`;
+      command = () => `open /etc/passwd ${sizes.readOnlyOps}`;
+      note = `open+close of /etc/passwd (readable, not writable), ${sizes.readOnlyOps} per sample`;
       break;
     case 'exec':
       name = `exec_ratio/${v.fileRules}-rules`;

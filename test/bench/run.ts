@@ -22,6 +22,7 @@ const KERNEL: KernelSizes = QUICK
   ? {
       openOps: 5000,
       firstFiles: 200,
+      readOnlyOps: 200,
       execOps: 20,
       connectOps: 500,
       pairs: 3,
@@ -31,6 +32,7 @@ const KERNEL: KernelSizes = QUICK
   : {
       openOps: 50_000,
       firstFiles: 1000,
+      readOnlyOps: 2000,
       execOps: 200,
       connectOps: 3000,
       pairs: 40,
