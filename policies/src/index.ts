@@ -29,3 +29,20 @@ export {
 } from './explain';
 export { formatPolicy, type FormatResult } from './format';
 export { LINT_RULES } from './lint';
+export { splitPolicies, tokenize, type PolicySource, type Token } from './source';
+export { formatCidr, parseCidr, type Cidr } from './ip';
+export { isNormalPath } from './paths';
+export { describeRequest } from './explain';
+export {
+  seenFromEvents,
+  suggestPolicy,
+  SuggestError,
+  GROUP_AT,
+  type AuditEvent,
+  type LeftOut,
+  type Seen,
+  type SeenConnect,
+  type SeenFile,
+  type SuggestInput,
+  type Suggestion,
+} from './suggest';
