@@ -86,4 +86,25 @@ describe('diagnostics', () => {
     const line = text.split('\n')[1] ?? '';
     assert.equal(d?.range.start.character, line.indexOf(', resource'));
   });
+
+  it('reports a lint finding as a warning with its code and a link to its section', async () => {
+    const text =
+      EXEC +
+      '@id("usr") @allways("yes")\n' +
+      'permit (principal, action == Leash::Action::"ReadFile", resource in Leash::Dir::"/usr");\n';
+    const uri = client.open('lint.cedar', text);
+    const { diagnostics } = await client.diagnostics(uri);
+    const d = diagnostics.find((x) => x.code === 'L005');
+    assert.ok(d, `an L005 warning among ${JSON.stringify(diagnostics.map((x) => x.code))}`);
+    assert.equal(d.severity, 2);
+    assert.match(d.message, /@allways/);
+    const line = text.split('\n')[1] ?? '';
+    assert.equal(d.range.start.line, 1);
+    assert.equal(d.range.start.character, line.indexOf('@allways'));
+    assert.match(d.codeDescription?.href ?? '', /\/docs\/policy\.md#L005$/);
+    assert.ok(
+      diagnostics.every((x) => x.severity !== 1),
+      'warnings only: the policy checks',
+    );
+  });
 });

@@ -1,18 +1,16 @@
 /**
- * Diagnostics: everything the policy core reports (parse, schema, "cannot enforce exactly"),
- * published a moment after the last edit so typing does not compile every keystroke.
+ * Diagnostics: everything `leash policy check` reports (parse, schema, "cannot enforce exactly",
+ * and lint warnings) plus failing policy examples, published a moment after the last edit so
+ * typing does not check every keystroke.
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Diagnostic as PolicyDiagnostic } from '@leash/policies';
 import { DiagnosticSeverity, type Connection, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { PolicyDocuments } from './documents';
+import type { ExampleRunner } from './examples';
+import { POLICY_GUIDE } from './links';
 
 export const DEBOUNCE_MS = 200;
-
-/** Each code has a section in the policy guide; the anchor is the code itself. */
-const POLICY_GUIDE = pathToFileURL(resolve(__dirname, '..', '..', 'docs', 'policy.md')).href;
 
 export function toLsp(d: PolicyDiagnostic): Diagnostic {
   return {
@@ -34,10 +32,12 @@ export class DiagnosticsPublisher {
   constructor(
     private readonly connection: Connection,
     private readonly docs: PolicyDocuments,
+    private readonly examples: ExampleRunner,
   ) {}
 
   /** Checks the document once it has been quiet for DEBOUNCE_MS. */
   schedule(doc: TextDocument): void {
+    if (!this.docs.isPolicy(doc)) return;
     clearTimeout(this.timers.get(doc.uri));
     const timer = setTimeout(() => {
       this.timers.delete(doc.uri);
@@ -50,6 +50,7 @@ export class DiagnosticsPublisher {
     clearTimeout(this.timers.get(uri));
     this.timers.delete(uri);
     this.docs.forget(uri);
+    this.examples.forget(uri);
     void this.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
 
@@ -58,7 +59,9 @@ export class DiagnosticsPublisher {
     if (!doc) return;
     let diagnostics: Diagnostic[];
     try {
-      diagnostics = this.docs.compile(doc).diagnostics.map(toLsp);
+      const check = this.docs.check(doc);
+      diagnostics = check.diagnostics.map(toLsp);
+      if (check.ok) diagnostics.push(...this.examples.diagnostics(doc));
     } catch (err) {
       // A crash in the policy core must not take the server down; say so on the document.
       const message = err instanceof Error ? (err.stack ?? err.message) : String(err);

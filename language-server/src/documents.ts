@@ -1,10 +1,17 @@
 /**
- * The open policy documents, the workspace they belong to, and each document's compile result
- * (cached per version, shared by diagnostics and hover).
+ * The open policy documents, the workspace they belong to, and what the policy core says about
+ * each: its check (errors and lint, for diagnostics and code actions) and, only when hover asks,
+ * its compiled form for this workspace. Both are cached per document version.
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compilePolicy, type CompileOptions, type CompileResult } from '@leash/policies';
+import {
+  checkPolicy,
+  compilePolicy,
+  type CheckResult,
+  type CompileOptions,
+  type CompileResult,
+} from '@leash/policies';
 import { TextDocuments } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 
@@ -19,6 +26,7 @@ export class PolicyDocuments {
   /** The workspace folder on disk, or null when the editor opened a loose file. */
   workspaceRoot: string | null = null;
   private readonly compiled = new Map<string, { version: number; result: CompileResult }>();
+  private readonly checked = new Map<string, { version: number; result: CheckResult }>();
 
   setWorkspace(uri: string | null | undefined): void {
     this.workspaceRoot = uri?.startsWith('file:') ? resolve(fileURLToPath(uri)) : null;
@@ -32,6 +40,11 @@ export class PolicyDocuments {
 
   get(uri: string): TextDocument | undefined {
     return this.documents.get(uri);
+  }
+
+  /** Whether a document is a Cedar policy (and not, say, an examples file the editor sent). */
+  isPolicy(doc: TextDocument): boolean {
+    return doc.languageId === 'cedar' || doc.uri.endsWith('.cedar');
   }
 
   /** The session a document is compiled for: this workspace, its agents, a placeholder home. */
@@ -56,7 +69,17 @@ export class PolicyDocuments {
     return result;
   }
 
+  /** What `leash policy check` says: parse, schema and compiler errors, then lint warnings. */
+  check(doc: TextDocument): CheckResult {
+    const cached = this.checked.get(doc.uri);
+    if (cached?.version === doc.version) return cached.result;
+    const result = checkPolicy(doc.getText(), doc.uri);
+    this.checked.set(doc.uri, { version: doc.version, result });
+    return result;
+  }
+
   forget(uri: string): void {
     this.compiled.delete(uri);
+    this.checked.delete(uri);
   }
 }

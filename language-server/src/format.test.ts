@@ -47,4 +47,13 @@ describe('formatting', () => {
   it('leaves text that does not parse alone', async () => {
     assert.deepEqual(await format(client.open('broken.cedar', 'permit (principal,')), []);
   });
+
+  it('leaves text nested too deep for Cedar alone, and still formats afterwards', async () => {
+    const nested = `${'('.repeat(500)}true${')'.repeat(500)}`;
+    const deep = `@id("deep") permit (principal, action, resource) when { ${nested} };`;
+    assert.deepEqual(await format(client.open('deep.cedar', deep)), []);
+    const messy = '@id("any")   permit(principal,action,resource);';
+    const edits = await format(client.open('after-deep.cedar', messy));
+    assert.equal(edits[0]?.newText, '@id("any")\npermit (principal, action, resource);\n');
+  });
 });

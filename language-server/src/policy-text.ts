@@ -2,12 +2,7 @@
  * Where things are in a policy text, from the policy core's own tokenizer: the policy and the
  * token under the cursor, a policy's `@id` and effect.
  */
-import {
-  splitPolicies,
-  tokenize,
-  type PolicySource,
-  type Token,
-} from '@leash/policies/dist/source';
+import { splitPolicies, tokenize, type PolicySource, type Token } from '@leash/policies';
 
 export type { PolicySource, Token };
 

@@ -4,6 +4,7 @@
  */
 import {
   createConnection,
+  DidChangeWatchedFilesNotification,
   ProposedFeatures,
   TextDocumentSyncKind,
   type InitializeResult,
@@ -12,6 +13,7 @@ import { Completer, TRIGGER_CHARACTERS } from './completion';
 import { Definitions } from './definition';
 import { DiagnosticsPublisher } from './diagnostics';
 import { PolicyDocuments } from './documents';
+import { ExampleRunner, policyUriOf } from './examples';
 import { format } from './format';
 import { Hoverer } from './hover';
 import { emptySchema, loadSchema, type SchemaInfo } from './schema';
@@ -20,7 +22,8 @@ import { symbols } from './symbols';
 const connection = createConnection(ProposedFeatures.all);
 const docs = new PolicyDocuments();
 const schema = schemaOrNothing();
-const diagnostics = new DiagnosticsPublisher(connection, docs);
+const examples = new ExampleRunner(docs);
+const diagnostics = new DiagnosticsPublisher(connection, docs, examples);
 const completer = new Completer(schema, () => docs.workspaceRoot);
 const hoverer = new Hoverer(schema, docs);
 const definitions = new Definitions(schema);
@@ -35,8 +38,11 @@ function schemaOrNothing(): SchemaInfo {
   }
 }
 
+let watchFiles = false;
+
 connection.onInitialize((params): InitializeResult => {
   docs.setWorkspace(params.workspaceFolders?.[0]?.uri ?? params.rootUri);
+  watchFiles = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -50,9 +56,27 @@ connection.onInitialize((params): InitializeResult => {
   };
 });
 
-docs.documents.onDidOpen((e) => diagnostics.schedule(e.document));
-docs.documents.onDidChangeContent((e) => diagnostics.schedule(e.document));
-docs.documents.onDidClose((e) => diagnostics.clear(e.document.uri));
+/** A changed examples file re-checks its open policy; a policy re-checks itself. */
+function recheck(uri: string): void {
+  const doc = docs.get(policyUriOf(uri) ?? uri);
+  if (doc) diagnostics.schedule(doc);
+}
+
+connection.onInitialized(() => {
+  if (!watchFiles) return;
+  // Examples edited outside the editor (or by `git checkout`) re-check their policy.
+  void connection.client.register(DidChangeWatchedFilesNotification.type, {
+    watchers: [{ globPattern: '**/*.examples.json' }],
+  });
+});
+
+docs.documents.onDidOpen((e) => recheck(e.document.uri));
+docs.documents.onDidChangeContent((e) => recheck(e.document.uri));
+docs.documents.onDidClose((e) => {
+  if (docs.isPolicy(e.document)) diagnostics.clear(e.document.uri);
+  else recheck(e.document.uri);
+});
+connection.onDidChangeWatchedFiles((e) => e.changes.forEach((c) => recheck(c.uri)));
 
 /** Runs a handler on an open document; requests about unknown documents get no answer. */
 function withDoc<P extends { textDocument: { uri: string } }, R>(
@@ -66,7 +90,7 @@ function withDoc<P extends { textDocument: { uri: string } }, R>(
 
 connection.onCompletion(withDoc((doc, params) => completer.complete(doc, params)));
 connection.onHover(withDoc((doc, params) => hoverer.hover(doc, params)));
-connection.onDocumentFormatting(withDoc((doc, params) => format(doc, params, connection)));
+connection.onDocumentFormatting(withDoc((doc) => format(doc, connection)));
 connection.onDocumentSymbol(withDoc((doc) => symbols(doc)));
 connection.onDefinition(withDoc((doc, params) => definitions.definition(doc, params)));
 
