@@ -11,6 +11,7 @@ import {
   EVENT_HEADERS,
   eventRow,
   exportEvent,
+  fetchEvents,
   flatEvent,
   streamEvents,
   table,
@@ -23,10 +24,13 @@ import {
   compileCommand,
   explainCommand,
   fmtCommand,
+  suggestCommand,
   testCommand,
+  type SuggestOptions,
 } from './policy-cmd';
 import { approvePolicy, readPolicyFile } from './policy-source';
 import { run } from './run';
+import { SANDBOX_HOME } from '../session/session';
 
 const program = new Command('leash')
   .description('Run AI coding agents in a sandbox decided by one Cedar policy')
@@ -250,7 +254,7 @@ program
 
 const policy = program
   .command('policy')
-  .description('check, compile, format, explain, test, apply or approve Cedar policies');
+  .description('check, compile, format, explain, test, suggest, apply or approve Cedar policies');
 const sessionOptions = (c: Command): Command =>
   c
     .option('--workspace <dir>', 'the path @workspace stands for (default /workspace)')
@@ -308,12 +312,36 @@ policy
     if (!r.applied) process.exitCode = 1;
   });
 policy
+  .command('suggest')
+  .description('a policy that allows what a recorded session did, checked before it is printed')
+  .requiredOption('--session <name>', 'the session (best run with --mode record)')
+  .option('--base <file>', 'the policy it adds to (default: the built-in default policy)')
+  .option('--output <file>', 'write the suggested policy to this file')
+  .option('--json', 'machine-readable output')
+  .action(async (o: SuggestOptions) => {
+    const events = await withClient((c) => fetchEvents(c, { session: o.session }));
+    suggestCommand(o, events.map(flatEvent), SANDBOX_HOME);
+  });
+policy
   .command('approve')
   .description("trust a workspace's own .leash/policy.cedar as it is now")
   .argument('<file>')
   .action((file: string) => {
     const hash = approvePolicy(file);
     console.log(`approved ${path.resolve(file)} (${hash.slice(0, 12)})`);
+  });
+
+program
+  .command('ui')
+  .description("print the Control UI's address, with the token it needs")
+  .option('--json', 'machine-readable output')
+  .action(async (o: { json?: boolean }) => {
+    const r = await withClient((c) =>
+      c.call<{ port: number; token: string; problem: string }>('controlUi', {}),
+    );
+    if (r.port === 0) throw new Error(r.problem);
+    const url = `http://127.0.0.1:${r.port}/#token=${r.token}`;
+    console.log(o.json ? JSON.stringify({ url }) : url);
   });
 
 program

@@ -1,10 +1,12 @@
 /**
  * `leash policy check|compile|fmt|explain|test`: commands that work on a policy file alone,
- * without leashd. Diagnostics go to stderr as `file:line:col: severity: message [code]`.
+ * without leashd, and `leash policy suggest`, which reads a session's events from leashd.
+ * Diagnostics go to stderr as `file:line:col: severity: message [code]`.
  */
 import {
   checkPolicy,
   compilePolicy,
+  DEFAULT_POLICY_PATH,
   EXAMPLE_SESSION,
   explain,
   formatDiagnostic,
@@ -13,6 +15,10 @@ import {
   parseRequest,
   RequestError,
   runExamples,
+  seenFromEvents,
+  SuggestError,
+  suggestPolicy,
+  type AuditEvent,
   type Diagnostic,
   type Explanation,
   type JudgeOptions,
@@ -215,4 +221,91 @@ export function testCommand(
     console.log(`${run.results.length - failed} passed, ${failed} failed`);
   }
   if (!ok) process.exitCode = 1;
+}
+
+export interface SuggestOptions {
+  session: string;
+  base?: string;
+  output?: string;
+  json?: boolean;
+}
+
+/**
+ * `leash policy suggest`: a policy that, added to the base, allows what the session did.
+ * `events` are the session's audit events in the flat form of docs/audit.md, in order;
+ * `home` is the sandbox user's home directory, which `@home` stands for.
+ */
+export function suggestCommand(o: SuggestOptions, events: AuditEvent[], home: string): void {
+  const seen = seenFromEvents(events);
+  if (seen.workspace === undefined) {
+    throw new Error(
+      `no start of session ${o.session} in the audit log; \`leash sessions --all\` lists ` +
+        'the sessions it holds',
+    );
+  }
+  const base = readPolicyFile(o.base ?? DEFAULT_POLICY_PATH);
+  const output = o.output === undefined ? undefined : path.resolve(o.output);
+  const policyFiles = [seen.policyFile, base.origin, output].filter(
+    (f): f is string => f !== undefined,
+  );
+
+  let suggestion;
+  try {
+    suggestion = suggestPolicy({
+      files: seen.files,
+      connects: seen.connects,
+      base: base.text,
+      baseFile: base.origin,
+      session: o.session,
+      workspace: seen.workspace,
+      home,
+      policyFiles,
+    });
+  } catch (err) {
+    if (!(err instanceof SuggestError)) throw err;
+    if (o.json)
+      console.log(JSON.stringify({ ok: false, error: err.message, problems: err.problems }));
+    else console.error(`leash: no policy suggested for session ${o.session}: ${err.message}`);
+    process.exitCode = 1;
+    return;
+  }
+
+  if (output) fs.writeFileSync(output, suggestion.text);
+  const summary = {
+    events: seen.events,
+    requests: seen.files.length + seen.connects.length,
+    covered: suggestion.covered,
+    alreadyAllowed: suggestion.alreadyAllowed,
+    policies: suggestion.ids.length,
+    leftOut: suggestion.leftOut.length,
+  };
+  const note = seen.enforceOnly
+    ? `session ${o.session} ran in enforce mode: only its denials are known, so the ` +
+      'suggestion covers those (what it would have done after them was never seen); ' +
+      'record mode (`leash run --mode record`) sees everything'
+    : undefined;
+  if (o.json) {
+    console.log(
+      JSON.stringify({
+        ok: true,
+        policy: suggestion.text,
+        ids: suggestion.ids,
+        base: base.origin,
+        modes: seen.modes,
+        note,
+        summary,
+        leftOut: suggestion.leftOut,
+      }),
+    );
+    return;
+  }
+  if (!output) process.stdout.write(suggestion.text);
+  if (note) console.error(`leash: ${note}`);
+  console.error(
+    `leash: ${summary.events} events (${summary.requests} distinct requests): ` +
+      `${summary.covered} covered by ${summary.policies} ` +
+      `polic${summary.policies === 1 ? 'y' : 'ies'}, ${summary.alreadyAllowed} allowed by ` +
+      `${base.origin} already, ${summary.leftOut} left out` +
+      (output ? `; written to ${output}` : ''),
+  );
 }

@@ -8,10 +8,10 @@ import { compilePolicy } from '../compile';
 import type { Diagnostic } from '../diagnostics';
 import { formatAddress, parseAddress, unmap } from '../ip';
 import { isWellFormed } from '../limits';
-import { isNormalPath, type Roots } from '../paths';
+import { isAtOrBelow, isNormalPath, type Roots } from '../paths';
 import { checkSuggestion, compileFor, decide, type Probe, type Session } from './check';
 import { groupConnects, groupFiles } from './group';
-import { probesBelow, protectedSample, sensitive } from './protected';
+import { protectedSample, sensitive } from './protected';
 import {
   commentString,
   permitText,
@@ -176,8 +176,8 @@ export function suggestPolicy(input: SuggestInput): Suggestion {
   // A directory may be permitted whole only if every sensitive path below it stays denied
   // by a forbid, or was allowed already.
   const mayOpen = (principal: string, access: 'read' | 'write') => (dir: string) =>
-    probesBelow(dir).every((path) => {
-      if (!sensitive(path, access, input)) return true;
+    protectedSample(input, [dir], session.policyFiles).every((path) => {
+      if (!isAtOrBelow(path, dir) || !sensitive(path, access, input)) return true;
       const v = decide(rules, { kind: 'file', principal, path, access });
       return v.decision === 'allow' || v.policies.length > 0;
     });

@@ -8,7 +8,7 @@ import type { FileAccess } from '../ir';
 import { ANYWHERE_SECRETS, HOME_SECRETS } from '../lint/secret-readable';
 import { isAtOrBelow, type Roots } from '../paths';
 
-/** Written below any directory, these run code or change settings outside the sandbox. */
+/** Written in the workspace, these run code or change settings of tools on the host. */
 const CONFIG_TAILS = [
   '.git/hooks',
   '.git/config',
@@ -25,7 +25,7 @@ const CONFIG_TAILS = [
 
 const under = (dir: string, tail: string): string => (dir === '/' ? `/${tail}` : `${dir}/${tail}`);
 
-/** Whether `path` is `…/tail` or below it, for a tail of one or more components. */
+/** Whether `path` is `…/tail` or below it, in any directory. */
 function hasTail(path: string, tail: string): boolean {
   return path.endsWith('/' + tail) || path.includes('/' + tail + '/');
 }
@@ -44,27 +44,28 @@ export function sensitive(path: string, access: FileAccess, roots: Roots): strin
   if (HOME_SECRETS.some((tail) => isAtOrBelow(path, under(roots.home, tail)))) {
     return 'a secret-like path';
   }
-  if (isAtOrBelow(path, roots.workspace) && CONFIG_TAILS.some((t) => hasTail(path, t))) {
+  if (CONFIG_TAILS.some((t) => isAtOrBelow(path, under(roots.workspace, t)))) {
     return 'a workspace file that changes how tools or agents behave';
   }
   return undefined;
 }
 
-/** Sensitive paths to probe below a directory. */
-export function probesBelow(dir: string): string[] {
-  return [
-    ...ANYWHERE_SECRETS.map((t) => under(dir, t)),
-    under(dir, 'prod.env'),
-    under(dir, '.ssh/id_rsa'),
-    ...CONFIG_TAILS.map((t) => under(dir, t === '.mcp.json' || t === '.git/config' ? t : `${t}/x`)),
-  ];
+/** Paths to probe below a directory: secrets that may sit in any directory. */
+function probesBelow(dir: string): string[] {
+  return [...ANYWHERE_SECRETS.map((t) => under(dir, t)), under(dir, 'prod.env')];
 }
 
-/** The sample of protected paths for a session: its roots, the home's credentials, and
- *  below every extra directory given. */
+/**
+ * The sample of protected paths for a session: the policy files, the home's credentials, the
+ * workspace's tool settings, and secrets in the workspace, the home and every directory given.
+ */
 export function protectedSample(roots: Roots, dirs: string[], policyFiles: string[]): string[] {
   const out = new Set<string>(policyFiles);
   for (const tail of HOME_SECRETS) out.add(under(roots.home, tail));
+  for (const tail of CONFIG_TAILS) {
+    out.add(under(roots.workspace, tail));
+    out.add(under(roots.workspace, `${tail}/x`));
+  }
   for (const dir of [roots.workspace, roots.home, ...dirs]) {
     for (const p of probesBelow(dir)) out.add(p);
   }
