@@ -11,6 +11,7 @@ import {
   type CheckResult,
   type CompileOptions,
   type CompileResult,
+  type JudgeOptions,
 } from '@leash/policies';
 import { TextDocuments } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -58,6 +59,11 @@ export class PolicyDocuments {
       workspace: this.workspace,
       home: PLACEHOLDER_HOME,
     };
+  }
+
+  /** The same session, for judging single requests. */
+  judgeOptions(): JudgeOptions {
+    return { session: EDITOR_SESSION, workspace: this.workspace, home: PLACEHOLDER_HOME };
   }
 
   compile(doc: TextDocument): CompileResult {

@@ -15,6 +15,8 @@ import { DiagnosticsPublisher } from './diagnostics';
 import { PolicyDocuments } from './documents';
 import { ExampleRunner, policyUriOf } from './examples';
 import { format } from './format';
+import { PolicyFromEvent } from './policy-from-event';
+import { PolicyFromEventRequest } from './protocol';
 import { Hoverer } from './hover';
 import { emptySchema, loadSchema, type SchemaInfo } from './schema';
 import { symbols } from './symbols';
@@ -27,6 +29,7 @@ const diagnostics = new DiagnosticsPublisher(connection, docs, examples);
 const completer = new Completer(schema, () => docs.workspaceRoot);
 const hoverer = new Hoverer(schema, docs);
 const definitions = new Definitions(schema);
+const fromEvent = new PolicyFromEvent(docs);
 
 /** A broken schema must not stop the server: diagnostics still say what the core finds. */
 function schemaOrNothing(): SchemaInfo {
@@ -93,6 +96,7 @@ connection.onHover(withDoc((doc, params) => hoverer.hover(doc, params)));
 connection.onDocumentFormatting(withDoc((doc) => format(doc, connection)));
 connection.onDocumentSymbol(withDoc((doc) => symbols(doc)));
 connection.onDefinition(withDoc((doc, params) => definitions.definition(doc, params)));
+connection.onRequest(PolicyFromEventRequest, (params) => fromEvent.handle(params));
 
 docs.documents.listen(connection);
 connection.listen();

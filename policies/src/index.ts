@@ -46,3 +46,4 @@ export {
   type SuggestInput,
   type Suggestion,
 } from './suggest';
+export { commentString } from './suggest';
