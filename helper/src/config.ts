@@ -24,6 +24,8 @@ export interface DaemonSettings {
   retentionDays: number;
   /** At most this many audit events are kept (0: no bound). */
   maxEvents: number;
+  /** Loopback port of the Control UI (0: off). */
+  uiPort: number;
 }
 
 /** The socket a client talks to: `--socket`, else LEASH_SOCKET, else the default. */
@@ -49,5 +51,6 @@ export function loadSettings(flags: Partial<DaemonSettings>, file = SETTINGS_FIL
     dockerSocket: flags.dockerSocket ?? fromFile.dockerSocket ?? '/var/run/docker.sock',
     retentionDays: Number(flags.retentionDays ?? fromFile.retentionDays ?? 30),
     maxEvents: Number(flags.maxEvents ?? fromFile.maxEvents ?? 10_000_000),
+    uiPort: Number(flags.uiPort ?? fromFile.uiPort ?? 18080),
   };
 }

@@ -11,6 +11,8 @@ import { loadService } from '../grpc';
 import { logger } from '../log';
 import { DockerRuntime } from '../runtime/docker';
 import { SessionManager } from '../session/manager';
+import { newToken } from '../ui/access';
+import { ControlUi } from '../ui/server';
 import { buildService, type DaemonState } from './server';
 
 const log = logger('leashd');
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
     .option('--docker-socket <path>', "the Docker engine's socket")
     .option('--retention-days <days>', 'prune audit events older than this (0: never)')
     .option('--max-events <n>', 'keep at most this many audit events (0: no bound)')
+    .option('--ui-port <port>', 'loopback port of the Control UI (0: off)')
     .parse();
   const settings = loadSettings(program.opts<Partial<DaemonSettings>>());
 
@@ -71,7 +74,9 @@ async function main(): Promise<void> {
     socket: settings.socket,
     stateDir: settings.stateDir,
     problems: [],
+    ui: { port: 0, token: '', problem: 'the Control UI is off (uiPort is 0)' },
   };
+  let ui: ControlUi | undefined;
 
   const server = new grpc.Server();
   let stopping = false;
@@ -80,6 +85,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('shutting down', { why });
     void sessions.stopAll(`leashd is stopping (${why})`).finally(() => {
+      ui?.close();
       audit.close();
       store.close();
       fs.rmSync(settings.socket, { force: true });
@@ -94,6 +100,7 @@ async function main(): Promise<void> {
   );
 
   await listen(server, settings);
+  ui = await startUi(settings, sessions, store, state);
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('uncaughtException', (err) => {
@@ -101,6 +108,33 @@ async function main(): Promise<void> {
     shutdown('uncaught exception');
   });
   log.info('ready', { socket: settings.socket, backend: probe.backend, reason: probe.reason });
+}
+
+/** Serves the Control UI; a port already taken leaves leashd running without it. */
+async function startUi(
+  settings: DaemonSettings,
+  sessions: SessionManager,
+  store: AuditStore,
+  state: DaemonState,
+): Promise<ControlUi | undefined> {
+  if (!Number.isInteger(settings.uiPort) || settings.uiPort < 0 || settings.uiPort > 65535) {
+    throw new Error(`setting uiPort must be a port number (0: off), not ${settings.uiPort}`);
+  }
+  if (settings.uiPort === 0) return undefined;
+  const token = newToken(settings.stateDir);
+  const ui = new ControlUi({ sessions, store, log: log.child({ component: 'ui' }), token });
+  try {
+    const port = await ui.listen(settings.uiPort);
+    state.ui = { port, token, problem: '' };
+    log.info('Control UI ready', { url: `http://127.0.0.1:${port}/` });
+    return ui;
+  } catch (err) {
+    state.ui.problem =
+      `the Control UI could not listen on 127.0.0.1:${settings.uiPort}: ` +
+      `${(err as Error).message}; set another uiPort`;
+    log.error(state.ui.problem);
+    return undefined;
+  }
 }
 
 /** Binds the socket (refusing if another leashd answers there), mode 0660, group `leash`. */

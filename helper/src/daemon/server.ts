@@ -19,6 +19,8 @@ export interface DaemonState {
   socket: string;
   stateDir: string;
   problems: string[];
+  /** The Control UI: its port (0 when not served), token, and why it is not served. */
+  ui: { port: number; token: string; problem: string };
 }
 
 type Unary<Req, Res> = (
@@ -91,6 +93,8 @@ export function buildService(deps: {
       socket: state.socket,
       problems: state.problems,
     })),
+
+    controlUi: unary(() => state.ui),
 
     shutdown: unary(() => {
       setImmediate(deps.shutdown);
