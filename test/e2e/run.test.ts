@@ -2,6 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { sandboxSkip } from '../support/env';
 import { makeWorkspace, sessionOf, TestDaemon } from '../support/leashd';
@@ -200,10 +201,28 @@ describe('leash run', { skip: sandboxSkip() }, () => {
     }
   });
 
-  it("refuses a workspace's own policy until it is approved", () => {
-    const ws = makeWorkspace({ '.leash/policy.cedar': fs.readFileSync(POLICY, 'utf8') });
-    const r = daemon.cli(['run', '--workspace', ws, 'shell', '--', 'true']);
-    assert.equal(r.status, 1);
-    assert.match(r.stderr, /came with the workspace and is not approved/);
+  it("uses a workspace's own policy only once it is approved, and again only after a change is", () => {
+    const strict = fs.readFileSync(POLICY, 'utf8');
+    const ws = makeWorkspace({ '.leash/policy.cedar': strict, 'notes.md': 'n\n' });
+    const config = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-config-'));
+    const env = { XDG_CONFIG_HOME: config };
+    // The default policy applies until approval: it lets the agent write its home directory.
+    const write = ['shell', '--', 'sh', '-c', 'echo x > /root/f'];
+    const before = daemon.cli(['run', '--workspace', ws, ...write], { env });
+    assert.equal(before.status, 0, before.stderr);
+    assert.match(
+      before.stderr,
+      /came with the workspace and is not approved, so the default policy applies/,
+    );
+
+    const shipped = path.join(ws, '.leash/policy.cedar');
+    assert.equal(daemon.cli(['policy', 'approve', shipped], { env }).status, 0);
+    const approved = daemon.cli(['run', '--workspace', ws, ...write], { env });
+    assert.notEqual(approved.status, 0, 'the approved policy does not let /root be written');
+    assert.doesNotMatch(approved.stderr, /not approved/);
+
+    fs.appendFileSync(shipped, '\n// changed\n');
+    const changed = daemon.cli(['run', '--workspace', ws, ...write], { env });
+    assert.match(changed.stderr, /is changed since it was approved, so the default policy applies/);
   });
 });

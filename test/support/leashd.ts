@@ -21,10 +21,13 @@ export class TestDaemon {
   process?: ChildProcess;
   log = '';
 
+  /** `flags`: more flags for leashd (e.g. `--ui-port`). */
+  constructor(private readonly flags: string[] = []) {}
+
   async start(): Promise<void> {
     this.process = spawn(
       process.execPath,
-      [DAEMON, '--socket', this.socket, '--state-dir', this.stateDir],
+      [DAEMON, '--socket', this.socket, '--state-dir', this.stateDir, ...this.flags],
       {
         stdio: ['ignore', 'ignore', 'pipe'],
       },
@@ -39,11 +42,15 @@ export class TestDaemon {
     throw new Error(`leashd did not start:\n${this.log}`);
   }
 
-  cli(args: string[], opts: { input?: string; timeoutMs?: number } = {}): CliResult {
+  cli(
+    args: string[],
+    opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+  ): CliResult {
     const r = spawnSync(process.execPath, [CLI, '--socket', this.socket, ...args], {
       input: opts.input ?? '',
       encoding: 'utf8',
       timeout: opts.timeoutMs ?? 120_000,
+      env: { ...process.env, ...opts.env },
     });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }

@@ -324,6 +324,7 @@ policy
   });
 policy
   .command('approve')
+  .alias('trust')
   .description("trust a workspace's own .leash/policy.cedar as it is now")
   .argument('<file>')
   .action((file: string) => {

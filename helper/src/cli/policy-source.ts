@@ -39,19 +39,27 @@ export function readPolicyFile(file: string): PolicySource {
   }
 }
 
-export function resolvePolicy(opts: { policy?: string; workspace: string }): PolicySource {
+/**
+ * The policy a session starts with. A workspace's own policy that is not approved (or changed
+ * since) is not used: the session gets the default policy and `notice` says why.
+ */
+export function resolvePolicy(opts: {
+  policy?: string;
+  workspace: string;
+}): PolicySource & { notice?: string } {
   if (opts.policy) return readPolicyFile(opts.policy);
   const shipped = path.join(path.resolve(opts.workspace), '.leash', 'policy.cedar');
   if (fs.existsSync(shipped)) {
     const source = readPolicyFile(shipped);
     const pinned = readApprovals()[source.origin];
-    if (pinned !== sha256(source.text)) {
-      throw new Error(
-        `${source.origin} came with the workspace and is ${pinned ? 'changed since it was' : 'not'} ` +
-          `approved; read it, then run \`leash policy approve ${source.origin}\``,
-      );
-    }
-    return source;
+    if (pinned === sha256(source.text)) return source;
+    return {
+      ...readPolicyFile(DEFAULT_POLICY_PATH),
+      notice:
+        `${source.origin} came with the workspace and is ` +
+        `${pinned ? 'changed since it was' : 'not'} approved, so the default policy applies; ` +
+        `read it, then run \`leash policy approve ${source.origin}\``,
+    };
   }
   return readPolicyFile(DEFAULT_POLICY_PATH);
 }

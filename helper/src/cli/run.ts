@@ -23,6 +23,7 @@ export interface RunOptions {
 
 export async function run(opts: RunOptions): Promise<{ session: string; exitCode: number }> {
   const policy = resolvePolicy({ policy: opts.policy, workspace: opts.workspace });
+  if (policy.notice) process.stderr.write(`leash: ${policy.notice}\n`);
   const client = new LeashClient(opts.socket);
   const forwardStdin = opts.stdin ?? true;
   const tty = forwardStdin && Boolean(process.stdin.isTTY && process.stdout.isTTY);
