@@ -3,12 +3,14 @@
  * `--stdio` for any editor, `--node-ipc` when the VS Code extension starts it.
  */
 import {
+  CodeActionKind,
   createConnection,
   DidChangeWatchedFilesNotification,
   ProposedFeatures,
   TextDocumentSyncKind,
   type InitializeResult,
 } from 'vscode-languageserver/node';
+import { CodeActions } from './code-actions';
 import { Completer, TRIGGER_CHARACTERS } from './completion';
 import { Definitions } from './definition';
 import { DiagnosticsPublisher } from './diagnostics';
@@ -30,6 +32,7 @@ const completer = new Completer(schema, () => docs.workspaceRoot);
 const hoverer = new Hoverer(schema, docs);
 const definitions = new Definitions(schema);
 const fromEvent = new PolicyFromEvent(docs);
+const codeActions = new CodeActions(schema);
 
 /** A broken schema must not stop the server: diagnostics still say what the core finds. */
 function schemaOrNothing(): SchemaInfo {
@@ -54,6 +57,7 @@ connection.onInitialize((params): InitializeResult => {
       documentFormattingProvider: true,
       documentSymbolProvider: true,
       definitionProvider: true,
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
     },
     serverInfo: { name: 'leash-language-server', version: '0.1.0' },
   };
@@ -96,6 +100,7 @@ connection.onHover(withDoc((doc, params) => hoverer.hover(doc, params)));
 connection.onDocumentFormatting(withDoc((doc) => format(doc, connection)));
 connection.onDocumentSymbol(withDoc((doc) => symbols(doc)));
 connection.onDefinition(withDoc((doc, params) => definitions.definition(doc, params)));
+connection.onCodeAction(withDoc((doc, params) => codeActions.actions(doc, params)));
 connection.onRequest(PolicyFromEventRequest, (params) => fromEvent.handle(params));
 
 docs.documents.listen(connection);

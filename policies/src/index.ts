@@ -47,3 +47,4 @@ export {
   type Suggestion,
 } from './suggest';
 export { commentString } from './suggest';
+export { KNOWN_ANNOTATIONS } from './lint/unknown-annotation';
