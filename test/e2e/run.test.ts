@@ -153,6 +153,27 @@ describe('leash run', { skip: sandboxSkip() }, () => {
     assert.equal(unix, 'unix ok');
   });
 
+  it('passes piped standard input to the command, end of input included', () => {
+    const ws = makeWorkspace();
+    const r = daemon.cli(
+      [
+        'run',
+        '--policy',
+        POLICY,
+        '--workspace',
+        ws,
+        'shell',
+        '--',
+        'sh',
+        '-c',
+        'read x; cat; echo "got $x"',
+      ],
+      { input: 'first\nsecond\n' },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'second\ngot first\n');
+  });
+
   it('keeps the caller environment out of the sandbox', () => {
     const ws = makeWorkspace();
     const r = daemon.cli(['run', '--policy', POLICY, '--workspace', ws, 'shell', '--', 'env']);

@@ -218,25 +218,34 @@ export function buildService(deps: {
     },
 
     attach: (call: grpc.ServerDuplexStream<AttachInputMsg, AttachOutputMsg>) => {
+      // Input that arrives while the command is being started (stdin, end of input) is kept
+      // and delivered in order once it runs.
+      const early: AttachInputMsg[] = [];
       let started = false;
-      call.on('data', (msg: AttachInputMsg) => {
-        if (!started) {
-          started = true;
-          if (!msg.start) {
-            call.destroy(
-              Object.assign(new Error('the first Attach message must be start'), {
-                code: grpc.status.INVALID_ARGUMENT,
-              }),
-            );
-            return;
-          }
-          startAttach(call, msg.start, sessions, runtime, log).catch((err: Error) => {
-            call.destroy(
-              Object.assign(new Error(err.message), { code: grpc.status.FAILED_PRECONDITION }),
-            );
-          });
+      const onEarly = (msg: AttachInputMsg): void => {
+        if (started) {
+          early.push(msg);
+          return;
         }
-      });
+        started = true;
+        if (!msg.start) {
+          call.destroy(
+            Object.assign(new Error('the first Attach message must be start'), {
+              code: grpc.status.INVALID_ARGUMENT,
+            }),
+          );
+          return;
+        }
+        startAttach(call, msg.start, sessions, runtime, log, () => {
+          call.off('data', onEarly);
+          return early;
+        }).catch((err: Error) => {
+          call.destroy(
+            Object.assign(new Error(err.message), { code: grpc.status.FAILED_PRECONDITION }),
+          );
+        });
+      };
+      call.on('data', onEarly);
     },
   };
 }
@@ -247,6 +256,7 @@ async function startAttach(
   sessions: SessionManager,
   runtime: DockerRuntime,
   log: Logger,
+  takeEarlyInput: () => AttachInputMsg[],
 ): Promise<void> {
   const session = sessions.get(start.session);
   if (!session.container) throw new Error(`session ${session.name} has no sandbox`);
@@ -267,11 +277,13 @@ async function startAttach(
     runtime.docker.modem.demuxStream(stream, out, err);
   }
 
-  call.on('data', (msg: AttachInputMsg) => {
+  const onInput = (msg: AttachInputMsg): void => {
     if (msg.stdin) stream.write(msg.stdin);
     else if (msg.resize) void resize(exec, msg.resize.cols, msg.resize.rows, log);
     else if (msg.closeStdin) stream.end();
-  });
+  };
+  for (const msg of takeEarlyInput()) onInput(msg);
+  call.on('data', onInput);
   // A client that goes away ends its session: nothing keeps running unattended.
   call.on('cancelled', () => void session.stop('the client detached'));
 
