@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_POLICY_PATH } from '@leash/policies';
 import { sandboxSkip } from '../support/env';
@@ -62,7 +63,7 @@ function workspace(): string {
 
 describe('leash policy suggest', { skip: sandboxSkip() }, () => {
   const daemon = new TestDaemon();
-  const dir = fs.mkdtempSync(path.join(path.dirname(DEFAULT_POLICY_PATH), '..', '.suggest-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-suggest-'));
   before(() => daemon.start());
   after(async () => {
     await daemon.stop();
