@@ -81,7 +81,8 @@ export function describe(p: Probe): string {
     const at = p.ip.includes(':') ? `[${p.ip}]:${p.port}` : `${p.ip}:${p.port}`;
     return `${p.principal} Connect ${JSON.stringify(at)}`;
   }
-  return `${p.principal} ${p.access === 'read' ? 'ReadFile' : 'WriteFile'} ${JSON.stringify(p.path)}`;
+  const action = p.access === 'read' ? 'ReadFile' : 'WriteFile';
+  return `${p.principal} ${action} ${JSON.stringify(p.path)}`;
 }
 
 export interface CheckInput {
