@@ -1,7 +1,7 @@
 /**
  * The open policy documents, the workspace they belong to, and what the policy core says about
- * each: its check (errors and lint, for diagnostics and code actions) and, only when hover asks,
- * its compiled form for this workspace. Both are cached per document version.
+ * each: its check (errors and lint, for diagnostics and policies from events) and, only when hover asks,
+ * its compiled form for this workspace. Both are cached per document text.
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,8 +26,9 @@ export class PolicyDocuments {
   readonly documents = new TextDocuments(TextDocument);
   /** The workspace folder on disk, or null when the editor opened a loose file. */
   workspaceRoot: string | null = null;
-  private readonly compiled = new Map<string, { version: number; result: CompileResult }>();
-  private readonly checked = new Map<string, { version: number; result: CheckResult }>();
+  /** Keyed by the text, not the version: an undo back to a checked text is not checked again. */
+  private readonly compiled = new Map<string, { text: string; result: CompileResult }>();
+  private readonly checked = new Map<string, { text: string; result: CheckResult }>();
 
   setWorkspace(uri: string | null | undefined): void {
     this.workspaceRoot = uri?.startsWith('file:') ? resolve(fileURLToPath(uri)) : null;
@@ -67,20 +68,21 @@ export class PolicyDocuments {
   }
 
   compile(doc: TextDocument): CompileResult {
-    const cached = this.compiled.get(doc.uri);
-    if (cached?.version === doc.version) return cached.result;
     const text = doc.getText();
+    const cached = this.compiled.get(doc.uri);
+    if (cached?.text === text) return cached.result;
     const result = compilePolicy(text, doc.uri, this.options(text));
-    this.compiled.set(doc.uri, { version: doc.version, result });
+    this.compiled.set(doc.uri, { text, result });
     return result;
   }
 
   /** What `leash policy check` says: parse, schema and compiler errors, then lint warnings. */
   check(doc: TextDocument): CheckResult {
+    const text = doc.getText();
     const cached = this.checked.get(doc.uri);
-    if (cached?.version === doc.version) return cached.result;
-    const result = checkPolicy(doc.getText(), doc.uri);
-    this.checked.set(doc.uri, { version: doc.version, result });
+    if (cached?.text === text) return cached.result;
+    const result = checkPolicy(text, doc.uri);
+    this.checked.set(doc.uri, { text, result });
     return result;
   }
 

@@ -44,7 +44,7 @@ export class ExampleRunner {
     const examplesText = examplesUri === null ? null : this.read(examplesUri);
     if (examplesUri === null || examplesText === null) return [];
 
-    const key = `${doc.version}\u0000${examplesText}`;
+    const key = `${doc.getText()}\u0000${examplesText}`;
     const cached = this.cache.get(doc.uri);
     if (cached?.key === key) return cached.diagnostics;
     const diagnostics = this.run(doc, examplesUri, examplesText);

@@ -95,7 +95,8 @@ export class PolicyFromEvent {
     const text = doc ? doc.getText() : this.readSaved(uri);
     const options: JudgeOptions = this.docs.judgeOptions();
 
-    const problems = checkPolicy(text, uri).diagnostics.filter((d) => d.severity === 'error');
+    const check = doc ? this.docs.check(doc) : checkPolicy(text, uri);
+    const problems = check.diagnostics.filter((d) => d.severity === 'error');
     if (problems.length > 0) {
       throw refused(
         `the policy file has errors, so no policy was added; fix them first: ` +
