@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { sandboxSkip } from '../support/env';
 import { dockerContainers, makeWorkspace, sleep, TestDaemon } from '../support/leashd';
@@ -69,6 +70,54 @@ describe('session lifecycle', { skip: sandboxSkip() }, () => {
     assert.ok(events.some((e) => e.kind === 'policy' && e.action === 'Reload'));
     const denied = events.find((e) => e.decision === 'deny' && e.resource === `${ws}/data.txt`);
     assert.deepEqual(denied?.policies, ['no-data']);
+  });
+
+  it('follows its policy file on the host: a good change applies, a bad one is refused', async () => {
+    const ws = makeWorkspace({ 'data.txt': 'readable\n' });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-policy-'));
+    const policy = path.join(dir, 'p.cedar');
+    const base = fs.readFileSync(POLICY, 'utf8');
+    fs.writeFileSync(policy, base);
+    const script = `cat ${ws}/data.txt; while [ ! -e ${ws}/go ]; do sleep 0.1; done; cat ${ws}/data.txt`;
+    const run = daemon.cliAsync([
+      'run',
+      '--name',
+      'follow',
+      '--policy',
+      policy,
+      '--workspace',
+      ws,
+      'shell',
+      '--',
+      'sh',
+      '-c',
+      script,
+    ]);
+    await waitFor('the session', () =>
+      daemon.cli(['sessions', '--json']).stdout.includes('"follow"'),
+    );
+
+    fs.writeFileSync(
+      policy,
+      base + '\n@id("broken")\nforbid (principal, action, resource) when { nope };\n',
+    );
+    await waitFor('the refusal', () =>
+      daemon.events('follow').some((e) => e.kind === 'policy' && e.action === 'Refused'),
+    );
+    fs.writeFileSync(
+      policy,
+      base +
+        `\n@id("no-data")\nforbid (principal, action == Leash::Action::"ReadFile", resource == Leash::File::"${ws}/data.txt");\n`,
+    );
+    await waitFor('the reload', () =>
+      daemon.events('follow').some((e) => e.kind === 'policy' && e.action === 'Reload'),
+    );
+    fs.writeFileSync(path.join(ws, 'go'), '');
+    const r = await run.done;
+    assert.equal(r.stdout, 'readable\n');
+    assert.match(r.stderr, /data\.txt: Operation not permitted/);
+    const refused = daemon.events('follow').find((e) => e.action === 'Refused');
+    assert.match(String((refused?.diagnostics as string[])[0]), /p\.cedar:\d+:\d+: error/);
   });
 
   it('ends the sandbox when leashd is killed, so nothing runs unguarded', async () => {

@@ -4,6 +4,7 @@ import type { AuditWriter } from '../audit/writer';
 import type { Logger } from '../log';
 import { ENV_ALLOWLIST, type DockerRuntime } from '../runtime/docker';
 import { parseMode } from './modes';
+import { followPolicyFile } from './policy-watch';
 import { Session, type SessionSpec } from './session';
 import { checkWorkspace } from './workspace';
 
@@ -67,6 +68,7 @@ export class SessionManager {
       this.sessions.delete(name);
       throw err;
     }
+    session.onStop(followPolicyFile(session, log));
     return session;
   }
 

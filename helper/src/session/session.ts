@@ -187,6 +187,11 @@ export class Session {
     return { oldHash, newHash: compiled.ir.hash };
   }
 
+  /** Notes in the audit log that a new policy was refused and the running one stayed. */
+  recordRefusedPolicy(origin: string, hash: string, diagnostics: string[]): void {
+    this.record('policy', 'Refused', origin, { running: this.ir.hash, refused: hash, diagnostics });
+  }
+
   /** Switches the mode at every layer at once; the change is an audit event. */
   setMode(mode: Mode): void {
     if (mode === this.mode) return;
