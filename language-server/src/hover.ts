@@ -85,7 +85,9 @@ export class Hoverer {
     const title = `**${effectOf(policy)?.text ?? 'policy'}** \`${id ?? '(no @id)'}\``;
     const result = this.docs.compile(doc);
     if (!result.ok || !result.ir || id === null) {
-      return `${title}\n\nDoes not compile yet: see the problems reported in this file.`;
+      const first = result.diagnostics.find((d) => d.severity === 'error');
+      const why = first ? `${first.line}:${first.column}: ${first.message}` : 'see the problems';
+      return `${title}\n\nDoes not compile for this workspace yet: ${why}`;
     }
 
     const principals = Object.values(result.ir.principals);
