@@ -60,14 +60,16 @@ describe('quick fixes', () => {
   });
 
   it('normalises a Dir id with a trailing slash', async () => {
-    const policy = `@id("d") permit (principal, ${READ}, resource in Leash::Dir::"@workspace/src/");\n`;
+    const dir = 'Leash::Dir::"@workspace/src/"';
+    const policy = `@id("d") permit (principal, ${READ}, resource in ${dir});\n`;
     const { text } = await fixed(EXEC + policy, 'path-not-normal');
     assert.ok(text.includes('Leash::Dir::"@workspace/src")'));
     checks(text);
   });
 
   it('normalises a path with ".." in a condition', async () => {
-    const policy = `@id("p") permit (principal, ${READ}, resource) when { resource.path == "/a/../b//c" };\n`;
+    const when = 'when { resource.path == "/a/../b//c" }';
+    const policy = `@id("p") permit (principal, ${READ}, resource) ${when};\n`;
     const { action, text } = await fixed(EXEC + policy, 'path-not-normal');
     assert.equal(action.title, 'Write "/b/c"');
     assert.ok(text.includes('resource.path == "/b/c"'));
@@ -84,7 +86,8 @@ describe('quick fixes', () => {
   });
 
   it('corrects a misspelt annotation', async () => {
-    const policy = `@id("f") @allways("") forbid (principal, ${READ}, resource in Leash::Dir::"/x");\n`;
+    const scope = `principal, ${READ}, resource in Leash::Dir::"/x"`;
+    const policy = `@id("f") @allways("") forbid (${scope});\n`;
     const { text } = await fixed(EXEC + policy, 'L005');
     assert.ok(text.includes('@always("")'));
     assert.ok(checkPolicy(text, 'f.cedar').diagnostics.every((d) => d.code !== 'L005'));

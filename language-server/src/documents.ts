@@ -1,7 +1,7 @@
 /**
  * The open policy documents, the workspace they belong to, and what the policy core says about
- * each: its check (errors and lint, for diagnostics and policies from events) and, only when hover asks,
- * its compiled form for this workspace. Both are cached per document text.
+ * each: its check (errors and lint, for diagnostics and policies from events) and, only when
+ * hover asks, its compiled form for this workspace. Both are cached per document text.
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -8,7 +8,11 @@ const POLICY =
   '@id("etc")\n' +
   'permit (principal, action == Leash::Action::"ReadFile", resource in Leash::Dir::"/etc");\n' +
   '@id("shadow")\n' +
-  'forbid (principal, action == Leash::Action::"ReadFile", resource == Leash::File::"/etc/shadow");\n';
+  'forbid (\n' +
+  '  principal,\n' +
+  '  action == Leash::Action::"ReadFile",\n' +
+  '  resource == Leash::File::"/etc/shadow"\n' +
+  ');\n';
 
 const request = (resource: string): object => ({
   principal: 'shell',

@@ -4,17 +4,19 @@ import { DEBOUNCE_MS } from './diagnostics';
 import { startServer, type Client } from './lsp-client';
 
 /** A policy file of `n` statements: reads by directory, write forbids by suffix, connects. */
-export function policyOf(n: number): string {
-  let text = '@id("exec") permit (principal, action == Leash::Action::"Exec", resource);\n';
+function policyOf(n: number): string {
+  const action = (name: string): string => `action == Leash::Action::"${name}"`;
+  let text = `@id("exec") permit (principal, ${action('Exec')}, resource);\n`;
   for (let i = 1; i < n; i++) {
-    const id = `@id("p${i}")`;
+    const head = `@id("p${i}") ${i % 3 === 1 ? 'forbid' : 'permit'} (principal,`;
     if (i % 3 === 0) {
-      text += `${id} permit (principal, action == Leash::Action::"ReadFile", resource in Leash::Dir::"/data/d${i}");\n`;
+      text += `${head} ${action('ReadFile')}, resource in Leash::Dir::"/data/d${i}");\n`;
     } else if (i % 3 === 1) {
-      text += `${id} forbid (principal, action == Leash::Action::"WriteFile", resource) when { resource.path like "*.x${i}" };\n`;
+      text += `${head} ${action('WriteFile')}, resource) when { resource.path like "*.x${i}" };\n`;
     } else {
-      const net = `10.${(i >> 8) & 255}.${i & 255}.0/24`;
-      text += `${id} permit (principal, action == Leash::Action::"Connect", resource) when { resource.ip.isInRange(ip("${net}")) && resource.port == 443 };\n`;
+      const net = `ip("10.${(i >> 8) & 255}.${i & 255}.0/24")`;
+      const when = `resource.ip.isInRange(${net}) && resource.port == 443`;
+      text += `${head} ${action('Connect')}, resource) when { ${when} };\n`;
     }
   }
   return text;
