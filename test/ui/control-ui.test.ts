@@ -259,3 +259,16 @@ describe('Control UI', { skip: uiSkip() }, () => {
     assert.equal(pageReply.headers['x-content-type-options'], 'nosniff');
   });
 });
+
+describe('Control UI switched off', { skip: uiSkip() }, () => {
+  const daemon = new TestDaemon(['--ui-port', '0']);
+  before(() => daemon.start());
+  after(() => daemon.stop());
+
+  it('leash ui says the UI is off instead of printing an address', () => {
+    const r = daemon.cli(['ui']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^leash: the Control UI is off \(uiPort is 0\)$/m);
+    assert.equal(r.stdout, '');
+  });
+});
