@@ -2,7 +2,8 @@
 import { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { clientSocket } from '../config';
+import { listAgents } from '../agents/list';
+import { clientSocket, loadSettings } from '../config';
 import type { SessionInfoMsg } from '../grpc';
 import { KNOWN_AGENTS } from '../session/manager';
 import { LeashClient } from './client';
@@ -119,6 +120,22 @@ program
       process.exitCode = exitCode;
     },
   );
+
+program
+  .command('agents')
+  .description('the agents Leash can run, their pinned versions, and whether their image is built')
+  .option('--json', 'JSON Lines output')
+  .action(async (o: { json?: boolean }) => {
+    const rows = await listAgents(loadSettings({}));
+    if (o.json) for (const r of rows) console.log(JSON.stringify(r));
+    else
+      console.log(
+        table(
+          ['AGENT', 'NAME', 'PACKAGE', 'VERSION', 'IMAGE', 'BUILT'],
+          rows.map((r) => [r.agent, r.title, r.package, r.version, r.image, r.built]),
+        ),
+      );
+  });
 
 program
   .command('sessions')

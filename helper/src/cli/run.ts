@@ -1,5 +1,6 @@
 /** `leash run`: creates a session, attaches this terminal to its command, exits with its code. */
 import * as grpc from '@grpc/grpc-js';
+import { agentProfile } from '../agents';
 import { ENV_ALLOWLIST } from '../runtime/docker';
 import type { AttachInputMsg, AttachOutputMsg, SessionInfoMsg } from '../grpc';
 import { clientError, LeashClient } from './client';
@@ -27,9 +28,10 @@ export async function run(opts: RunOptions): Promise<{ session: string; exitCode
   const client = new LeashClient(opts.socket);
   const forwardStdin = opts.stdin ?? true;
   const tty = forwardStdin && Boolean(process.stdin.isTTY && process.stdout.isTTY);
-  const command = opts.args.length > 0 ? opts.args : ['/bin/bash', '-l'];
+  // leashd puts the agent's command line together from these arguments (its launch profile).
+  const command = opts.args;
   const env: Record<string, string> = {};
-  for (const key of ENV_ALLOWLIST) {
+  for (const key of [...ENV_ALLOWLIST, ...agentProfile(opts.agent).callerEnv]) {
     const v = process.env[key];
     if (v !== undefined) env[key] = v;
   }

@@ -1,5 +1,6 @@
 /** All sessions of this leashd: creation, lookup, and the end of each. */
 import * as crypto from 'node:crypto';
+import { agentEnv, agentImage, agentProfile, KNOWN_AGENTS } from '../agents';
 import type { AuditWriter } from '../audit/writer';
 import type { Logger } from '../log';
 import { ENV_ALLOWLIST, type DockerRuntime } from '../runtime/docker';
@@ -8,7 +9,7 @@ import { followPolicyFile } from './policy-watch';
 import { Session, type SessionSpec } from './session';
 import { checkWorkspace } from './workspace';
 
-export const KNOWN_AGENTS = ['shell'];
+export { KNOWN_AGENTS };
 const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
 export class SessionManager {
@@ -33,9 +34,7 @@ export class SessionManager {
   }
 
   async create(req: Omit<SessionSpec, 'mode'> & { mode: string }): Promise<Session> {
-    if (!KNOWN_AGENTS.includes(req.agent)) {
-      throw new Error(`unknown agent ${req.agent}; known agents: ${KNOWN_AGENTS.join(', ')}`);
-    }
+    const profile = agentProfile(req.agent);
     const mode = parseMode(req.mode);
     const name = req.name || crypto.randomBytes(4).toString('hex');
     if (!NAME_RE.test(name)) {
@@ -43,8 +42,14 @@ export class SessionManager {
     }
     if (this.sessions.has(name)) throw new Error(`a session named ${name} already exists`);
     const workspace = checkWorkspace(req.workspace, this.leashdPaths);
-    if (!(await this.runtime.imageExists(this.image))) {
-      throw new Error(`sandbox image ${this.image} is missing; run \`npm run setup\` to build it`);
+    const image = agentImage(profile, this.image);
+    if (!(await this.runtime.imageExists(image))) {
+      throw new Error(
+        profile.image === 'base'
+          ? `sandbox image ${image} is missing; run \`npm run setup\` to build it`
+          : `agents image ${image} is missing; run \`bash scripts/build-agent-image.sh\` ` +
+              '(or `LEASH_AGENT_IMAGES=1 npm run setup`) to build it',
+      );
     }
 
     const env: Record<string, string> = { PATH: SANDBOX_PATH, HOME: '/root' };
@@ -52,13 +57,15 @@ export class SessionManager {
       const v = req.env[key];
       if (v !== undefined) env[key] = v;
     }
+    Object.assign(env, agentEnv(profile, req.env));
+    const command = profile.command(req.command);
     const log = this.log.child({ session: name });
     const session = new Session(
-      { ...req, name, mode, workspace, env },
+      { ...req, name, mode, workspace, env, command },
       this.runtime,
       this.audit,
       log,
-      this.image,
+      image,
     );
     this.sessions.set(name, session);
     session.onStop(() => this.sessions.delete(name));

@@ -1,0 +1,20 @@
+/** Claude Code (`@anthropic-ai/claude-code`). */
+import { agentBin, type AgentProfile } from './profile';
+
+export const claude: AgentProfile = {
+  name: 'claude',
+  title: 'Claude Code',
+  image: 'agents',
+  // The sandbox is the permission boundary, so Claude Code's own prompts are switched off;
+  // as root it accepts that only with IS_SANDBOX=1.
+  command: (args) => [agentBin('claude'), '--dangerously-skip-permissions', ...args],
+  env: {
+    IS_SANDBOX: '1',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    DISABLE_TELEMETRY: '1',
+    DISABLE_ERROR_REPORTING: '1',
+    DISABLE_AUTOUPDATER: '1',
+  },
+  callerEnv: ['ANTHROPIC_BASE_URL', 'ANTHROPIC_MODEL', 'ANTHROPIC_SMALL_FAST_MODEL'],
+  apiKey: { env: 'ANTHROPIC_API_KEY', host: 'api.anthropic.com' },
+};
