@@ -6,6 +6,7 @@
         "src/native/addon.cc",
         "src/native/file_rules.cc",
         "src/native/file_guard.cc",
+        "src/native/change_guard.cc",
         "src/native/connect_guard.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src"],
@@ -14,6 +15,20 @@
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra"],
       "libraries": ["-lbpf", "-lelf", "-lz"]
+    },
+    {
+      "target_name": "leash_launch",
+      "type": "none",
+      "actions": [
+        {
+          "action_name": "build_static_launcher",
+          "inputs": ["src/launcher/leash-launch.c"],
+          "outputs": ["<(PRODUCT_DIR)/leash-launch"],
+          "action": [
+            "gcc", "-static", "-O2", "-Wall", "-Wextra", "-o", "<@(_outputs)", "<@(_inputs)"
+          ]
+        }
+      ]
     }
   ]
 }

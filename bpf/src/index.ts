@@ -1,9 +1,10 @@
 /**
  * Kernel enforcement for Leash: a typed wrapper over the leash_bpf addon, which holds the
- * fanotify answerer (FileGuard) and the cgroup socket programs (ConnectGuard).
+ * fanotify answerer (FileGuard), the seccomp change supervisor (ChangeGuard) and the cgroup
+ * socket programs (ConnectGuard).
  */
 import * as path from 'node:path';
-import type { ConnectRule, FileRule } from '@leash/policies/dist/ir';
+import type { ConnectRule, FileRule, PathMatcher } from '@leash/policies/dist/ir';
 
 export interface Capability {
   available: boolean;
@@ -38,6 +39,31 @@ export interface FileGuardStats {
   dropped: number;
 }
 
+export type ChangeOp = 'rename' | 'unlink' | 'rmdir' | 'truncate' | 'mkdir' | 'mknod' | 'symlink';
+
+/** A change that is not an open, judged as `WriteFile` on every path it changes. */
+export interface ChangeEvent {
+  op: ChangeOp;
+  /** The path changed, as seen inside the sandbox (for rename, the old name). */
+  path: string;
+  /** For rename: the new name. */
+  to?: string;
+  decision: 'allow' | 'deny';
+  /** On a denial: which of `path` and `to` was refused (itself, or for what lies below it). */
+  denied?: string;
+  /** The calling thread's id in leashd's PID namespace. */
+  pid: number;
+  comm: string;
+}
+
+export interface ChangeGuardStats {
+  asked: number;
+  allowed: number;
+  denied: number;
+  /** Events not delivered because JavaScript fell behind; the changes were still decided. */
+  dropped: number;
+}
+
 export interface NetEvent {
   ip: string;
   port: number;
@@ -62,6 +88,13 @@ interface NativeFileGuard {
   stats(): FileGuardStats;
 }
 
+interface NativeChangeGuard {
+  addListener(fd: number): void;
+  update(rules: FileRule[]): void;
+  close(): void;
+  stats(): ChangeGuardStats;
+}
+
 interface NativeConnectGuard {
   update(rules: ConnectRule[]): void;
   close(): void;
@@ -79,6 +112,8 @@ interface Addon {
     onEvent: (e: FileEvent) => void,
     caching: boolean,
   ) => NativeFileGuard;
+  ChangeGuard: new (rules: FileRule[], onEvent: (e: ChangeEvent) => void) => NativeChangeGuard;
+  takeSeccompListener(pid: number, fd: number): number;
   ConnectGuard: new (
     cgroupPath: string,
     rules: ConnectRule[],
@@ -87,6 +122,13 @@ interface Addon {
 }
 
 export const addonPath = path.join(__dirname, '..', 'build', 'Release', 'leash_bpf.node');
+
+/**
+ * The static launcher (src/launcher/leash-launch.c) that starts a sandbox command under the
+ * change filter: `leash-launch -- CMD…` prints `leash-launch ready <pid> <fd>` on stderr and
+ * waits for one byte on stdin before it runs CMD.
+ */
+export const launcherPath = path.join(__dirname, '..', 'build', 'Release', 'leash-launch');
 
 let loaded: Addon | undefined;
 
@@ -175,6 +217,82 @@ export class FileGuard {
    */
   groupFd(): number {
     return this.native.groupFd();
+  }
+}
+
+/**
+ * Performs, for a sandbox, the changes fanotify cannot see (rename, unlink, rmdir, truncate by
+ * path, mkdir, mknod, symlink) after judging each changed path as `WriteFile` by `rules`; a
+ * refused change fails with EPERM. Renaming or removing a name (and placing a symlink) is
+ * also refused when a forbid on writing could match something below it. The changes arrive
+ * through seccomp listeners taken from leash-launch (`takeSeccompListener`). A guard keeps
+ * Node's event loop alive until `close()`; once closed (or once this process is gone) the
+ * intercepted calls fail with ENOSYS.
+ */
+export class ChangeGuard {
+  private readonly native: NativeChangeGuard;
+
+  constructor(opts: { rules: FileRule[]; onEvent: (e: ChangeEvent) => void }) {
+    this.native = new (addon().ChangeGuard)(opts.rules, opts.onEvent);
+  }
+
+  /** Supervises the calls of one more listener; the guard takes the descriptor over. */
+  addListener(fd: number): void {
+    this.native.addListener(fd);
+  }
+
+  /** Swaps the rule set atomically: a change is judged and made under one set. */
+  update(rules: FileRule[]): void {
+    this.native.update(rules);
+  }
+
+  /** Stops supervising and closes every listener. */
+  close(): void {
+    this.native.close();
+  }
+
+  stats(): ChangeGuardStats {
+    return this.native.stats();
+  }
+}
+
+/**
+ * A copy (close-on-exec) of descriptor `fd` of process `pid` (a host pid), which must be a
+ * seccomp listener: how leashd takes the listener leash-launch created.
+ */
+export function takeSeccompListener(pid: number, fd: number): number {
+  return addon().takeSeccompListener(pid, fd);
+}
+
+/**
+ * The forbid-write rules that could match a path strictly below `dir`: moving or removing
+ * `dir` would move or remove what they protect. Exact and prefix matchers are judged by their
+ * values; a suffix is assumed to match something below. The same test as the supervisor's.
+ */
+export function forbidsBelow(rules: FileRule[], dir: string): FileRule[] {
+  return rules.filter(
+    (r) =>
+      r.effect === 'forbid' &&
+      r.access.includes('write') &&
+      r.match.every((m) => holdsBelow(m, dir)),
+  );
+}
+
+function underPrefix(p: string, prefix: string): boolean {
+  return prefix === '/' || p === prefix || p.startsWith(prefix + '/');
+}
+
+function holdsBelow(m: PathMatcher, dir: string): boolean {
+  const strictlyUnder = m.value !== dir && underPrefix(m.value, dir);
+  switch (m.kind) {
+    case 'exact':
+      return m.negate === true || strictlyUnder;
+    case 'prefix':
+      return m.negate === true
+        ? !underPrefix(dir, m.value)
+        : strictlyUnder || underPrefix(dir, m.value);
+    case 'suffix':
+      return true;
   }
 }
 

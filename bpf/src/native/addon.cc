@@ -1,4 +1,5 @@
-// The leash_bpf addon: kernel probes, the fanotify FileGuard and the cgroup ConnectGuard.
+// The leash_bpf addon: kernel probes, the fanotify FileGuard, the seccomp ChangeGuard and the
+// cgroup ConnectGuard.
 #include <napi.h>
 
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <fstream>
 #include <string>
 
+#include "change_guard.h"
 #include "connect_guard.h"
 #include "file_guard.h"
 
@@ -113,6 +115,17 @@ Napi::Value TrySocket(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), 0);
 }
 
+// A copy of a seccomp listener held by a process leash-launch started in a sandbox.
+Napi::Value TakeListener(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    throw Napi::TypeError::New(env, "takeSeccompListener(pid: number, fd: number)");
+  }
+  int pid = info[0].As<Napi::Number>().Int32Value();
+  int fd = info[1].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(env, TakeSeccompListener(env, pid, fd));
+}
+
 // libbpf reports through errno and our errors; its own printing would go to stderr.
 int QuietLibbpf(enum libbpf_print_level, const char*, va_list) { return 0; }
 
@@ -126,6 +139,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("trySocket", Napi::Function::New(env, TrySocket));
   exports.Set("FileGuard", FileGuard::Define(env));
   exports.Set("ConnectGuard", ConnectGuard::Define(env));
+  exports.Set("ChangeGuard", ChangeGuard::Define(env));
+  exports.Set("takeSeccompListener", Napi::Function::New(env, TakeListener));
   return exports;
 }
 

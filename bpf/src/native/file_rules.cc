@@ -39,6 +39,22 @@ bool Matches(const FileRule& rule, const std::string& path) {
   return true;
 }
 
+// Whether some path strictly below `dir` can satisfy `m`.
+bool HoldsBelow(const PathMatcher& m, const std::string& dir) {
+  bool strictly_under = m.value != dir && UnderPrefix(m.value, dir);
+  switch (m.kind) {
+    case PathMatcher::Kind::Exact:
+      return m.negate || strictly_under;
+    case PathMatcher::Kind::Prefix:
+      // Every path below `dir` lies under the prefix when `dir` does.
+      if (m.negate) return !UnderPrefix(dir, m.value);
+      return strictly_under || UnderPrefix(dir, m.value);
+    case PathMatcher::Kind::Suffix:
+      return true;
+  }
+  return true;
+}
+
 bool Allows(const FileRuleSet& rules, const std::string& path, bool write) {
   bool permitted = false;
   for (const FileRule& rule : rules) {
@@ -132,6 +148,16 @@ bool AllowsRead(const FileRuleSet& rules, const std::string& path) {
 
 bool AllowsWrite(const FileRuleSet& rules, const std::string& path) {
   return Allows(rules, path, true);
+}
+
+std::string ForbidBelow(const FileRuleSet& rules, const std::string& dir) {
+  for (const FileRule& rule : rules) {
+    if (!rule.forbid || !rule.write) continue;
+    bool could_hold = true;
+    for (const PathMatcher& m : rule.match) could_hold = could_hold && HoldsBelow(m, dir);
+    if (could_hold) return rule.id;
+  }
+  return "";
 }
 
 }  // namespace leash

@@ -32,4 +32,9 @@ FileRuleSet ParseFileRules(Napi::Env env, Napi::Value value);
 bool AllowsRead(const FileRuleSet& rules, const std::string& path);
 bool AllowsWrite(const FileRuleSet& rules, const std::string& path);
 
+// The id of a forbid-write rule that could match a path strictly below `dir` (so moving or
+// removing `dir` would move or remove what it protects), or "" when none could. Exact and
+// prefix matchers are judged by their values; any other matcher is assumed to hold below.
+std::string ForbidBelow(const FileRuleSet& rules, const std::string& dir);
+
 }  // namespace leash

@@ -1,0 +1,174 @@
+/*
+ * leash-launch: starts a session command under Leash's change filter.
+ *
+ *   leash-launch -- CMD [ARG...]
+ *
+ * It installs a seccomp filter that hands the calls fanotify cannot see (rename, unlink,
+ * rmdir, truncate by path, mkdir, mknod, symlink) to a supervisor in leashd, prints
+ * `leash-launch ready <pid> <listener-fd>` on stderr, and waits for one byte on stdin: the
+ * go-ahead, sent once leashd holds a copy of the listener (and, later, once it has placed
+ * this process in its principal's cgroup). End of input instead aborts with status 126.
+ * It then closes its own copy of the listener and execs CMD, which inherits the filter.
+ *
+ * Built static, so it runs in any sandbox image. It trusts nothing it is given: leashd finds
+ * it by the pid it prints and checks that the descriptor is a seccomp listener.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#define LEASH_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define LEASH_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#else
+#error "leash-launch knows the syscall table of x86_64 and aarch64 only"
+#endif
+
+#ifdef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define LEASH_WAIT_KILLABLE_RECV SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#else
+#define LEASH_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+#define EXIT_ABORTED 126
+#define EXIT_NOT_RUN 127
+
+/* The calls the supervisor performs itself; aarch64 has only the *at forms. */
+static const int watched[] = {
+#ifdef __NR_rename
+	__NR_rename,
+#endif
+	__NR_renameat, __NR_renameat2,
+#ifdef __NR_unlink
+	__NR_unlink,
+#endif
+	__NR_unlinkat,
+#ifdef __NR_rmdir
+	__NR_rmdir,
+#endif
+	__NR_truncate,
+#ifdef __NR_mkdir
+	__NR_mkdir,
+#endif
+	__NR_mkdirat,
+#ifdef __NR_mknod
+	__NR_mknod,
+#endif
+	__NR_mknodat,
+#ifdef __NR_symlink
+	__NR_symlink,
+#endif
+	__NR_symlinkat,
+};
+
+#define NWATCHED (sizeof watched / sizeof watched[0])
+
+static int install_filter(void)
+{
+	struct sock_filter f[64];
+	unsigned int n = 0, i;
+
+	/* Another ABI would use other numbers: refuse it (the runtime's profile kills it anyway). */
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					       offsetof(struct seccomp_data, arch));
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LEASH_AUDIT_ARCH, 1, 0);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					       offsetof(struct seccomp_data, nr));
+#ifdef __x86_64__
+	/* x32 calls share the arch value but not the numbers. */
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+#endif
+	for (i = 0; i < NWATCHED; i++) {
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+						      (unsigned int)watched[i], 0, 1);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+	}
+	/*
+	 * A newer filter that also notifies would take these calls first, and its listener
+	 * could let them through: nobody below this filter may create a listener.
+	 */
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 0, 3);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					       offsetof(struct seccomp_data, args[1]));
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K,
+					      SECCOMP_FILTER_FLAG_NEW_LISTENER, 0, 1);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+
+	struct sock_fprog prog = { .len = (unsigned short)n, .filter = f };
+	/*
+	 * Once the supervisor has read a call, only a fatal signal may interrupt the wait: a
+	 * restarted call would repeat a change the supervisor already made (Linux 5.19+).
+	 */
+	int fd = (int)syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+			      SECCOMP_FILTER_FLAG_NEW_LISTENER | LEASH_WAIT_KILLABLE_RECV, &prog);
+	if (fd < 0 && errno == EINVAL)
+		fd = (int)syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+				  SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	return fd;
+}
+
+/* Reads the go-ahead byte; on a terminal, without echo or line buffering, restored after. */
+static int wait_for_go_ahead(void)
+{
+	struct termios saved, raw;
+	int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+	char byte;
+	ssize_t got;
+
+	if (tty) {
+		raw = saved;
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		raw.c_cc[VMIN] = 1;
+		raw.c_cc[VTIME] = 0;
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+	}
+	do {
+		got = read(STDIN_FILENO, &byte, 1);
+	} while (got < 0 && errno == EINTR);
+	if (tty)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	return got == 1 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	int listener;
+
+	if (argc < 3 || strcmp(argv[1], "--") != 0) {
+		fprintf(stderr, "usage: leash-launch -- CMD [ARG...]\n");
+		return EXIT_NOT_RUN;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		fprintf(stderr, "leash-launch: no_new_privs: %s\n", strerror(errno));
+		return EXIT_ABORTED;
+	}
+	listener = install_filter();
+	if (listener < 0) {
+		fprintf(stderr, "leash-launch: installing the seccomp filter: %s\n", strerror(errno));
+		return EXIT_ABORTED;
+	}
+
+	fprintf(stderr, "leash-launch ready %d %d\n", (int)getpid(), listener);
+	fflush(stderr);
+	if (wait_for_go_ahead() != 0)
+		return EXIT_ABORTED;
+
+	close(listener);
+	execvp(argv[2], argv + 2);
+	fprintf(stderr, "leash-launch: %s: %s\n", argv[2], strerror(errno));
+	return errno == ENOENT ? EXIT_NOT_RUN : EXIT_ABORTED;
+}
