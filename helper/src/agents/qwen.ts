@@ -8,5 +8,6 @@ export const qwen: AgentProfile = {
   command: (args) => [agentBin('qwen'), '--yolo', ...args],
   env: {},
   callerEnv: ['OPENAI_BASE_URL', 'OPENAI_MODEL'],
-  apiKey: { env: 'OPENAI_API_KEY', host: 'dashscope.aliyuncs.com' },
+  // Its default endpoint; a caller's OPENAI_BASE_URL moves the key to that host.
+  apiKey: { env: 'OPENAI_API_KEY', host: 'api.openai.com' },
 };
