@@ -1,17 +1,18 @@
 /** The gRPC service of leashd: each handler maps one call of helper/proto/leash.proto. */
 import * as grpc from '@grpc/grpc-js';
 import type Docker from 'dockerode';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { AuditStore, EventFilter } from '../audit/store';
 import { matches } from '../audit/store';
 import type { AuditEvent } from '../audit/event';
 import type { AttachInputMsg, AttachOutputMsg, EventMsg, SessionInfoMsg } from '../grpc';
 import type { Logger } from '../log';
-import type { DockerRuntime } from '../runtime/docker';
+import { LAUNCHER_IN_SANDBOX, type DockerRuntime } from '../runtime/docker';
 import type { SessionManager } from '../session/manager';
 import { parseMode } from '../session/modes';
 import { PolicyError, type Session } from '../session/session';
 import { VERSION } from '../config';
+import { readLaunchLine } from './launch';
 
 export interface DaemonState {
   backend: string;
@@ -260,32 +261,27 @@ async function startAttach(
 ): Promise<void> {
   const session = sessions.get(start.session);
   if (!session.container) throw new Error(`session ${session.name} has no sandbox`);
-  const { exec, stream } = await runtime.exec(session.container.id, session.spec.command, {
+  // The command starts under leash-launch, which waits until the change guard holds its
+  // seccomp listener: nothing of the command runs before every change it makes is judged.
+  const command = [LAUNCHER_IN_SANDBOX, '--', ...session.spec.command];
+  const { exec, stream } = await runtime.exec(session.container.id, command, {
     tty: start.tty,
     env: session.spec.env,
     workdir: session.spec.workspace,
   });
   if (start.tty && start.cols > 0) await resize(exec, start.cols, start.rows, log);
 
-  if (start.tty) {
-    stream.on('data', (chunk: Buffer) => call.write({ stdout: chunk }));
-  } else {
+  const toStdout = (chunk: Buffer): void => void call.write({ stdout: chunk });
+  const toStderr = (chunk: Buffer): void => void call.write({ stderr: chunk });
+  let launcherOutput: Readable = stream;
+  if (!start.tty) {
     const out = new PassThrough();
     const err = new PassThrough();
-    out.on('data', (chunk: Buffer) => call.write({ stdout: chunk }));
-    err.on('data', (chunk: Buffer) => call.write({ stderr: chunk }));
+    out.on('data', toStdout);
+    launcherOutput = err;
     runtime.docker.modem.demuxStream(stream, out, err);
   }
-
-  const onInput = (msg: AttachInputMsg): void => {
-    if (msg.stdin) stream.write(msg.stdin);
-    else if (msg.resize) void resize(exec, msg.resize.cols, msg.resize.rows, log);
-    else if (msg.closeStdin) stream.end();
-  };
-  for (const msg of takeEarlyInput()) onInput(msg);
-  call.on('data', onInput);
-  // A client that goes away ends its session: nothing keeps running unattended.
-  call.on('cancelled', () => void session.stop('the client detached'));
+  const launched = readLaunchLine(launcherOutput, start.tty ? toStdout : toStderr);
 
   // The session ends with its command; its events are stored before the exit code is sent,
   // so a client that then queries the audit log sees all of them.
@@ -305,7 +301,33 @@ async function startAttach(
       call.end();
     });
   });
+  // A client that goes away ends its session: nothing keeps running unattended.
+  call.on('cancelled', () => void session.stop('the client detached'));
+
+  const ready = await launched;
+  if (ready) {
+    try {
+      const hostPid = (await exec.inspect()).Pid;
+      session.superviseLaunch(hostPid, ready.pid, ready.fd);
+    } catch (err) {
+      // End of input makes the launcher give up (status 126) without running the command.
+      stream.end();
+      throw err;
+    }
+    stream.write(GO_AHEAD);
+  }
+
+  const onInput = (msg: AttachInputMsg): void => {
+    if (msg.stdin) stream.write(msg.stdin);
+    else if (msg.resize) void resize(exec, msg.resize.cols, msg.resize.rows, log);
+    else if (msg.closeStdin) stream.end();
+  };
+  for (const msg of takeEarlyInput()) onInput(msg);
+  call.on('data', onInput);
 }
+
+/** The byte that lets a waiting leash-launch run its command. */
+const GO_AHEAD = Buffer.from('g');
 
 async function resize(exec: Docker.Exec, cols: number, rows: number, log: Logger): Promise<void> {
   await exec.resize({ w: cols, h: rows }).catch((err: Error) => {

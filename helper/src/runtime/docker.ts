@@ -1,4 +1,5 @@
 /** The docker runtime: a hardened container per session, started through dockerode. */
+import { launcherPath } from '@leash/bpf';
 import Docker from 'dockerode';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -10,6 +11,9 @@ export const SESSION_LABEL = 'dev.leash.session';
 export const DAEMON_LABEL = 'dev.leash.daemon';
 
 /** Environment variables a sandbox may inherit from the caller; nothing else passes through. */
+/** Where leash-launch (see @leash/bpf) sits in every sandbox, read-only. */
+export const LAUNCHER_IN_SANDBOX = '/.leash-launch';
+
 export const ENV_ALLOWLIST = ['TERM', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'COLORTERM', 'TZ'];
 
 export interface ContainerSpec {
@@ -92,7 +96,11 @@ export class DockerRuntime {
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       Labels: { [SESSION_LABEL]: spec.session, [DAEMON_LABEL]: this.daemonId },
       HostConfig: <Docker.HostConfig & { CgroupnsMode: 'private' | 'host' }>{
-        Binds: [`${spec.workspace}:${spec.workspace}:rw`, `${leashDir}:${leashDir}:ro`],
+        Binds: [
+          `${spec.workspace}:${spec.workspace}:rw`,
+          `${leashDir}:${leashDir}:ro`,
+          `${launcherPath}:${LAUNCHER_IN_SANDBOX}:ro`,
+        ],
         CapDrop: ['ALL'],
         CapAdd: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETUID', 'SETGID', 'KILL'],
         SecurityOpt: ['no-new-privileges', `seccomp=${JSON.stringify(sandboxSeccompProfile())}`],

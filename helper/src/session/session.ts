@@ -10,8 +10,18 @@ import {
   type PrincipalIR,
   type Verdict,
 } from '@leash/policies';
-import { ConnectGuard, FileGuard, type FileEvent, type NetEvent } from '@leash/bpf';
+import {
+  ChangeGuard,
+  ConnectGuard,
+  FileGuard,
+  forbidsBelow,
+  takeSeccompListener,
+  type ChangeEvent,
+  type FileEvent,
+  type NetEvent,
+} from '@leash/bpf';
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import type { AuditWriter } from '../audit/writer';
 import type { EventDecision } from '../audit/event';
 import type { Logger } from '../log';
@@ -85,6 +95,7 @@ export class Session {
   private policyText: string;
   private policyOrigin: string;
   private fileGuard?: FileGuard;
+  private changeGuard?: ChangeGuard;
   private keeper?: ChildProcess;
   private connectGuard?: ConnectGuard;
   private readonly stopListeners: (() => void)[] = [];
@@ -150,6 +161,10 @@ export class Session {
         rules: enforced.files,
         onEvent: (e) => this.onFile(e),
       });
+      this.changeGuard = new ChangeGuard({
+        rules: enforced.files,
+        onEvent: (e) => this.onChange(e),
+      });
     } catch (err) {
       await this.stop('enforcement failed to start');
       throw new Error(`could not enforce the policy: ${(err as Error).message}`);
@@ -171,6 +186,24 @@ export class Session {
       mounts: c.mountPoints,
       cgroup: c.cgroupPath,
     });
+  }
+
+  /**
+   * Takes over a command that leash-launch started in the sandbox and holds before its real
+   * command: its seccomp listener goes to the change guard. `hostPid` is the launcher's pid
+   * here, `sandboxPid` and `fd` what it printed. Per-principal cgroup placement belongs here
+   * too, before the go-ahead.
+   */
+  superviseLaunch(hostPid: number, sandboxPid: number, fd: number): void {
+    if (!this.changeGuard) throw new Error(`session ${this.name} is not enforcing`);
+    const status = fs.readFileSync(`/proc/${hostPid}/status`, 'utf8');
+    const nspid = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+    if (nspid?.[nspid.length - 1] !== String(sandboxPid)) {
+      throw new Error(
+        `process ${hostPid} is not the launcher that reported pid ${sandboxPid} in the sandbox`,
+      );
+    }
+    this.changeGuard.addListener(takeSeccompListener(hostPid, fd));
   }
 
   /** Validates and compiles aside, then swaps at every layer; a bad policy changes nothing. */
@@ -205,6 +238,7 @@ export class Session {
     const enforced = enforcedRules(mode, rules, always);
     this.connectGuard?.update(enforced.connects);
     this.fileGuard?.update(enforced.files, { caching: enforced.caching });
+    this.changeGuard?.update(enforced.files);
   }
 
   /** Ends the sandbox first, then the guards, so nothing runs unguarded. */
@@ -217,6 +251,7 @@ export class Session {
       });
     }
     this.fileGuard?.close();
+    this.changeGuard?.close();
     this.connectGuard?.close();
     if (this.keeper?.pid && this.keeper.exitCode === null) this.keeper.kill('SIGTERM');
     this.record('session', 'Stop', this.name, { reason });
@@ -264,6 +299,43 @@ export class Session {
     // Allowed opens are counted, not repeated, except in record mode, which keeps each one.
     if (decision === 'allow' && this.mode !== 'record') {
       this.audit.countAllowed(`${this.name}\0${this.principal}\0${e.access}\0${e.path}`, event);
+    } else {
+      this.audit.push({ ...event, time: nowRfc3339Nano() });
+    }
+  }
+
+  /** A change that is not an open: `WriteFile` on each path it changes (both for rename). */
+  private onChange(e: ChangeEvent): void {
+    // Moving or removing a name (or placing a symlink) also needs what lies below it.
+    const carries = e.op !== 'truncate' && e.op !== 'mkdir' && e.op !== 'mknod';
+    const judged = [e.path, ...(e.to === undefined ? [] : [e.to])].map((p) => {
+      const verdict = decideFile(this.rules, p, 'write');
+      const below = carries ? forbidsBelow(this.rules.files, p).map((r) => r.id) : [];
+      const deny = verdict.decision === 'deny' || below.length > 0;
+      return { path: p, deny, policies: deny ? [...verdict.policies, ...below] : verdict.policies };
+    });
+    const refusing = judged.filter((j) => j.deny);
+    const decision = this.decisionOf(e.decision, refusing.length > 0 ? 'deny' : 'allow');
+    const deciding = refusing.length > 0 ? refusing : judged;
+    const details: Record<string, unknown> = { path: e.path, access: 'write', op: e.op };
+    if (e.to !== undefined) details.to = e.to;
+    const event = {
+      session: this.name,
+      principal: this.principal,
+      kind: 'file' as const,
+      action: 'WriteFile',
+      resource: e.denied ?? deciding[0]?.path ?? e.path,
+      decision,
+      policies: [...new Set(deciding.flatMap((j) => j.policies))].sort(),
+      count: 1,
+      pid: e.pid,
+      comm: e.comm,
+      details,
+    };
+    if (decision === 'deny') this.denials++;
+    if (decision === 'allow' && this.mode !== 'record') {
+      const key = [this.name, this.principal, e.op, e.path, e.to ?? ''].join('\0');
+      this.audit.countAllowed(key, event);
     } else {
       this.audit.push({ ...event, time: nowRfc3339Nano() });
     }
