@@ -307,8 +307,7 @@ async function startAttach(
   const ready = await launched;
   if (ready) {
     try {
-      const hostPid = (await exec.inspect()).Pid;
-      session.superviseLaunch(hostPid, ready.pid, ready.fd);
+      session.superviseLaunch(ready.pid, ready.fd);
     } catch (err) {
       // End of input makes the launcher give up (status 126) without running the command.
       stream.end();

@@ -25,7 +25,7 @@ import * as fs from 'node:fs';
 import type { AuditWriter } from '../audit/writer';
 import type { EventDecision } from '../audit/event';
 import type { Logger } from '../log';
-import type { DockerRuntime, SandboxContainer } from '../runtime/docker';
+import { LAUNCHER_IN_SANDBOX, type DockerRuntime, type SandboxContainer } from '../runtime/docker';
 import { nowRfc3339Nano } from '../time';
 import { enforcedRules, type Mode } from './modes';
 
@@ -190,19 +190,15 @@ export class Session {
 
   /**
    * Takes over a command that leash-launch started in the sandbox and holds before its real
-   * command: its seccomp listener goes to the change guard. `hostPid` is the launcher's pid
-   * here, `sandboxPid` and `fd` what it printed. Per-principal cgroup placement belongs here
-   * too, before the go-ahead.
+   * command: its seccomp listener goes to the change guard. `sandboxPid` and `fd` are what
+   * the launcher printed. Per-principal cgroup placement belongs here too, before the
+   * go-ahead.
    */
-  superviseLaunch(hostPid: number, sandboxPid: number, fd: number): void {
-    if (!this.changeGuard) throw new Error(`session ${this.name} is not enforcing`);
-    const status = fs.readFileSync(`/proc/${hostPid}/status`, 'utf8');
-    const nspid = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
-    if (nspid?.[nspid.length - 1] !== String(sandboxPid)) {
-      throw new Error(
-        `process ${hostPid} is not the launcher that reported pid ${sandboxPid} in the sandbox`,
-      );
+  superviseLaunch(sandboxPid: number, fd: number): void {
+    if (!this.changeGuard || !this.container) {
+      throw new Error(`session ${this.name} is not enforcing`);
     }
+    const hostPid = launcherHostPid(this.container.pid, sandboxPid);
     this.changeGuard.addListener(takeSeccompListener(hostPid, fd));
   }
 
@@ -312,7 +308,8 @@ export class Session {
       const verdict = decideFile(this.rules, p, 'write');
       const below = carries ? forbidsBelow(this.rules.files, p).map((r) => r.id) : [];
       const deny = verdict.decision === 'deny' || below.length > 0;
-      return { path: p, deny, policies: deny ? [...verdict.policies, ...below] : verdict.policies };
+      const policies = verdict.decision === 'deny' ? [...verdict.policies, ...below] : below;
+      return { path: p, deny, policies: deny ? policies : verdict.policies };
     });
     const refusing = judged.filter((j) => j.deny);
     const decision = this.decisionOf(e.decision, refusing.length > 0 ? 'deny' : 'allow');
@@ -402,6 +399,32 @@ function startKeeper(groupFd: number, initPid: number): ChildProcess {
   );
   keeper.unref();
   return keeper;
+}
+
+/**
+ * The host pid of the process that is `sandboxPid` in the sandbox whose init is `initPid`:
+ * the one in the init's PID namespace whose innermost pid (NSpid) matches and which runs
+ * the launcher.
+ */
+function launcherHostPid(initPid: number, sandboxPid: number): number {
+  const ns = fs.readlinkSync(`/proc/${initPid}/ns/pid`);
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let status: string;
+    try {
+      if (fs.readlinkSync(`/proc/${entry}/ns/pid`) !== ns) continue;
+      status = fs.readFileSync(`/proc/${entry}/status`, 'utf8');
+    } catch {
+      continue; // the process ended while we looked
+    }
+    const nspid = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+    if (nspid?.[nspid.length - 1] !== String(sandboxPid)) continue;
+    if (fs.readlinkSync(`/proc/${entry}/exe`) !== LAUNCHER_IN_SANDBOX) {
+      throw new Error(`process ${sandboxPid} of the sandbox is not leash-launch`);
+    }
+    return Number(entry);
+  }
+  throw new Error(`no process ${sandboxPid} in the sandbox of init ${initPid}`);
 }
 
 function union(verdicts: Verdict[]): string[] {
