@@ -14,6 +14,10 @@ const BUILD = path.join(REPO, 'scripts', 'build-agent-image.sh');
 /** The stand-in's port on the container's own loopback. */
 const PORT = 4599;
 
+function read(file: string): string {
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : `(no ${file})`;
+}
+
 /** Skips without the agents image, except in CI, where the image is built here if missing. */
 function agentSkip(): string | false {
   const sandbox = sandboxSkip();
@@ -32,6 +36,22 @@ describe('Claude Code in a session', { skip: agentSkip() }, () => {
   const daemon = new TestDaemon();
   before(() => daemon.start());
   after(() => daemon.stop());
+
+  it('lists every agent with its pinned version and its image as built', () => {
+    const r = daemon.cli(['agents', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { agent: string; version: string; built: string });
+    assert.deepEqual(
+      rows.map((a) => a.agent),
+      ['shell', 'claude', 'codex', 'gemini', 'qwen', 'opencode'],
+    );
+    const claude = rows.find((a) => a.agent === 'claude');
+    assert.match(claude?.version ?? '', /^\d+\.\d+\.\d+$/);
+    assert.equal(claude?.built, 'yes');
+  });
 
   it('runs a tool call in the sandbox: its workspace write lands, its .env read is denied', () => {
     const ws = makeWorkspace({ '.env': 'API_TOKEN=planted-secret\n' });
@@ -71,7 +91,9 @@ describe('Claude Code in a session', { skip: agentSkip() }, () => {
     const context = `leash run: ${r.status}\n${r.stdout}\n${r.stderr}`;
 
     // The tool call ran in the sandbox and its write reached the workspace on the host.
-    assert.equal(fs.readFileSync(path.join(ws, 'from-claude.txt'), 'utf8'), 'ok\n', context);
+    const written = path.join(ws, 'from-claude.txt');
+    assert.ok(fs.existsSync(written), `no ${written}; ${context}\n${read(stubLog)}`);
+    assert.equal(fs.readFileSync(written, 'utf8'), 'ok\n');
 
     // Its read of .env was denied, and the model was told so rather than shown the secret.
     const requests = fs
