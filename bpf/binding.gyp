@@ -25,7 +25,8 @@
           "inputs": ["src/launcher/leash-launch.c"],
           "outputs": ["<(PRODUCT_DIR)/leash-launch"],
           "action": [
-            "gcc", "-static", "-O2", "-Wall", "-Wextra", "-o", "<@(_outputs)", "<@(_inputs)"
+            "sh", "-c",
+            "gcc -static -O2 -Wall -Wextra -o <(PRODUCT_DIR)/leash-launch.tmp <@(_inputs) && mv -f <(PRODUCT_DIR)/leash-launch.tmp <(PRODUCT_DIR)/leash-launch"
           ]
         }
       ]
