@@ -325,6 +325,26 @@ void PathArguments(const struct seccomp_notif& req, const Change& c, uint64_t ad
   }
 }
 
+// A name through the caller's own descriptor (`/proc/self/fd/N/x`, as tools that avoid
+// races write it) names what that descriptor's path names: `/proc/self` inside the sandbox
+// means nothing to the supervisor. Returns false when the descriptor has no path.
+bool ThroughOwnFd(const std::string& proc, std::string* name) {
+  for (const char* prefix : {"/proc/self/fd/", "/proc/thread-self/fd/", "/dev/fd/"}) {
+    size_t len = strlen(prefix);
+    if (name->compare(0, len, prefix) != 0) continue;
+    size_t end = name->find('/', len);
+    std::string number = name->substr(len, end == std::string::npos ? end : end - len);
+    if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) {
+      return true;
+    }
+    std::string target = ReadLink(proc + "/fd/" + number);
+    if (target.empty() || target[0] != '/') return false;
+    *name = target + (end == std::string::npos ? "" : name->substr(end));
+    return true;
+  }
+  return true;
+}
+
 // Reads everything the change needs from the workload's /proc while it waits.
 int Gather(const struct seccomp_notif& req, Change* c) {
   std::string proc = "/proc/" + std::to_string(req.pid);
@@ -338,6 +358,7 @@ int Gather(const struct seccomp_notif& req, Change* c) {
     int err = ReadString(c->mem.get(), addr[i], &c->name[i]);
     if (err != 0) return err;
     if (c->name[i].empty()) return ENOENT;
+    if (!ThroughOwnFd(proc, &c->name[i])) return ENOTDIR;
     if (c->name[i][0] != '/') {
       c->dir_path[i] = ReadLink(c->dirfd[i] == AT_FDCWD
                                     ? proc + "/cwd"
@@ -561,6 +582,15 @@ int ChangeGuard::Decide(Change& c) {
   if (err != 0) {
     own.Restore();
     return err;
+  }
+
+  // Creating a name that exists changes nothing: the kernel's answer comes before any
+  // permission check, so it comes before the policy's too (`mkdir -p` relies on it).
+  struct stat st;
+  bool creates = c.op == Op::Mkdir || c.op == Op::Mknod || c.op == Op::Symlink;
+  if (creates && fstatat(c.parent[0].get(), c.base[0].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    own.Restore();
+    return EEXIST;
   }
 
   std::lock_guard<std::mutex> lock(rules_mutex_);
