@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { sandboxSkip } from '../support/env';
-import { CLI, DAEMON } from '../support/leashd';
+import * as grpc from '@grpc/grpc-js';
+import { LeashClient } from '@leash/helper/dist/cli/client';
+import { CLI, DAEMON, TestDaemon } from '../support/leashd';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'leash-start-'));
@@ -84,5 +86,26 @@ describe('starting leashd', { skip: sandboxSkip() }, () => {
       r.stderr,
       /leashd is not running on \S+none\.sock; start it with `leash helper start`/,
     );
+  });
+
+  it('ends an attach to a session that does not exist with an error, not a hang', async () => {
+    const daemon = new TestDaemon();
+    await daemon.start();
+    try {
+      const client = new LeashClient(daemon.socket);
+      const call = (client.raw['attach'] as () => grpc.ClientDuplexStream<object, object>).call(
+        client.raw,
+      );
+      const outcome = await new Promise<string>((resolve) => {
+        call.on('error', (e: grpc.ServiceError) => resolve(`error: ${e.details}`));
+        call.on('end', () => resolve('end'));
+        call.write({ start: { session: 'nope', tty: false, cols: 0, rows: 0 } });
+        setTimeout(() => resolve('hung'), 10_000).unref();
+      });
+      client.close();
+      assert.match(outcome, /^error: no session named nope/);
+    } finally {
+      await daemon.stop();
+    }
   });
 });

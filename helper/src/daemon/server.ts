@@ -203,7 +203,8 @@ export function buildService(deps: {
         }
       } catch (err) {
         store.live.off('event', onEvent);
-        call.destroy(
+        call.emit(
+          'error',
           Object.assign(new Error((err as Error).message), { code: grpc.status.INTERNAL }),
         );
         return;
@@ -230,7 +231,8 @@ export function buildService(deps: {
         }
         started = true;
         if (!msg.start) {
-          call.destroy(
+          call.emit(
+            'error',
             Object.assign(new Error('the first Attach message must be start'), {
               code: grpc.status.INVALID_ARGUMENT,
             }),
@@ -241,7 +243,8 @@ export function buildService(deps: {
           call.off('data', onEarly);
           return early;
         }).catch((err: Error) => {
-          call.destroy(
+          call.emit(
+            'error',
             Object.assign(new Error(err.message), { code: grpc.status.FAILED_PRECONDITION }),
           );
         });
