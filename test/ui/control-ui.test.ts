@@ -130,12 +130,15 @@ describe('Control UI', { skip: uiSkip() }, () => {
   it('filters by decision', async () => {
     await page.locator('#events tbody tr[data-decision="allow"]').first().waitFor();
     await page.selectOption('#f-decision', 'deny');
-    await page.waitForFunction(
-      `(() => { const r = [...document.querySelectorAll('#events tbody tr')];
-        return r.length > 0 && r.every((x) => x.dataset.decision === 'deny'); })()`,
-      undefined,
-      { timeout: 10_000 },
-    );
+    // Polled from the test: a string predicate would be evaluated by the page itself, which
+    // the page's own content security policy (rightly) forbids.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const shown = await rows().evaluateAll((r) => r.map((x) => x.getAttribute('data-decision')));
+      if (shown.length > 0 && shown.every((d) => d === 'deny')) break;
+      if (Date.now() > deadline) throw new Error(`still not only denials: ${shown.join(',')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await inSandbox(`cat ${ws}/secret.txt`);
     await rows().filter({ hasText: 'secret.txt' }).first().waitFor({ timeout: 15_000 });
     const decisions = await rows().evaluateAll((r) =>
