@@ -64,6 +64,25 @@ describe('the audit store', () => {
     store.close();
   });
 
+  it('gives the newest matching events, oldest first, when asked for the newest', () => {
+    const store = new AuditStore(tempDb());
+    store.append(
+      [1, 2, 3, 4, 5].map((n) =>
+        event({ resource: `/w/${n}`, decision: n % 2 ? 'deny' : 'allow' }),
+      ),
+    );
+    const newest = store.query({ decision: 'deny', limit: 2, newest: true });
+    assert.deepEqual(
+      newest.map((e) => e.resource),
+      ['/w/3', '/w/5'],
+    );
+    assert.deepEqual(
+      store.query({ limit: 2 }).map((e) => e.resource),
+      ['/w/1', '/w/2'],
+    );
+    store.close();
+  });
+
   it('prunes by age and by count, oldest first', () => {
     const store = new AuditStore(tempDb());
     store.append([

@@ -39,6 +39,8 @@ export interface EventFilter {
   text?: string;
   afterId?: number;
   limit?: number;
+  /** With `limit`: the newest matching events (still returned oldest first). */
+  newest?: boolean;
 }
 
 export interface Retention {
@@ -131,8 +133,10 @@ export class AuditStore {
     if (filter.since) where.push('time >= @since');
     if (filter.until) where.push('time <= @until');
     if (filter.text) where.push("resource LIKE @text ESCAPE '\\'");
+    const newest = Boolean(filter.newest && filter.limit);
     const sql =
       `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id` +
+      (newest ? ' DESC' : '') +
       (filter.limit ? ' LIMIT @limit' : '');
     const rows = this.db.prepare(sql).all({
       afterId: filter.afterId ?? 0,
@@ -145,6 +149,7 @@ export class AuditStore {
       text: `%${(filter.text ?? '').replace(/[\\%_]/g, (c) => '\\' + c)}%`,
       limit: filter.limit ?? 0,
     }) as Row[];
+    if (newest) rows.reverse();
     return rows.map(fromRow);
   }
 

@@ -9,7 +9,6 @@ import type { AuditEvent } from '../audit/event';
 import { matches, type AuditStore, type EventFilter } from '../audit/store';
 
 const MAX_TAIL = 2000;
-const PAGE = 5000;
 const KEEPALIVE_MS = 15_000;
 
 /** The filters of `leash events`, from a query string (same names, `after` for --after). */
@@ -76,19 +75,7 @@ export function streamEvents(
   res.write(`event: ready\ndata: ${JSON.stringify({ lastId })}\n\n`);
 }
 
-/**
- * The last `n` matching events, oldest first. The store reads in id order only, so this pages
- * through every match; on a very large log a first load takes as long as that scan.
- */
+/** The last `n` matching events, oldest first (one indexed query, newest first in SQL). */
 function newest(store: AuditStore, filter: EventFilter, n: number): AuditEvent[] {
-  const kept: AuditEvent[] = [];
-  let after = filter.afterId ?? 0;
-  for (;;) {
-    const page = store.query({ ...filter, afterId: after, limit: PAGE });
-    kept.push(...page);
-    if (kept.length > n) kept.splice(0, kept.length - n);
-    const last = page[page.length - 1];
-    if (page.length < PAGE || !last) return kept;
-    after = last.id;
-  }
+  return store.query({ ...filter, limit: n, newest: true });
 }
