@@ -3,7 +3,7 @@
  * schema, and the compiler's "exact or rejected" checks, all as diagnostics with ranges.
  */
 import type { DetailedError, PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
-import { cedar } from './cedar';
+import { cedar, policyToJsonMemo } from './cedar';
 import { CompileError, patternsFor } from './compile/errors';
 import { compileOne, type CompiledPolicy } from './compile/policy';
 import { LineMap, type Diagnostic, type Range, type Severity } from './diagnostics';
@@ -101,7 +101,7 @@ export function analyse(text: string, file: string, roots: Roots): Analysis {
   const jsons: Array<{ source: PolicySource; json: PolicyJson; id: string }> = [];
   const seen = new Set<string>();
   for (const source of sources) {
-    const json = cedar.policyToJson(source.text);
+    const json = policyToJsonMemo(source.text);
     if (json.type === 'failure') {
       // Offsets are into the policy alone (templates end up here: they have slots).
       const own = new LineMap(source.text);
