@@ -6,18 +6,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { sandboxSkip } from '../support/env';
-import { dockerContainers, makeWorkspace, sleep, TestDaemon } from '../support/leashd';
+import {
+  dockerContainers,
+  makeWorkspace,
+  sandboxRunning,
+  sleep,
+  TestDaemon,
+  waitFor,
+} from '../support/leashd';
 
 const POLICY = path.resolve(__dirname, '..', '..', 'fixtures', 'workspace-rw.cedar');
-
-async function waitFor(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (check()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('session lifecycle', { skip: sandboxSkip() }, () => {
   const daemon = new TestDaemon();
@@ -40,9 +38,7 @@ describe('session lifecycle', { skip: sandboxSkip() }, () => {
       '-c',
       `cat ${ws}/data.txt; while [ ! -e ${ws}/go ]; do sleep 0.1; done; cat ${ws}/data.txt`,
     ]);
-    await waitFor('the session', () =>
-      daemon.cli(['sessions', '--json']).stdout.includes('"reload"'),
-    );
+    await daemon.waitForSession('reload');
 
     const bad = path.join(ws, 'bad.cedar');
     fs.writeFileSync(
@@ -93,9 +89,7 @@ describe('session lifecycle', { skip: sandboxSkip() }, () => {
       '-c',
       script,
     ]);
-    await waitFor('the session', () =>
-      daemon.cli(['sessions', '--json']).stdout.includes('"follow"'),
-    );
+    await daemon.waitForSession('follow');
 
     fs.writeFileSync(
       policy,
@@ -140,14 +134,7 @@ describe('session lifecycle', { skip: sandboxSkip() }, () => {
     const label = `dev.leash.daemon=${own.socket}`;
     await waitFor('the container', () => dockerContainers(label).length === 1);
     own.process?.kill('SIGKILL');
-    await waitFor('the container to stop', () => {
-      const ids = dockerContainers(label);
-      if (ids.length === 0) return true;
-      const state = spawnSync('docker', ['inspect', '-f', '{{.State.Running}}', ...ids], {
-        encoding: 'utf8',
-      }).stdout.trim();
-      return !state.includes('true');
-    });
+    await waitFor('the container to stop', () => !sandboxRunning(label));
     run.kill('SIGTERM');
     await run.done;
     // A new leashd on the same socket removes what the dead one left.
@@ -171,14 +158,7 @@ describe('session lifecycle', { skip: sandboxSkip() }, () => {
       await waitFor('the loop to run', () => fs.existsSync(path.join(ws, 'alive')));
       await sleep(300);
       own.process?.kill('SIGKILL');
-      await waitFor('the sandbox to end', () => {
-        const ids = dockerContainers(label);
-        if (ids.length === 0) return true;
-        const state = spawnSync('docker', ['inspect', '-f', '{{.State.Running}}', ...ids], {
-          encoding: 'utf8',
-        }).stdout;
-        return !state.includes('true');
-      });
+      await waitFor('the sandbox to end', () => !sandboxRunning(label));
     } finally {
       run.kill('SIGTERM');
       await run.done;

@@ -76,13 +76,7 @@ describe('modes', { skip: sandboxSkip() }, () => {
       '-c',
       `cat ${ws}/data.txt; while [ ! -e ${ws}/go ]; do sleep 0.1; done; cat ${ws}/data.txt`,
     ]);
-    const deadline = Date.now() + 20_000;
-    while (
-      !daemon.cli(['sessions', '--json']).stdout.includes('"switch"') &&
-      Date.now() < deadline
-    ) {
-      await sleep(100);
-    }
+    await daemon.waitForSession('switch');
     await sleep(500);
     const switched = daemon.cli(['mode', 'switch', 'record']);
     assert.equal(switched.status, 0, switched.stderr);

@@ -70,6 +70,13 @@ export class TestDaemon {
     return Object.assign(child, { done, stdoutSoFar: () => stdout });
   }
 
+  /** Waits until a session of that name is listed (it may still be starting). */
+  async waitForSession(name: string): Promise<void> {
+    await waitFor(`session ${name}`, () =>
+      this.cli(['sessions', '--json']).stdout.includes(`"${name}"`),
+    );
+  }
+
   events(session: string): Record<string, unknown>[] {
     const r = this.cli(['events', '--session', session, '--json']);
     if (r.status !== 0) throw new Error(`leash events failed: ${r.stderr}`);
@@ -108,6 +115,16 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** Polls `check` every 100 ms; throws naming `what` when it is still false after `ms`. */
+export async function waitFor(what: string, check: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (check()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 /** The session name from `leash run --json`'s stderr line. */
 export function sessionOf(stderr: string): string {
   const line = stderr.split('\n').find((l) => l.startsWith('{"session"'));
@@ -118,4 +135,14 @@ export function sessionOf(stderr: string): string {
 export function dockerContainers(label: string): string[] {
   const r = spawnSync('docker', ['ps', '-aq', '--filter', `label=${label}`], { encoding: 'utf8' });
   return r.stdout.trim().split('\n').filter(Boolean);
+}
+
+/** Whether any container with this label is still running. */
+export function sandboxRunning(label: string): boolean {
+  const ids = dockerContainers(label);
+  if (ids.length === 0) return false;
+  const r = spawnSync('docker', ['inspect', '-f', '{{.State.Running}}', ...ids], {
+    encoding: 'utf8',
+  });
+  return r.stdout.includes('true');
 }
