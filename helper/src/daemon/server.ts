@@ -136,23 +136,9 @@ export function buildService(deps: {
       })),
     })),
 
-    applyPolicy: unary((req: { session: string; policyText: string; policyOrigin: string }) => {
-      const session = sessions.get(req.session);
-      try {
-        const { oldHash, newHash } = session.applyPolicy(req.policyText, req.policyOrigin);
-        return { applied: true, oldHash, newHash, diagnostics: [] };
-      } catch (err) {
-        if (err instanceof PolicyError) {
-          return {
-            applied: false,
-            oldHash: session.policyHash,
-            newHash: '',
-            diagnostics: err.diagnostics,
-          };
-        }
-        throw err;
-      }
-    }),
+    applyPolicy: unary((req: { session: string; policyText: string; policyOrigin: string }) =>
+      sessions.get(req.session).tryApplyPolicy(req.policyText, req.policyOrigin),
+    ),
 
     getPolicy: unary((req: { session: string }) => {
       const p = sessions.get(req.session).policy;

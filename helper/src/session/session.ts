@@ -216,6 +216,20 @@ export class Session {
     return { oldHash, newHash: compiled.ir.hash };
   }
 
+  /** applyPolicy for callers that report rather than throw: a policy that does not validate
+   *  gives `applied: false` and its diagnostics; any other failure still throws. */
+  tryApplyPolicy(
+    text: string,
+    origin: string,
+  ): { applied: boolean; oldHash: string; newHash: string; diagnostics: string[] } {
+    try {
+      return { applied: true, ...this.applyPolicy(text, origin), diagnostics: [] };
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      return { applied: false, oldHash: this.ir.hash, newHash: '', diagnostics: err.diagnostics };
+    }
+  }
+
   /** Notes in the audit log that a new policy was refused and the running one stayed. */
   recordRefusedPolicy(origin: string, hash: string, diagnostics: string[]): void {
     this.record('policy', 'Refused', origin, { running: this.ir.hash, refused: hash, diagnostics });

@@ -3,7 +3,7 @@ import { splitPolicies } from '@leash/policies';
 import type { Logger } from '../log';
 import type { SessionManager } from '../session/manager';
 import { parseMode } from '../session/modes';
-import { PolicyError, type Session } from '../session/session';
+import type { Session } from '../session/session';
 
 export interface ApiReply {
   status: number;
@@ -69,18 +69,14 @@ export function handleApi(
   }
   if (parts[2] === 'policy' && method === 'POST') {
     const text = field(body, 'text');
-    const origin = session.policy.origin;
-    try {
-      const { oldHash, newHash } = session.applyPolicy(text, origin);
-      log.info('policy applied from the Control UI', { session: session.name, newHash });
-      return { status: 200, body: { applied: true, oldHash, newHash, diagnostics: [] } };
-    } catch (err) {
-      if (!(err instanceof PolicyError)) throw err;
-      return {
-        status: 200,
-        body: { applied: false, oldHash: session.policyHash, diagnostics: err.diagnostics },
-      };
+    const result = session.tryApplyPolicy(text, session.policy.origin);
+    if (result.applied) {
+      log.info('policy applied from the Control UI', {
+        session: session.name,
+        newHash: result.newHash,
+      });
     }
+    return { status: 200, body: result };
   }
   if (parts[2] === 'mode' && method === 'POST') {
     let mode;
