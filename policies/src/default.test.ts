@@ -30,7 +30,9 @@ describe('the default policy', () => {
     const result = compilePolicy(text, 'default.cedar', session);
     assert.equal(result.ok, true);
     assert.deepEqual(Object.keys(result.ir?.principals ?? {}), ['claude', 'shell']);
-    assert.equal(result.ir?.principals.shell?.exec, 'allow-all');
+    assert.deepEqual(result.ir?.principals.shell?.exec, [
+      { id: 'exec-any', effect: 'permit', match: [] },
+    ]);
     assert.match(result.ir?.hash ?? '', /^[0-9a-f]{64}$/);
     const ids = result.ir?.principals.claude?.files.map((r) => r.id) ?? [];
     assert.equal(ids[ids.length - 1], 'leash:builtin/workspace-leash-dir');

@@ -3,7 +3,18 @@ export * from './ir';
 export { policyAnnotations, type Annotations } from './annotations';
 export { builtinRules, type BuiltinOptions } from './builtin';
 export { compilePolicy, type CompileOptions, type CompileResult } from './compile';
-export { decideConnect, decideFile } from './decide';
+export {
+  decideConnect,
+  decideExec,
+  decideFile,
+  decideHttp,
+  decideMcp,
+  likeHolds,
+  stringHolds,
+  type HeaderInjection,
+  type HttpRequestFacts,
+  type McpCallFacts,
+} from './decide';
 export { differential, type DifferentialCase, type Mismatch } from './differential';
 export { formatDiagnostic, type Diagnostic, type Severity } from './diagnostics';
 export { authorize, type OracleRequest } from './oracle';
@@ -27,6 +38,7 @@ export {
   type JudgeOptions,
   type Request,
 } from './explain';
+export { describeExecRule, describeHttpRule, describeMcpRule, describeString } from './describe';
 export { formatPolicy, type FormatResult } from './format';
 export { LINT_RULES } from './lint';
 export { splitPolicies, tokenize, type PolicySource, type Token } from './source';

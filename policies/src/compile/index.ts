@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { builtinRules } from '../builtin';
 import type { Diagnostic } from '../diagnostics';
-import type { ConnectRule, FileRule, PolicyIR, PrincipalIR } from '../ir';
+import type { ConnectRule, ExecRule, FileRule, PolicyIR, PrincipalIR } from '../ir';
 import { isNormalPath } from '../paths';
 import { analyse, EXEC_PERMIT_EXAMPLE } from '../validate';
 import { appliesTo, type CompiledPolicy } from './policy';
@@ -27,13 +27,16 @@ export interface CompileResult {
 function principalIR(name: string, policies: CompiledPolicy[], builtins: FileRule[]): PrincipalIR {
   const files: FileRule[] = [];
   const connects: ConnectRule[] = [];
+  const exec: ExecRule[] = [];
   for (const p of policies) {
+    for (const match of p.exec ?? []) exec.push({ id: p.id, effect: p.effect, match });
     for (const match of p.files?.alternatives ?? []) {
       files.push({ id: p.id, effect: p.effect, access: [...(p.files?.access ?? [])], match });
     }
     for (const match of p.connects ?? []) connects.push({ id: p.id, effect: p.effect, match });
   }
-  return { principal: name, files: [...files, ...builtins], connects, exec: 'allow-all' };
+  const all = [...files, ...builtins];
+  return { principal: name, files: all, connects, exec, http: [], mcp: [] };
 }
 
 export function compilePolicy(text: string, file: string, options: CompileOptions): CompileResult {

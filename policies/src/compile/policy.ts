@@ -1,6 +1,6 @@
 /** One Cedar policy (in Cedar's JSON form) → the rules it stands for, per kind of action. */
 import type { Expr, PolicyJson, PrincipalConstraint } from '@cedar-policy/cedar-wasm/nodejs';
-import type { ConnectMatcher, Effect, FileAccess, PathMatcher } from '../ir';
+import type { ConnectMatcher, Effect, ExecMatcher, FileAccess, PathMatcher } from '../ir';
 import type { Roots } from '../paths';
 import { compileCondition, type AtomCompiler } from './condition';
 import { connectAtoms } from './connect';
@@ -25,6 +25,8 @@ export interface CompiledPolicy {
   /** Path alternatives for the file accesses the policy names; null when it names none. */
   files: { access: FileAccess[]; alternatives: PathMatcher[][] } | null;
   connects: ConnectMatcher[][] | null;
+  /** Exec alternatives; null when the policy does not name Exec. */
+  exec: ExecMatcher[][] | null;
   /** An unconditional permit of Exec. */
   execPermit: boolean;
 }
@@ -137,7 +139,16 @@ export function compileOne(id: string, json: PolicyJson, roots: Roots): Compiled
       ? condition(json, connectAtoms(), connectScope)
       : null;
     const execPermit = actions.includes('Exec') ? exec(json) : false;
-    return { id, effect: json.effect, principal: json.principal, files, connects, execPermit };
+    const execRules = execPermit ? [[]] : null;
+    return {
+      id,
+      effect: json.effect,
+      principal: json.principal,
+      files,
+      connects,
+      exec: execRules,
+      execPermit,
+    };
   } catch (err) {
     if (!(err instanceof FormulaTooLarge)) throw err;
     throw new CompileError(
