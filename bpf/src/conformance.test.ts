@@ -40,7 +40,7 @@ function pick<T>(next: () => number, items: readonly T[]): T {
 }
 
 function principal(files: FileRule[], connects: ConnectRule[]): PrincipalIR {
-  return { principal: 'test', files, connects, exec: 'allow-all' };
+  return { principal: 'test', files, connects, exec: [], http: [], mcp: [] };
 }
 
 const FILES = ['a/x.env', 'a/b/y.txt', 'ab/z.env', 'c/.env', 'c/w.txt', 'top.txt'];

@@ -7,6 +7,9 @@ import {
   checkPolicy,
   compilePolicy,
   DEFAULT_POLICY_PATH,
+  describeExecRule,
+  describeHttpRule,
+  describeMcpRule,
   EXAMPLE_SESSION,
   explain,
   formatDiagnostic,
@@ -72,7 +75,10 @@ export function checkCommand(file: string, o: { json?: boolean }): void {
 }
 
 function describeRules(p: PrincipalIR): string[] {
-  const lines = [`${p.principal}: exec ${p.exec}`];
+  const lines = [`${p.principal}:`];
+  for (const r of p.exec) lines.push(`  ${describeExecRule(r)}  [${r.id}]`);
+  for (const r of p.http) lines.push(`  ${describeHttpRule(r)}  [${r.id}]`);
+  for (const r of p.mcp) lines.push(`  ${describeMcpRule(r)}  [${r.id}]`);
   for (const r of p.files) {
     const match = r.match.map((m) => `${m.negate ? '!' : ''}${m.kind}:${m.value}`).join(' && ');
     lines.push(`  ${r.effect} ${r.access.join('+')} ${match || 'any path'}  [${r.id}]`);
