@@ -26,6 +26,8 @@ export interface DaemonSettings {
   maxEvents: number;
   /** Loopback port of the Control UI (0: off). */
   uiPort: number;
+  /** OTLP/HTTP logs endpoint that receives every audit event ('': no export). */
+  otlpEndpoint: string;
 }
 
 /** The socket a client talks to: `--socket`, else LEASH_SOCKET, else the default. */
@@ -52,5 +54,6 @@ export function loadSettings(flags: Partial<DaemonSettings>, file = SETTINGS_FIL
     retentionDays: Number(flags.retentionDays ?? fromFile.retentionDays ?? 30),
     maxEvents: Number(flags.maxEvents ?? fromFile.maxEvents ?? 10_000_000),
     uiPort: Number(flags.uiPort ?? fromFile.uiPort ?? 18080),
+    otlpEndpoint: String(flags.otlpEndpoint ?? fromFile.otlpEndpoint ?? ''),
   };
 }

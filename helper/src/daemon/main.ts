@@ -4,6 +4,8 @@ import { probeKernel } from '@leash/bpf';
 import { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
+import { OtlpExport } from '../audit/otlp';
 import { AuditStore } from '../audit/store';
 import { AuditWriter } from '../audit/writer';
 import { loadSettings, SETTINGS_FILE, type DaemonSettings } from '../config';
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
     .option('--retention-days <days>', 'prune audit events older than this (0: never)')
     .option('--max-events <n>', 'keep at most this many audit events (0: no bound)')
     .option('--ui-port <port>', 'loopback port of the Control UI (0: off)')
+    .option('--otlp-endpoint <url>', 'also send audit events to this OTLP/HTTP logs endpoint')
     .parse();
   const settings = loadSettings(program.opts<Partial<DaemonSettings>>());
 
@@ -62,6 +65,14 @@ async function main(): Promise<void> {
   };
   prune();
   setInterval(prune, 3_600_000).unref();
+  const otlp = settings.otlpEndpoint
+    ? new OtlpExport(
+        store,
+        { endpoint: settings.otlpEndpoint },
+        log.child({ component: 'otlp' }),
+        os.hostname(),
+      )
+    : undefined;
   const sessions = new SessionManager(runtime, audit, log, settings.image, [
     settings.stateDir,
     path.dirname(settings.socket),
@@ -84,15 +95,19 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { why });
-    void sessions.stopAll(`leashd is stopping (${why})`).finally(() => {
-      ui?.close();
-      audit.close();
-      store.close();
-      fs.rmSync(settings.socket, { force: true });
-      // Let calls in flight (the Shutdown call itself) finish, but not for long.
-      setTimeout(() => process.exit(0), 2000).unref();
-      server.tryShutdown(() => process.exit(0));
-    });
+    void sessions
+      .stopAll(`leashd is stopping (${why})`)
+      .then(() => otlp?.close())
+      .catch((err: Error) => log.warn('shutdown step failed', { error: err.message }))
+      .finally(() => {
+        ui?.close();
+        audit.close();
+        store.close();
+        fs.rmSync(settings.socket, { force: true });
+        // Let calls in flight (the Shutdown call itself) finish, but not for long.
+        setTimeout(() => process.exit(0), 2000).unref();
+        server.tryShutdown(() => process.exit(0));
+      });
   };
   server.addService(
     loadService().service,
