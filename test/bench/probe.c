@@ -5,6 +5,8 @@
  * any image.
  *
  *   open PATH N      open(PATH, O_RDONLY) + close, N times
+ *   try PATH N       open(PATH, O_RDONLY), + close if it opened, N times; a refused open
+ *                    (EPERM, EACCES) counts as done (for denials, which the audit log records)
  *   first DIR N      open + close of DIR/f0 … DIR/f<N-1>, once each (files never opened before)
  *   exec N           fork + execve("/bin/true") + waitpid, N times
  *   connect N        TCP connect to a listener on 127.0.0.1 + accept + close both, N times
@@ -66,6 +68,25 @@ static int open_loop(const char *path, long n)
 		if (fd < 0)
 			return -1;
 		close(fd);
+		long long t2 = now_ns();
+		lat[i] = t2 - t;
+		t = t2;
+	}
+	report(t - start, n);
+	return 0;
+}
+
+static int try_loop(const char *path, long n)
+{
+	long long start = now_ns(), t = start;
+
+	for (long i = 0; i < n; i++) {
+		int fd = open(path, O_RDONLY);
+
+		if (fd >= 0)
+			close(fd);
+		else if (errno != EPERM && errno != EACCES)
+			return -1;
 		long long t2 = now_ns();
 		lat[i] = t2 - t;
 		t = t2;
@@ -183,6 +204,8 @@ int main(void)
 			break;
 		if (sscanf(line, "open %4095s %ld", arg, &n) == 2 && n > 0 && n <= MAX_OPS)
 			rc = open_loop(arg, n);
+		else if (sscanf(line, "try %4095s %ld", arg, &n) == 2 && n > 0 && n <= MAX_OPS)
+			rc = try_loop(arg, n);
 		else if (sscanf(line, "first %4095s %ld", arg, &n) == 2 && n > 0 && n <= MAX_OPS)
 			rc = first_loop(arg, n);
 		else if (sscanf(line, "exec %ld", &n) == 1 && n > 0 && n <= MAX_OPS)
