@@ -39,7 +39,7 @@ const VARIANTS: Variant[] = [
   { fileRules: 1000, connectRules: 200, loops: ['open', 'first', 'read-only', 'connect'] },
 ];
 
-function sessionProbe(daemon: TestDaemon, policyFile: string, ws: string): ProbeServer {
+export function sessionProbe(daemon: TestDaemon, policyFile: string, ws: string): ProbeServer {
   const args = [CLI, '--socket', daemon.socket, 'run', '--policy', policyFile, '--workspace', ws];
   return ProbeServer.spawn('leash session', process.execPath, [
     ...args,
@@ -51,7 +51,7 @@ function sessionProbe(daemon: TestDaemon, policyFile: string, ws: string): Probe
 
 /** The same container a session gets (image, bind mount, capabilities, seccomp profile,
  *  cgroup namespace), started by `docker run` with no enforcement attached. */
-function plainProbe(ws: string, name: string, seccompFile: string): ProbeServer {
+export function plainProbe(ws: string, name: string, seccompFile: string): ProbeServer {
   fs.writeFileSync(seccompFile, JSON.stringify(sandboxSeccompProfile()));
   const caps = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETUID', 'SETGID', 'KILL'];
   const args = [
