@@ -110,6 +110,66 @@ describe('the audit store', () => {
     store.close();
   });
 
+  it('keeps session totals equal to a count over the stored events through appends and prunes', () => {
+    const file = tempDb();
+    const store = new AuditStore(file);
+    const day = (d: number): string => `2020-01-${String(d).padStart(2, '0')}T00:00:00.000000000Z`;
+    for (let d = 1; d <= 20; d++) {
+      store.append(
+        Array.from({ length: 30 }, (_, i) =>
+          event({
+            session: `s${(d * i) % 4}`,
+            time: day(d),
+            decision: i % 3 ? 'allow' : 'deny',
+            count: 1 + (i % 2),
+          }),
+        ),
+      );
+    }
+    const counted = (): unknown => {
+      const db = new Database(file, { readonly: true });
+      const rows = db
+        .prepare(
+          `SELECT session, SUM(count) AS events,
+             SUM(CASE WHEN decision = 'deny' THEN count ELSE 0 END) AS denials,
+             MIN(time) AS first, MAX(time) AS last
+           FROM events GROUP BY session ORDER BY MIN(id)`,
+        )
+        .all();
+      db.close();
+      return rows;
+    };
+    assert.deepEqual(store.sessionCounts(), counted());
+    store.prune({ maxAgeDays: 1, maxEvents: 0 }, new Date('2020-01-08T12:00:00Z'));
+    assert.deepEqual(store.sessionCounts(), counted());
+    store.prune({ maxAgeDays: 0, maxEvents: 45 });
+    assert.deepEqual(store.sessionCounts(), counted());
+    store.prune({ maxAgeDays: 0, maxEvents: 1 });
+    assert.deepEqual(store.sessionCounts(), counted());
+    assert.equal(store.sessionCounts().length, 1);
+    store.close();
+  });
+
+  it('fills the session totals when it upgrades a version 1 database', () => {
+    const file = tempDb();
+    const v1 = new AuditStore(file);
+    v1.append([event({ count: 3 }), event({ decision: 'deny' }), event({ session: 's2' })]);
+    v1.close();
+    const db = new Database(file);
+    db.exec('DROP TABLE session_totals');
+    db.pragma('user_version = 1');
+    db.close();
+    const store = new AuditStore(file);
+    assert.deepEqual(
+      store.sessionCounts().map((t) => [t.session, t.events, t.denials]),
+      [
+        ['s1', 4, 1],
+        ['s2', 1, 0],
+      ],
+    );
+    store.close();
+  });
+
   it('announces each stored event to live listeners', () => {
     const store = new AuditStore(tempDb());
     const seen: number[] = [];

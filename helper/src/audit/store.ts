@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import { nowRfc3339Nano } from '../time';
 import type { AuditEvent, NewEvent } from './event';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE events (
@@ -25,7 +25,29 @@ const MIGRATIONS: string[] = [
      details TEXT NOT NULL
    );
    CREATE INDEX events_session ON events(session, id);`,
+  // Per-session totals kept as events are stored and pruned, so listing sessions does not scan
+  // every event (a GROUP BY over a million rows takes seconds).
+  `CREATE TABLE session_totals (
+     session TEXT PRIMARY KEY,
+     events INTEGER NOT NULL,
+     denials INTEGER NOT NULL,
+     first_id INTEGER NOT NULL,
+     first TEXT NOT NULL,
+     last TEXT NOT NULL
+   );
+   INSERT INTO session_totals
+     SELECT session, SUM(count), SUM(CASE WHEN decision = 'deny' THEN count ELSE 0 END),
+       MIN(id), MIN(time), MAX(time)
+     FROM events WHERE session != '' GROUP BY session;`,
 ];
+
+export interface SessionTotals {
+  session: string;
+  events: number;
+  denials: number;
+  first: string;
+  last: string;
+}
 
 export interface EventFilter {
   session?: string;
@@ -70,6 +92,7 @@ interface Row {
 export class AuditStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
+  private readonly addTotals: Database.Statement;
   private readonly machine = os.hostname();
   /** Emits 'event' with each stored AuditEvent, after it is committed. */
   readonly live = new EventEmitter();
@@ -84,6 +107,12 @@ export class AuditStore {
          policies, count, pid, comm, details)
        VALUES (@time, @session, @principal, @kind, @action, @machine, @resource, @decision,
          @policies, @count, @pid, @comm, @details)`,
+    );
+    this.addTotals = this.db.prepare(
+      `INSERT INTO session_totals (session, events, denials, first_id, first, last)
+       VALUES (@session, @events, @denials, @firstId, @first, @last)
+       ON CONFLICT (session) DO UPDATE SET events = events + excluded.events,
+         denials = denials + excluded.denials, last = MAX(last, excluded.last)`,
     );
     this.live.setMaxListeners(0);
   }
@@ -119,6 +148,7 @@ export class AuditStore {
         });
         stored.push({ ...full, id: Number(info.lastInsertRowid) });
       }
+      for (const t of totalsOf(stored).values()) this.addTotals.run(t);
     })();
     for (const e of stored) this.live.emit('event', e);
     return stored;
@@ -153,21 +183,14 @@ export class AuditStore {
     return rows.map(fromRow);
   }
 
-  /** Per-session totals: events, denials, first and last time. */
-  sessionCounts(): {
-    session: string;
-    events: number;
-    denials: number;
-    first: string;
-    last: string;
-  }[] {
+  /** Per-session totals: events, denials, first and last time, oldest session first. */
+  sessionCounts(): SessionTotals[] {
     return this.db
       .prepare(
-        `SELECT session, SUM(count) AS events, SUM(CASE WHEN decision = 'deny' THEN count ELSE 0 END)
-           AS denials, MIN(time) AS first, MAX(time) AS last
-         FROM events WHERE session != '' GROUP BY session ORDER BY MIN(id)`,
+        `SELECT session, events, denials, first, last FROM session_totals WHERE events > 0
+         ORDER BY first_id`,
       )
-      .all() as { session: string; events: number; denials: number; first: string; last: string }[];
+      .all() as SessionTotals[];
   }
 
   /** Removes what the retention settings no longer keep; returns how many rows went. */
@@ -176,23 +199,67 @@ export class AuditStore {
     this.db.transaction(() => {
       if (retention.maxAgeDays > 0) {
         const cutoff = new Date(now.getTime() - retention.maxAgeDays * 86_400_000).toISOString();
-        removed += this.db.prepare('DELETE FROM events WHERE time < ?').run(cutoff).changes;
+        removed += this.remove('time < ?', cutoff);
       }
       if (retention.maxEvents > 0) {
-        removed += this.db
-          .prepare(
-            `DELETE FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC
-               LIMIT 1 OFFSET ?)`,
-          )
-          .run(retention.maxEvents).changes;
+        removed += this.remove(
+          'id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)',
+          retention.maxEvents,
+        );
       }
     })();
     return removed;
   }
 
+  /** Deletes the events `where` selects and takes them off their sessions' totals. */
+  private remove(where: string, arg: string | number): number {
+    const gone = this.db
+      .prepare(
+        `SELECT session, SUM(count) AS events,
+           SUM(CASE WHEN decision = 'deny' THEN count ELSE 0 END) AS denials
+         FROM events WHERE ${where} AND session != '' GROUP BY session`,
+      )
+      .all(arg) as { session: string; events: number; denials: number }[];
+    const changes = this.db.prepare(`DELETE FROM events WHERE ${where}`).run(arg).changes;
+    const subtract = this.db.prepare(
+      'UPDATE session_totals SET events = events - ?, denials = denials - ? WHERE session = ?',
+    );
+    const oldest = this.db.prepare(
+      'SELECT id, time FROM events WHERE session = ? ORDER BY id LIMIT 1',
+    );
+    const drop = this.db.prepare('DELETE FROM session_totals WHERE session = ?');
+    const move = this.db.prepare(
+      'UPDATE session_totals SET first_id = ?, first = ? WHERE session = ?',
+    );
+    for (const g of gone) {
+      subtract.run(g.events, g.denials, g.session);
+      const first = oldest.get(g.session) as { id: number; time: string } | undefined;
+      if (first) move.run(first.id, first.time, g.session);
+      else drop.run(g.session);
+    }
+    return changes;
+  }
+
   close(): void {
     this.db.close();
   }
+}
+
+/** One batch's contribution to each session's totals. */
+function totalsOf(events: AuditEvent[]): Map<string, Record<string, string | number>> {
+  const totals = new Map<string, Record<string, string | number>>();
+  for (const e of events) {
+    if (!e.session) continue;
+    let t = totals.get(e.session);
+    if (!t) {
+      t = { session: e.session, events: 0, denials: 0, firstId: e.id, first: e.time, last: e.time };
+      totals.set(e.session, t);
+    }
+    t.events = (t.events as number) + e.count;
+    if (e.decision === 'deny') t.denials = (t.denials as number) + e.count;
+    t.last = e.time;
+  }
+  return totals;
 }
 
 function fromRow(r: Row): AuditEvent {
