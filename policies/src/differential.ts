@@ -3,7 +3,15 @@
  * tests; exported so that other suites (conformance, fuzzing) can reuse it.
  */
 import { compilePolicy } from './compile';
-import { decideConnect, decideFile } from './decide';
+import {
+  decideConnect,
+  decideExec,
+  decideFile,
+  decideHttp,
+  decideMcp,
+  type HttpRequestFacts,
+  type McpCallFacts,
+} from './decide';
 import type { FileAccess, PrincipalIR, Verdict } from './ir';
 import { authorize } from './oracle';
 import type { Roots } from './paths';
@@ -14,6 +22,15 @@ export interface DifferentialCase extends Roots {
   principals: string[];
   paths: string[];
   endpoints: Array<{ ip: string; port: number }>;
+  execs?: ExecFacts[];
+  http?: HttpRequestFacts[];
+  mcp?: McpCallFacts[];
+}
+
+/** An execution: the program's path and its arguments after argv[0]. */
+export interface ExecFacts {
+  program: string;
+  argv: string[];
 }
 
 export interface Mismatch {
@@ -51,6 +68,28 @@ export function differential(c: DifferentialCase): { mismatches: Mismatch[]; req
     for (let k = 0; k < c.endpoints.length; k++) {
       const found = compareConnect(c, p, c.endpoints[k] as { ip: string; port: number });
       if (found) mismatches.push(found);
+      requests++;
+    }
+    for (const { program, argv } of c.execs ?? []) {
+      const ir = decideExec(p, program, argv);
+      const cedar = authorize(c.text, { ...roots(c, p), action: 'Exec', path: program, argv });
+      const request = `Exec ${JSON.stringify([program, ...argv])}`;
+      if (!same(ir, cedar)) mismatches.push({ principal: p.principal, request, ir, cedar });
+      requests++;
+    }
+    for (const req of c.http ?? []) {
+      const { decision, policies } = decideHttp(p, req);
+      const ir = { decision, policies };
+      const cedar = authorize(c.text, { ...roots(c, p), action: 'HttpRequest', ...req });
+      const request = `HttpRequest ${JSON.stringify(req)}`;
+      if (!same(ir, cedar)) mismatches.push({ principal: p.principal, request, ir, cedar });
+      requests++;
+    }
+    for (const call of c.mcp ?? []) {
+      const ir = decideMcp(p, call);
+      const cedar = authorize(c.text, { ...roots(c, p), action: 'McpCall', ...call });
+      const request = `McpCall ${JSON.stringify(call)}`;
+      if (!same(ir, cedar)) mismatches.push({ principal: p.principal, request, ir, cedar });
       requests++;
     }
   }

@@ -15,7 +15,7 @@ export {
   type HttpRequestFacts,
   type McpCallFacts,
 } from './decide';
-export { differential, type DifferentialCase, type Mismatch } from './differential';
+export { differential, type DifferentialCase, type ExecFacts, type Mismatch } from './differential';
 export { formatDiagnostic, type Diagnostic, type Severity } from './diagnostics';
 export { authorize, type OracleRequest } from './oracle';
 export { DEFAULT_POLICY_PATH, SCHEMA_PATH } from './schema';

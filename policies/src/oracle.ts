@@ -24,6 +24,8 @@ export type OracleRequest = Common &
     | { action: 'ReadFile' | 'WriteFile'; path: string }
     | { action: 'Exec'; path: string; argv: string[] }
     | { action: 'Connect'; ip: string; port: number }
+    | { action: 'HttpRequest'; host: string; port: number; method: string; path: string }
+    | { action: 'McpCall'; server: string; tool: string; arguments: string }
   );
 
 function messages(errors: DetailedError[]): string {
@@ -54,6 +56,43 @@ export function endpointEntity(ip: string, port: number): EntityJson {
     attrs: { ip: { __extn: { fn: 'ip', arg: address } }, port },
     parents: [],
   };
+}
+
+export function hostEntity(host: string, port: number): EntityJson {
+  return { uid: uid('Host', host), attrs: { name: host, port }, parents: [] };
+}
+
+export function toolEntity(server: string, tool: string): EntityJson {
+  return {
+    uid: uid('McpTool', `${server}/${tool}`),
+    attrs: { server, name: tool },
+    parents: [uid('McpServer', server)],
+  };
+}
+
+/** The resource entity and the context of a request, as the schema describes them. */
+function resourceAndContext(request: OracleRequest): { resource: EntityJson; context: Context } {
+  switch (request.action) {
+    case 'Connect':
+      return { resource: endpointEntity(request.ip, request.port), context: {} };
+    case 'HttpRequest':
+      return {
+        resource: hostEntity(request.host, request.port),
+        context: { method: request.method, path: request.path },
+      };
+    case 'McpCall':
+      return {
+        resource: toolEntity(request.server, request.tool),
+        context: { arguments: request.arguments },
+      };
+    case 'Exec':
+      return {
+        resource: fileEntity(request.path, request),
+        context: { argv: request.argv, args: request.argv.join(' ') },
+      };
+    default:
+      return { resource: fileEntity(request.path, request), context: {} };
+  }
 }
 
 /**
@@ -95,12 +134,7 @@ function prepare(text: string): string {
 
 export function authorize(text: string, request: OracleRequest): Verdict {
   const agent = uid('Agent', request.principal);
-  const resource =
-    request.action === 'Connect'
-      ? endpointEntity(request.ip, request.port)
-      : fileEntity(request.path, request);
-  const context: Context =
-    request.action === 'Exec' ? { argv: request.argv, args: request.argv.join(' ') } : {};
+  const { resource, context } = resourceAndContext(request);
   const answer = cedar.statefulIsAuthorized({
     principal: agent,
     action: uid('Action', request.action),

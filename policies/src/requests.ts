@@ -81,3 +81,68 @@ const IPS = [
 const PORTS = [0, 22, 53, 80, 443, 1023, 1024, 5432, 8080, 65535];
 
 export const ENDPOINTS = IPS.flatMap((ip) => PORTS.map((port) => ({ ip, port })));
+
+const PROGRAMS = [
+  '/usr/bin/git',
+  '/usr/bin/gitk',
+  '/bin/sh',
+  '/usr/bin/curl',
+  '/workspace/run.sh',
+  '/workspace/node_modules/.bin/tsc',
+  '/tmp/x',
+  '/home/agent/.local/bin/tool',
+];
+const ARGVS: string[][] = [
+  [],
+  ['push'],
+  ['push', '--force'],
+  ['push', '-f', 'origin'],
+  ['status'],
+  ['-c', 'rm -rf /'],
+  ['--force'],
+  ['a b'],
+  ['a', 'b'],
+  [''],
+  ['*'],
+  ['push', 'push'],
+];
+
+/** Each program with each argument list. */
+export const EXECS = PROGRAMS.flatMap((program) => ARGVS.map((argv) => ({ program, argv })));
+
+const HOSTS = [
+  'github.com',
+  'api.github.com',
+  'evil-github.com',
+  'github.com.evil.net',
+  'registry.npmjs.org',
+  'localhost',
+  'x',
+];
+const TARGETS = [
+  { method: 'GET', path: '/' },
+  { method: 'GET', path: '/repos/a/b?x=1' },
+  { method: 'POST', path: '/repos/a/b/issues' },
+  { method: 'DELETE', path: '/repos/a/b' },
+  { method: 'PUT', path: '/v1/*' },
+  { method: 'get', path: '' },
+];
+
+/** Each host on a few ports with a few methods and paths. */
+export const HTTP_REQUESTS = HOSTS.flatMap((host) =>
+  [80, 443, 8443].flatMap((port) => TARGETS.map((t) => ({ host, port, ...t }))),
+);
+
+const TOOLS = [
+  ['github', 'create_issue'],
+  ['github', 'delete_repo'],
+  ['github', 'get_file'],
+  ['githubx', 'create_issue'],
+  ['fs', 'read_file'],
+  ['fs', 'a/b'],
+];
+const ARGUMENTS = ['{}', '{"path":"/etc/passwd"}', '{"repo":"leash","force":true}', ''];
+
+export const MCP_CALLS = TOOLS.flatMap(([server, tool]) =>
+  ARGUMENTS.map((args) => ({ server: server as string, tool: tool as string, arguments: args })),
+);

@@ -85,8 +85,8 @@ describe('checking ids and syntax', () => {
   });
 
   it('formats a diagnostic as file:line:column: severity: message [code]', () => {
-    const d = only('@id("a") permit (principal, action == Leash::Action::"ReadFile", resource);');
-    assert.equal(formatDiagnostic(d), `p.cedar:1:1: error: ${d.message} [exec-not-permitted]`);
+    const d = only('permit (principal, action == Leash::Action::"ReadFile", resource);');
+    assert.equal(formatDiagnostic(d), `p.cedar:1:1: error: ${d.message} [missing-id]`);
   });
 
   it('counts columns in characters, not bytes, after non-ASCII text', () => {
@@ -201,52 +201,61 @@ describe('refusing what cannot be enforced exactly', () => {
     );
   });
 
-  it('refuses HttpRequest and McpCall policies as not enforced yet, at the action', () => {
+  it('refuses Exec, HttpRequest and McpCall conditions it cannot model, at the expression', () => {
     rejects(
-      '@id("web") permit (principal, action == Leash::Action::"HttpRequest", resource);',
-      'not-enforced-yet',
-      'Leash::Action::"HttpRequest"',
-      /proxy/,
+      '@id("x") permit (principal, action == Leash::Action::"Exec", resource)\n' +
+        '  when { context.argv.contains(context.args) };',
+      'argv-not-literal',
+      'context.argv.contains(context.args)',
+      /string literals/,
     );
-    rejects('@id("all") forbid (principal, action, resource);', 'not-enforced-yet', 'action');
+    rejects(
+      '@id("x") forbid (principal, action == Leash::Action::"HttpRequest", resource)\n' +
+        '  when { context.path == context.method };',
+      'unsupported-http',
+      'context.path == context.method',
+      /resource\.name like/,
+    );
+    rejects(
+      '@id("x") forbid (principal, action == Leash::Action::"McpCall", resource)\n' +
+        '  when { context.arguments == resource.name };',
+      'unsupported-mcp',
+      'context.arguments == resource.name',
+    );
   });
 
-  it('refuses a forbid or a conditional permit of Exec, at the action', () => {
+  it('refuses an @inject_header secret reference with a bad name, at the annotation', () => {
     rejects(
-      '@id("no-rm") forbid (principal, action == Leash::Action::"Exec", resource ==\n' +
-        '  Leash::File::"/bin/rm");',
-      'exec-not-narrowed',
-      'Leash::Action::"Exec"',
-      /later/,
-    );
-    rejects(
-      '@id("git") permit (principal, action == Leash::Action::"Exec", resource)\n' +
-        '  when { context.args like "status*" };',
-      'exec-not-narrowed',
-      'Leash::Action::"Exec"',
+      '@id("gh") @inject_header("Authorization: token ${secret:gh-token}")\n' +
+        'permit (principal, action == Leash::Action::"HttpRequest", resource);',
+      'inject-header-secret',
+      '@inject_header',
+      /letters, digits and "_"/,
     );
   });
 });
 
-describe('requiring an unconditional Exec permit', () => {
-  it('refuses a policy set that permits Exec to nobody', () => {
-    const d = only('@id("r") permit (principal, action == Leash::Action::"ReadFile", resource);');
-    assert.equal(d.code, 'exec-not-permitted');
+describe('Exec without an unconditional permit', () => {
+  it('compiles a policy set that permits Exec to nobody: every program is denied', () => {
+    const text = '@id("r") permit (principal, action == Leash::Action::"ReadFile", resource);';
+    const result = compilePolicy(text, 'p.cedar', {
+      session: 's',
+      workspace: '/w',
+      home: '/h',
+      principals: ['claude'],
+    });
+    assert.equal(result.ok, true);
+    assert.deepEqual(result.ir?.principals.claude?.exec, []);
   });
 
-  it('refuses a principal that no Exec permit covers', () => {
+  it('compiles Exec permits for the principals they name only', () => {
     const text =
       '@id("exec") permit (principal == Leash::Agent::"claude",\n' +
       '  action == Leash::Action::"Exec", resource);';
     const options = { session: 's', workspace: '/w', home: '/h' };
-    assert.equal(compilePolicy(text, 'p.cedar', { ...options, principals: ['claude'] }).ok, true);
     const result = compilePolicy(text, 'p.cedar', { ...options, principals: ['claude', 'codex'] });
-    assert.equal(result.ok, false);
-    assert.equal(result.ir, undefined);
-    assert.deepEqual(
-      result.diagnostics.map((d) => d.code),
-      ['exec-not-permitted'],
-    );
-    assert.match(result.diagnostics[0]?.message ?? '', /Agent::"codex"/);
+    assert.equal(result.ok, true);
+    assert.equal(result.ir?.principals.claude?.exec.length, 1);
+    assert.deepEqual(result.ir?.principals.codex?.exec, []);
   });
 });

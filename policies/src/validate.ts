@@ -45,6 +45,8 @@ export function cedarDiagnostics(
 }
 
 function locate(source: PolicySource, err: CompileError): Range {
+  const named = err.tokens && findTokens(source.tokens, err.tokens);
+  if (named) return named;
   if (err.expr) {
     // Conditions first: `principal` and `resource` also appear in the scope.
     for (const tokens of [source.conditions, source.tokens]) {
@@ -174,25 +176,10 @@ function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
   });
 }
 
-export const EXEC_PERMIT_EXAMPLE =
-  '@id("exec") permit(principal, action == Leash::Action::"Exec", resource);';
-
 /** Checks a policy text outside any session; a policy that checks is also linted. */
 export function checkPolicy(text: string, file: string): CheckResult {
   const analysis = analyse(text, file, CHECK_ROOTS);
   const { diagnostics } = analysis;
-  if (analysis.ok && !analysis.policies.some((p) => p.compiled.execPermit)) {
-    diagnostics.push(
-      analysis.lines.diagnostic(
-        file,
-        { start: 0, end: 0 },
-        'error',
-        'exec-not-permitted',
-        'no policy permits Exec unconditionally: this version cannot narrow Exec (exec rules ' +
-          `land later), so the policy must permit it, e.g. \`${EXEC_PERMIT_EXAMPLE}\`.`,
-      ),
-    );
-  }
   const ok = !diagnostics.some((d) => d.severity === 'error');
   if (ok) {
     const { policies, lines } = analysis;

@@ -7,6 +7,8 @@ import { binary, findVar, nodeOf } from './expr';
 export interface AtomCompiler<M> {
   /** What the atoms are about, for messages: "files", "connects". */
   subject: string;
+  /** Whether the action has a request context the atoms understand. */
+  context?: boolean;
   atom(e: Expr): Formula<M>;
   negate(m: M): M;
 }
@@ -24,7 +26,10 @@ export function compileCondition<M>(e: Expr, atoms: AtomCompiler<M>): Formula<M>
   if (n.op === '!')
     return not(compileCondition((n.body as { arg: Expr }).arg, atoms), atoms.negate);
 
-  const variable = findVar(e, ['context', 'principal', 'action']);
+  const variable = findVar(
+    e,
+    atoms.context ? ['principal', 'action'] : ['context', 'principal', 'action'],
+  );
   if (variable) {
     const name = nodeOf(variable).body as string;
     const why =

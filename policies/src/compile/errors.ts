@@ -8,6 +8,8 @@ export class CompileError extends Error {
     message: string,
     /** The offending expression, located in the policy text for the diagnostic's range. */
     readonly expr?: Expr,
+    /** Tokens to locate instead, when the offending text is not an expression. */
+    readonly tokens?: PatternElem[],
   ) {
     super(message);
   }

@@ -2,9 +2,17 @@
 import { createHash } from 'node:crypto';
 import { builtinRules } from '../builtin';
 import type { Diagnostic } from '../diagnostics';
-import type { ConnectRule, ExecRule, FileRule, PolicyIR, PrincipalIR } from '../ir';
+import type {
+  ConnectRule,
+  ExecRule,
+  FileRule,
+  HttpRule,
+  McpRule,
+  PolicyIR,
+  PrincipalIR,
+} from '../ir';
 import { isNormalPath } from '../paths';
-import { analyse, EXEC_PERMIT_EXAMPLE } from '../validate';
+import { analyse } from '../validate';
 import { appliesTo, type CompiledPolicy } from './policy';
 
 export interface CompileOptions {
@@ -28,15 +36,23 @@ function principalIR(name: string, policies: CompiledPolicy[], builtins: FileRul
   const files: FileRule[] = [];
   const connects: ConnectRule[] = [];
   const exec: ExecRule[] = [];
+  const http: HttpRule[] = [];
+  const mcp: McpRule[] = [];
   for (const p of policies) {
     for (const match of p.exec ?? []) exec.push({ id: p.id, effect: p.effect, match });
+    for (const match of p.http?.alternatives ?? []) {
+      const rule: HttpRule = { id: p.id, effect: p.effect, match };
+      if (p.http?.injectHeader) rule.injectHeader = { ...p.http.injectHeader };
+      http.push(rule);
+    }
+    for (const match of p.mcp ?? []) mcp.push({ id: p.id, effect: p.effect, match });
     for (const match of p.files?.alternatives ?? []) {
       files.push({ id: p.id, effect: p.effect, access: [...(p.files?.access ?? [])], match });
     }
     for (const match of p.connects ?? []) connects.push({ id: p.id, effect: p.effect, match });
   }
   const all = [...files, ...builtins];
-  return { principal: name, files: all, connects, exec, http: [], mcp: [] };
+  return { principal: name, files: all, connects, exec, http, mcp };
 }
 
 export function compilePolicy(text: string, file: string, options: CompileOptions): CompileResult {
@@ -57,19 +73,6 @@ export function compilePolicy(text: string, file: string, options: CompileOption
     const mine = analysis.policies
       .map((p) => p.compiled)
       .filter((p) => appliesTo(p.principal, name, options.session));
-    if (!mine.some((p) => p.execPermit)) {
-      diagnostics.push(
-        analysis.lines.diagnostic(
-          file,
-          { start: 0, end: 0 },
-          'error',
-          'exec-not-permitted',
-          `no policy permits Exec unconditionally for Agent::"${name}": this version cannot ` +
-            'narrow Exec (exec rules land later), so every principal needs an unconditional ' +
-            `permit, e.g. \`${EXEC_PERMIT_EXAMPLE}\`.`,
-        ),
-      );
-    }
     principals[name] = principalIR(name, mine, builtins);
   }
   if (diagnostics.some((d) => d.severity === 'error')) return { ok: false, diagnostics };

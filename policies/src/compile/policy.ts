@@ -1,11 +1,24 @@
 /** One Cedar policy (in Cedar's JSON form) → the rules it stands for, per kind of action. */
 import type { Expr, PolicyJson, PrincipalConstraint } from '@cedar-policy/cedar-wasm/nodejs';
-import type { ConnectMatcher, Effect, ExecMatcher, FileAccess, PathMatcher } from '../ir';
+import type {
+  ConnectMatcher,
+  Effect,
+  ExecMatcher,
+  FileAccess,
+  HttpMatcher,
+  HttpRule,
+  McpMatcher,
+  PathMatcher,
+} from '../ir';
 import type { Roots } from '../paths';
 import { compileCondition, type AtomCompiler } from './condition';
 import { connectAtoms } from './connect';
 import { CompileError } from './errors';
+import { execAtoms, onProgram } from './exec';
 import { fileAtoms, fileEntity } from './file';
+import { httpAtoms, httpScope } from './http';
+import { parseInjectHeader } from './inject';
+import { mcpAtoms, mcpScope } from './mcp';
 import { and, FALSE, FormulaTooLarge, MAX_ALTERNATIVES, not, TRUE, type Formula } from './formula';
 
 export const ACTIONS = [
@@ -27,8 +40,8 @@ export interface CompiledPolicy {
   connects: ConnectMatcher[][] | null;
   /** Exec alternatives; null when the policy does not name Exec. */
   exec: ExecMatcher[][] | null;
-  /** An unconditional permit of Exec. */
-  execPermit: boolean;
+  http: { alternatives: HttpMatcher[][]; injectHeader?: HttpRule['injectHeader'] } | null;
+  mcp: McpMatcher[][] | null;
 }
 
 const FILE_ACCESS: Partial<Record<Action, FileAccess>> = { ReadFile: 'read', WriteFile: 'write' };
@@ -80,75 +93,44 @@ function connectScope(json: PolicyJson): Formula<ConnectMatcher> {
   );
 }
 
-/** Where an action is named in the scope (or the open `action`), for the diagnostic's range. */
-function actionAt(json: PolicyJson, action: Action): Expr {
-  if (json.action.op === 'All') return { Var: 'action' };
-  return { Value: { __entity: { type: 'Leash::Action', id: action } } };
-}
-
-function exec(json: PolicyJson): boolean {
-  const unconditional =
-    json.conditions.length === 0 &&
-    (json.resource.op === 'All' ||
-      (json.resource.op === 'is' &&
-        json.resource.entity_type === 'Leash::File' &&
-        !json.resource.in));
-  if (json.effect === 'forbid') {
+/** The header a permit asks the proxy to inject, checked; undefined without the annotation. */
+function injectHeader(json: PolicyJson, actions: Action[]): HttpRule['injectHeader'] {
+  const text = json.annotations?.inject_header;
+  if (text === undefined || text === null) return undefined;
+  if (json.effect !== 'permit' || !actions.includes('HttpRequest')) {
     throw new CompileError(
-      'exec-not-narrowed',
-      'a forbid that applies to Exec cannot be enforced yet: exec rules land in a later ' +
-        'version, and until then Exec is always permitted. ' +
-        "Leave Exec out of this policy's actions.",
-      actionAt(json, 'Exec'),
+      'inject-header-not-permit',
+      '@inject_header adds a header to the HTTP requests a permit allows, so it belongs on a ' +
+        'permit whose actions include HttpRequest; move it to such a policy or remove it.',
+      undefined,
+      ['@', 'inject_header'],
     );
   }
-  if (!unconditional) {
-    throw new CompileError(
-      'exec-not-narrowed',
-      'a permit of Exec with a resource or a condition cannot be enforced yet: exec rules land ' +
-        'in a later version. Permit Exec unconditionally ' +
-        '(`permit(principal, action == Leash::Action::"Exec", resource);`) and narrow it later.',
-      actionAt(json, 'Exec'),
-    );
-  }
-  return true;
+  return parseInjectHeader(text);
 }
 
 /** Compiles one policy; throws a CompileError on the first thing it cannot enforce exactly. */
 export function compileOne(id: string, json: PolicyJson, roots: Roots): CompiledPolicy {
   const actions = actionsOf(json);
-  for (const proxied of ['HttpRequest', 'McpCall'] as const) {
-    if (actions.includes(proxied)) {
-      const what = proxied === 'HttpRequest' ? 'HTTP requests' : 'MCP calls';
-      throw new CompileError(
-        'not-enforced-yet',
-        `${proxied} policies are not enforced yet: ${what} are judged by the proxy, which ` +
-          `lands in a later version. List the actions this policy is for without ${proxied} ` +
-          '(an open `action` includes it).',
-        actionAt(json, proxied),
-      );
-    }
-  }
-
   try {
     const access = actions.flatMap((a) => FILE_ACCESS[a] ?? []);
+    const scope = (j: PolicyJson): Formula<PathMatcher> => fileScope(j, roots);
     const files = access.length
-      ? { access, alternatives: condition(json, fileAtoms(roots), (j) => fileScope(j, roots)) }
+      ? { access, alternatives: condition(json, fileAtoms(roots), scope) }
       : null;
     const connects = actions.includes('Connect')
       ? condition(json, connectAtoms(), connectScope)
       : null;
-    const execPermit = actions.includes('Exec') ? exec(json) : false;
-    const execRules = execPermit ? [[]] : null;
-    return {
-      id,
-      effect: json.effect,
-      principal: json.principal,
-      files,
-      connects,
-      exec: execRules,
-      execPermit,
-    };
+    const exec = actions.includes('Exec')
+      ? condition(json, execAtoms(roots), (j) => onProgram(scope(j)))
+      : null;
+    const inject = injectHeader(json, actions);
+    const http = actions.includes('HttpRequest')
+      ? { alternatives: condition(json, httpAtoms(), httpScope), injectHeader: inject }
+      : null;
+    const mcp = actions.includes('McpCall') ? condition(json, mcpAtoms(), mcpScope) : null;
+    const { effect, principal } = json;
+    return { id, effect, principal, files, connects, exec, http, mcp };
   } catch (err) {
     if (!(err instanceof FormulaTooLarge)) throw err;
     throw new CompileError(

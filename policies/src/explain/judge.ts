@@ -3,8 +3,7 @@
  * Cedar itself (the oracle). `explain` and policy examples are built on it.
  */
 import { compilePolicy } from '../compile';
-import { appliesTo } from '../compile/policy';
-import { decideConnect, decideFile } from '../decide';
+import { decideConnect, decideExec, decideFile, decideHttp, decideMcp } from '../decide';
 import type { Diagnostic } from '../diagnostics';
 import type { PrincipalIR, Verdict } from '../ir';
 import { authorize } from '../oracle';
@@ -62,12 +61,15 @@ export function makeJudge(text: string, file: string, options: JudgeOptions): Ju
       return { enforced: v, ir: v };
     }
     if (r.action === 'Exec') {
-      // Exec is permitted always in this version; the determining policies are its permits.
-      const ids = analysis.policies
-        .map((p) => p.compiled)
-        .filter((p) => p.execPermit && appliesTo(p.principal, r.principal, options.session))
-        .map((p) => p.id);
-      const v: Verdict = { decision: 'allow', policies: [...new Set(ids)].sort() };
+      const v = decideExec(ir, r.path, r.argv);
+      return { enforced: v, ir: v };
+    }
+    if (r.action === 'HttpRequest') {
+      const { decision, policies } = decideHttp(ir, r);
+      return { enforced: { decision, policies }, ir: { decision, policies } };
+    }
+    if (r.action === 'McpCall') {
+      const v = decideMcp(ir, r);
       return { enforced: v, ir: v };
     }
     const enforced = decideFile(ir, r.path, r.action === 'ReadFile' ? 'read' : 'write');
@@ -82,14 +84,7 @@ export function makeJudge(text: string, file: string, options: JudgeOptions): Ju
     judge(r) {
       const { enforced, ir } = decide(r);
       const common = { ...options, principal: r.principal };
-      const cedar = authorize(
-        text,
-        r.action === 'Connect'
-          ? { ...common, action: 'Connect', ip: r.ip, port: r.port }
-          : r.action === 'Exec'
-            ? { ...common, action: 'Exec', path: r.path, argv: r.argv }
-            : { ...common, action: r.action, path: r.path },
-      );
+      const cedar = authorize(text, { ...options, ...r });
       return { enforced, ir, cedar, agree: same(ir, cedar) };
     },
   };

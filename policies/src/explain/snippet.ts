@@ -30,6 +30,15 @@ export function permitFor(r: Request, id: string): string {
       `when { resource.ip == ip(${cedarString(ip)}) && resource.port == ${r.port} };`
     );
   }
-  const resource = `resource == Leash::File::${cedarString(r.path)}`;
+  if (r.action === 'HttpRequest') {
+    return (
+      `@id(${cedarString(id)})\npermit (\n  ${principal},\n  ${action},\n` +
+      `  resource == Leash::Host::${cedarString(r.host)}\n)\nwhen { resource.port == ${r.port} };`
+    );
+  }
+  const resource =
+    r.action === 'McpCall'
+      ? `resource == Leash::McpTool::${cedarString(`${r.server}/${r.tool}`)}`
+      : `resource == Leash::File::${cedarString(r.path)}`;
   return `@id(${cedarString(id)})\npermit (\n  ${principal},\n  ${action},\n  ${resource}\n);`;
 }

@@ -57,17 +57,20 @@ export const neverMatches: LintRule = {
   code: 'L002',
   run(input) {
     return input.policies.flatMap((policy) => {
-      const { files, connects, id, effect } = policy.compiled;
+      const { files, connects, exec, http, mcp, id, effect } = policy.compiled;
       const parts: string[] = [];
       if (files && never(files.alternatives)) parts.push('file');
       if (connects && never(connects)) parts.push('connect');
+      if (exec?.length === 0) parts.push('Exec');
+      if (http?.alternatives.length === 0) parts.push('HTTP');
+      if (mcp?.length === 0) parts.push('MCP');
       const whole = parts.map((what) =>
         warning(
           input,
           policy.source.head,
           'L002',
           `${effect} "${id}" can never match a ${what} request: its scope and conditions ` +
-            'contradict each other (disjoint paths, address ranges or ports), so it has no ' +
+            'contradict each other (disjoint paths, address ranges, ports or names), so it has no ' +
             'effect. Fix the condition or remove the policy.',
         ),
       );

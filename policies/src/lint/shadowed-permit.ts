@@ -5,7 +5,8 @@ import { principalCovers, warning, type LintPolicy, type LintRule } from './rule
 /** The forbids that together cover every request `permit` matches, or null if some escape. */
 function shadowedBy(permit: LintPolicy, forbids: LintPolicy[]): string[] | null {
   const p = permit.compiled;
-  if (p.execPermit) return null;
+  // Exec, HTTP and MCP rules are not reasoned about here: such a permit is never reported.
+  if (p.exec || p.http || p.mcp) return null;
   const by = new Set<string>();
   const covered = (alternative: Matcher[], rulesOf: (f: LintPolicy) => Matcher[][]): boolean => {
     const forbid = forbids.find((f) => rulesOf(f).some((wide) => covers(wide, alternative)));
