@@ -100,6 +100,12 @@ export class McpGate {
     return JSON.stringify(parsed.batch ? out : out[0]);
   }
 
+  /** Answers held for forwarded batches, taken out (for a reply that comes as separate
+   *  messages, as SSE may send it). */
+  takeHeld(): ErrorResponse[] {
+    return this.heldForBatch.splice(0).flatMap((h) => h.replies);
+  }
+
   /** Undefined to forward the message; an error to answer with; 'drop' to send nothing. */
   private judge(m: Message): ErrorResponse | 'drop' | undefined {
     if (m.kind === 'response') return undefined;

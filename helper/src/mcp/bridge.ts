@@ -1,0 +1,236 @@
+/**
+ * The stdio MCP bridge of one session. leashd listens on a per-session unix socket that the
+ * sandbox sees in the workspace's read-only `.leash/run/`; the socket offers nothing but MCP
+ * relaying. Each connection (the shim, run by the agent as its MCP server) names a governed
+ * server; leashd starts that server inside the sandbox, under leash-launch like every command
+ * there, as principal `mcp:<server>`, and relays the JSON-RPC stream through the session's
+ * gate. The agent never holds the server's stdio, so it cannot talk to it around the check,
+ * and the server's name comes from the host's declaration, never from the sandbox.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { readLaunchLine } from '../daemon/launch';
+import type { Logger } from '../log';
+import { LAUNCHER_IN_SANDBOX, type DockerRuntime } from '../runtime/docker';
+import { LineReader } from './lines';
+import type { GovernedServer } from './servers';
+import type { SessionMcp } from './session-mcp';
+
+export interface BridgeOptions {
+  session: string;
+  workspace: string;
+  containerId: string;
+  /** The sandbox environment; a server's declared env is added to it. */
+  env: Record<string, string>;
+  servers: Map<string, GovernedServer>;
+  runtime: DockerRuntime;
+  mcp: SessionMcp;
+  /** Hands the launcher's seccomp listener to the session's change guard. */
+  supervise(sandboxPid: number, fd: number): void;
+  log: Logger;
+}
+
+/** The folder in the workspace's `.leash/` that holds the shim and the sessions' sockets. */
+export const RUN_DIR = path.join('.leash', 'run');
+const SHIM = 'mcp-shim.js';
+/** Longest unix socket path Linux accepts (sun_path less its terminating NUL). */
+const MAX_SOCKET_PATH = 107;
+const HANDSHAKE_MS = 10_000;
+
+/** The command an agent in the sandbox runs for a governed server (Node is the image's). */
+export function shimCommand(workspace: string, session: string, server: string): string[] {
+  const dir = path.join(workspace, RUN_DIR);
+  return ['node', path.join(dir, SHIM), socketPathFor(workspace, session), server];
+}
+
+export function socketPathFor(workspace: string, session: string): string {
+  return path.join(workspace, RUN_DIR, `mcp-${session}.sock`);
+}
+
+export class McpBridge {
+  private readonly server: net.Server;
+  private readonly conversations = new Set<net.Socket>();
+
+  private constructor(
+    private readonly opts: BridgeOptions,
+    readonly socketPath: string,
+  ) {
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  /** Puts the shim in place and listens on the session's socket. */
+  static async open(opts: BridgeOptions): Promise<McpBridge> {
+    const dir = runDir(opts.workspace);
+    installShim(dir);
+    const socketPath = socketPathFor(opts.workspace, opts.session);
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+      throw new Error(
+        `the MCP socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes; ` +
+          'use a workspace with a shorter path, or a shorter session name',
+      );
+    }
+    fs.rmSync(socketPath, { force: true });
+    const bridge = new McpBridge(opts, socketPath);
+    await new Promise<void>((resolve, reject) => {
+      bridge.server.once('error', reject);
+      bridge.server.listen(socketPath, () => resolve());
+    });
+    // The sandbox's user is root; on the host, no other user may drive the session's servers.
+    fs.chmodSync(socketPath, 0o600);
+    return bridge;
+  }
+
+  close(): void {
+    this.server.close();
+    for (const s of this.conversations) s.destroy();
+    fs.rmSync(this.socketPath, { force: true });
+  }
+
+  private accept(socket: net.Socket): void {
+    this.conversations.add(socket);
+    socket.on('close', () => this.conversations.delete(socket));
+    socket.on('error', (err) =>
+      this.opts.log.debug('MCP shim connection failed', { error: err.message }),
+    );
+    const timer = setTimeout(() => refuse('no server named within 10 s'), HANDSHAKE_MS);
+    const refuse = (why: string): void => {
+      clearTimeout(timer);
+      socket.end(JSON.stringify({ error: why }) + '\n');
+    };
+
+    let head = Buffer.alloc(0);
+    const onHead = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk]);
+      const nl = head.indexOf(0x0a);
+      if (nl < 0) {
+        if (head.length > 1024) refuse('the first line must name the server, as {"server":"NAME"}');
+        return;
+      }
+      socket.off('data', onHead);
+      socket.pause();
+      clearTimeout(timer);
+      const rest = head.subarray(nl + 1);
+      let name: unknown;
+      try {
+        name = (JSON.parse(head.subarray(0, nl).toString('utf8')) as { server?: unknown }).server;
+      } catch (err) {
+        refuse(`the first line must be {"server":"NAME"}: ${(err as Error).message}`);
+        return;
+      }
+      const server = typeof name === 'string' ? this.opts.servers.get(name) : undefined;
+      if (!server) {
+        const known = [...this.opts.servers.keys()].join(', ') || 'none';
+        refuse(`no governed MCP server named ${String(name)}; declared on this host: ${known}`);
+        return;
+      }
+      this.relay(socket, server, rest).catch((err: Error) => {
+        this.opts.log.warn('MCP server did not start', { server: server.name, error: err.message });
+        refuse(`MCP server ${server.name} did not start: ${err.message}`);
+      });
+    };
+    socket.on('data', onHead);
+  }
+
+  /** Starts the server in the sandbox and relays the conversation through the gate. */
+  private async relay(socket: net.Socket, server: GovernedServer, early: Buffer): Promise<void> {
+    const { runtime, containerId, workspace, env, mcp, log } = this.opts;
+    const { exec, stream } = await runtime.exec(
+      containerId,
+      [LAUNCHER_IN_SANDBOX, '--', ...server.command],
+      {
+        tty: false,
+        env: { ...env, ...server.env },
+        workdir: server.cwd ?? workspace,
+      },
+    );
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    runtime.docker.modem.demuxStream(stream, stdout, stderr);
+    let errText = '';
+    const onErr = (chunk: Buffer): void => {
+      errText = (errText + chunk.toString('utf8')).slice(-2000);
+      log.debug('MCP server stderr', { server: server.name, text: chunk.toString('utf8') });
+    };
+    const launched = await readLaunchLine(stderr, onErr);
+    if (!launched) {
+      stream.end();
+      throw new Error(`leash-launch did not start it: ${errText.trim() || 'no output'}`);
+    }
+    this.opts.supervise(launched.pid, launched.fd);
+    stream.write('g');
+    mcp.recordServer(server.name, 'Start', { command: server.command, pid: launched.pid });
+
+    const gate = mcp.gate(server.name, 'stdio');
+    const toClient = (text: string): void => void socket.write(text + '\n');
+    const fromClient = new LineReader(
+      (line) => {
+        const out = gate.fromClient(line);
+        if (out.toServer !== undefined) stream.write(out.toServer + '\n');
+        if (out.toClient !== undefined) toClient(out.toClient);
+      },
+      () => {
+        log.warn('MCP client sent a line over the size limit; closing', { server: server.name });
+        socket.destroy();
+      },
+    );
+    const fromServer = new LineReader(
+      (line) => toClient(gate.fromServer(line)),
+      () => {
+        log.warn('MCP server sent a line over the size limit; closing', { server: server.name });
+        socket.destroy();
+      },
+    );
+    stdout.on('data', (chunk: Buffer) => fromServer.push(chunk));
+    stream.on('end', () => {
+      socket.end();
+      void exec
+        .inspect()
+        .then((i) => mcp.recordServer(server.name, 'Stop', { exitCode: i.ExitCode ?? null }))
+        .catch((err: Error) =>
+          log.debug('could not read the MCP server exit', { error: err.message }),
+        );
+    });
+    // The client leaving ends the server's input; a well-behaved server then exits.
+    socket.on('end', () => stream.end());
+    socket.on('close', () => stream.end());
+
+    socket.write(JSON.stringify({ ok: true }) + '\n');
+    if (early.length > 0) fromClient.push(early);
+    socket.on('data', (chunk: Buffer) => fromClient.push(chunk));
+    socket.resume();
+  }
+}
+
+/** `.leash/run` in the workspace, created by leashd and refused if anything there is not a
+ *  plain directory (a cloned workspace could plant a symlink to aim root's writes elsewhere). */
+function runDir(workspace: string): string {
+  const leash = path.join(workspace, '.leash');
+  const dir = path.join(workspace, RUN_DIR);
+  for (const d of [leash, dir]) {
+    if (!fs.existsSync(d)) fs.mkdirSync(d, { mode: 0o755 });
+    const st = fs.lstatSync(d);
+    if (!st.isDirectory()) {
+      throw new Error(`${d} is not a plain directory; remove it so leashd can create it`);
+    }
+  }
+  writeNoFollow(path.join(dir, '.gitignore'), '*\n');
+  return dir;
+}
+
+/** Writes a file, never through a symlink planted where it goes. */
+function writeNoFollow(file: string, content: string | Buffer): void {
+  const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
+  const fd = fs.openSync(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o644);
+  try {
+    fs.writeFileSync(fd, content);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Copies the shim next to the sockets. */
+function installShim(dir: string): void {
+  writeNoFollow(path.join(dir, SHIM), fs.readFileSync(path.join(__dirname, 'shim.js')));
+}
