@@ -17,4 +17,13 @@ export const claude: AgentProfile = {
   },
   callerEnv: ['ANTHROPIC_BASE_URL', 'ANTHROPIC_MODEL', 'ANTHROPIC_SMALL_FAST_MODEL'],
   apiKey: { env: 'ANTHROPIC_API_KEY', host: 'api.anthropic.com' },
+  // `--mcp-config` takes several values; in the `=` form it takes just this one, so the
+  // caller's own arguments that follow are left alone.
+  mcpArgs: (servers) => {
+    const mcpServers: Record<string, unknown> = {};
+    for (const [name, [command, ...args]] of Object.entries(servers)) {
+      mcpServers[name] = { type: 'stdio', command, args };
+    }
+    return [`--mcp-config=${JSON.stringify({ mcpServers })}`];
+  },
 };

@@ -16,6 +16,9 @@ export interface AgentProfile {
   /** The variable holding the agent's API key and the host that key belongs to. The sandbox
    *  gets a placeholder; the proxy will put the real key on requests to that host only. */
   apiKey?: { env: string; host: string };
+  /** Arguments, placed right after the program, that give the agent its governed MCP servers
+   *  (server name -> the shim's command line); absent when Leash cannot configure it yet. */
+  mcpArgs?(servers: Record<string, string[]>): string[];
 }
 
 /** Where an agent CLI is installed inside the agents image. */

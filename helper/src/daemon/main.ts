@@ -11,6 +11,7 @@ import { AuditWriter } from '../audit/writer';
 import { loadSettings, SETTINGS_FILE, type DaemonSettings } from '../config';
 import { loadService } from '../grpc';
 import { logger } from '../log';
+import { loadGovernedServers, setGovernedServers } from '../mcp/servers';
 import { DockerRuntime } from '../runtime/docker';
 import { SessionManager } from '../session/manager';
 import { newToken } from '../ui/access';
@@ -30,8 +31,15 @@ async function main(): Promise<void> {
     .option('--max-events <n>', 'keep at most this many audit events (0: no bound)')
     .option('--ui-port <port>', 'loopback port of the Control UI (0: off)')
     .option('--otlp-endpoint <url>', 'also send audit events to this OTLP/HTTP logs endpoint')
+    .option(
+      '--mcp-servers <file>',
+      'governed stdio MCP servers (JSON; default: mcpServers in settings)',
+    )
     .parse();
   const settings = loadSettings(program.opts<Partial<DaemonSettings>>());
+  setGovernedServers(
+    loadGovernedServers(program.opts<{ mcpServers?: string }>().mcpServers, SETTINGS_FILE),
+  );
 
   if (process.getuid?.() !== 0) {
     throw new Error('leashd must run as root (it loads BPF programs and answers fanotify)');

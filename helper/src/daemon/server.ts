@@ -252,7 +252,7 @@ async function startAttach(
   if (!session.container) throw new Error(`session ${session.name} has no sandbox`);
   // The command starts under leash-launch, which waits until the change guard holds its
   // seccomp listener: nothing of the command runs before every change it makes is judged.
-  const command = [LAUNCHER_IN_SANDBOX, '--', ...session.spec.command];
+  const command = [LAUNCHER_IN_SANDBOX, '--', ...session.commandLine()];
   const { exec, stream } = await runtime.exec(session.container.id, command, {
     tty: start.tty,
     env: session.spec.env,

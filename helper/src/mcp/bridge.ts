@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { agentProfile } from '../agents';
 import { readLaunchLine } from '../daemon/launch';
 import type { Logger } from '../log';
 import { LAUNCHER_IN_SANDBOX, type DockerRuntime } from '../runtime/docker';
@@ -80,6 +81,18 @@ export class McpBridge {
     // The sandbox's user is root; on the host, no other user may drive the session's servers.
     fs.chmodSync(socketPath, 0o600);
     return bridge;
+  }
+
+  /** The agent's command line, pointed at every governed server through the shim when its
+   *  profile says where its MCP configuration goes; unchanged otherwise. */
+  agentCommand(agent: string, command: string[]): string[] {
+    const profile = agentProfile(agent);
+    if (!profile.mcpArgs || command.length === 0) return command;
+    const shims: Record<string, string[]> = {};
+    for (const name of this.opts.servers.keys()) {
+      shims[name] = shimCommand(this.opts.workspace, this.opts.session, name);
+    }
+    return [command[0] as string, ...profile.mcpArgs(shims), ...command.slice(1)];
   }
 
   close(): void {

@@ -25,6 +25,9 @@ import * as fs from 'node:fs';
 import type { AuditWriter } from '../audit/writer';
 import type { EventDecision } from '../audit/event';
 import type { Logger } from '../log';
+import { McpBridge } from '../mcp/bridge';
+import { governedServers } from '../mcp/servers';
+import { SessionMcp } from '../mcp/session-mcp';
 import { LAUNCHER_IN_SANDBOX, type DockerRuntime, type SandboxContainer } from '../runtime/docker';
 import { nowRfc3339Nano } from '../time';
 import { enforcedRules, type Mode } from './modes';
@@ -98,6 +101,9 @@ export class Session {
   private changeGuard?: ChangeGuard;
   private keeper?: ChildProcess;
   private connectGuard?: ConnectGuard;
+  /** MCP governance: the policy and audit side, and the stdio bridge when servers are declared. */
+  readonly mcp: SessionMcp;
+  private mcpBridge?: McpBridge;
   private readonly stopListeners: (() => void)[] = [];
 
   constructor(
@@ -114,6 +120,22 @@ export class Session {
     this.mode = spec.mode;
     this.policyText = spec.policyText;
     this.policyOrigin = spec.policyOrigin;
+    this.mcp = new SessionMcp(
+      {
+        name: spec.name,
+        principal: spec.agent,
+        rules: () => this.rules,
+        mode: () => this.mode,
+        always: () => this.always,
+        denied: () => void this.denials++,
+      },
+      audit,
+    );
+  }
+
+  /** The agent's command, pointed at the governed MCP servers through the shim. */
+  commandLine(): string[] {
+    return this.mcpBridge?.agentCommand(this.spec.agent, this.spec.command) ?? this.spec.command;
   }
 
   get currentMode(): Mode {
@@ -165,6 +187,20 @@ export class Session {
         rules: enforced.files,
         onEvent: (e) => this.onChange(e),
       });
+      const servers = governedServers();
+      if (servers.size > 0) {
+        this.mcpBridge = await McpBridge.open({
+          session: this.name,
+          workspace: this.spec.workspace,
+          containerId: c.id,
+          env: this.spec.env,
+          servers,
+          runtime: this.runtime,
+          mcp: this.mcp,
+          supervise: (pid, fd) => this.superviseLaunch(pid, fd),
+          log: this.log.child({ component: 'mcp' }),
+        });
+      }
     } catch (err) {
       await this.stop('enforcement failed to start');
       throw new Error(`could not enforce the policy: ${(err as Error).message}`);
@@ -260,6 +296,7 @@ export class Session {
         this.log.error('could not remove the container', { error: err.message });
       });
     }
+    this.mcpBridge?.close();
     this.fileGuard?.close();
     this.changeGuard?.close();
     this.connectGuard?.close();
