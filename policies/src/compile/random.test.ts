@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compilePolicy } from '.';
 import { differential } from '../differential';
-import { ENDPOINTS, PATHS } from '../requests';
+import { ENDPOINTS, EXECS, HTTP_REQUESTS, MCP_CALLS, PATHS } from '../requests';
 
 /** A small seeded generator, so that a failure reproduces. */
 function generator(seed: number) {
@@ -52,6 +52,54 @@ const CONNECT_ATOMS = [
   ),
 ];
 
+const EXEC_ATOMS = [
+  ...['/usr/bin', '/bin', '@workspace', '/'].map((d) => `resource in Leash::Dir::"${d}"`),
+  'resource == Leash::File::"/usr/bin/git"',
+  'resource.name == "sh"',
+  'resource.path like "*/tsc"',
+  ...['push', '--force', '*', ''].map((a) => `context.argv.contains("${a}")`),
+  'context.argv.containsAll(["push", "--force"])',
+  'context.argv.containsAny(["-f", "--force"])',
+  'context.argv.containsAll(["a"])',
+  ...['push*', '*--force*', '-c *', '* *', '\\*', ''].map((p) => `context.args like "${p}"`),
+  'context.args == "status"',
+  'context.args != ""',
+];
+
+const HTTP_ATOMS = [
+  'resource == Leash::Host::"github.com"',
+  'resource in [Leash::Host::"api.github.com", Leash::Host::"x"]',
+  ...['*.github.com', '*github.com', 'github.com*', '*.*', '*'].map(
+    (p) => `resource.name like "${p}"`,
+  ),
+  'resource.name == "localhost"',
+  ...['==', '!=', '<', '>='].flatMap((op) => [443, 1024].map((n) => `resource.port ${op} ${n}`)),
+  ...['GET', 'POST', 'DELETE'].map((m) => `context.method == "${m}"`),
+  '["GET", "PUT"].contains(context.method)',
+  ...['/repos/*', '*?*', '/', '*issues', '/v1/\\*'].map((p) => `context.path like "${p}"`),
+  'context.path == "/"',
+];
+
+const MCP_ATOMS = [
+  'resource in Leash::McpServer::"github"',
+  'resource == Leash::McpTool::"github/create_issue"',
+  'resource in [Leash::McpTool::"fs/a/b", Leash::McpTool::"fs/read_file"]',
+  ...['create_*', '*_repo', 'a/*', '*'].map((p) => `resource.name like "${p}"`),
+  'resource.name == "get_file"',
+  'resource.server == "fs"',
+  'resource.server like "github*"',
+  ...['*passwd*', '{}', '*\\"force\\":true*', ''].map((p) => `context.arguments like "${p}"`),
+];
+
+type Kind = 'file' | 'connect' | 'exec' | 'http' | 'mcp';
+
+const KINDS: Record<Exclude<Kind, 'file'>, { action: string; atoms: string[] }> = {
+  connect: { action: 'Connect', atoms: CONNECT_ATOMS },
+  exec: { action: 'Exec', atoms: EXEC_ATOMS },
+  http: { action: 'HttpRequest', atoms: HTTP_ATOMS },
+  mcp: { action: 'McpCall', atoms: MCP_ATOMS },
+};
+
 function condition(g: Gen, atoms: string[], depth: number): string {
   const r = g.next();
   if (depth === 0 || r < 0.4) return g.pick(atoms);
@@ -60,24 +108,29 @@ function condition(g: Gen, atoms: string[], depth: number): string {
   return `(${condition(g, atoms, depth - 1)} ${op} ${condition(g, atoms, depth - 1)})`;
 }
 
-function policySet(g: Gen, kind: 'file' | 'connect'): string {
+function policySet(g: Gen, kind: Kind): string {
   const policies = ['@id("exec") permit (principal, action == Leash::Action::"Exec", resource);'];
+  if (kind === 'exec') policies.pop();
   const count = 2 + Math.floor(g.next() * 4);
   for (let i = 0; i < count; i++) {
     const effect = g.pick(['permit', 'permit', 'forbid']);
     const action =
-      kind === 'connect'
-        ? 'action == Leash::Action::"Connect"'
+      kind !== 'file'
+        ? `action == Leash::Action::"${KINDS[kind].action}"`
         : g.pick([
             'action == Leash::Action::"ReadFile"',
             'action == Leash::Action::"WriteFile"',
             'action in [Leash::Action::"ReadFile", Leash::Action::"WriteFile"]',
           ]);
     const resource =
-      kind === 'connect'
-        ? 'resource'
-        : g.pick(['resource', 'resource in Leash::Dir::"@workspace"', 'resource is Leash::File']);
-    const atoms = kind === 'file' ? FILE_ATOMS : CONNECT_ATOMS;
+      kind === 'file' || kind === 'exec'
+        ? g.pick(['resource', 'resource in Leash::Dir::"@workspace"', 'resource is Leash::File'])
+        : kind === 'http'
+          ? g.pick(['resource', 'resource == Leash::Host::"github.com"', 'resource is Leash::Host'])
+          : kind === 'mcp'
+            ? g.pick(['resource', 'resource in Leash::McpServer::"github"'])
+            : 'resource';
+    const atoms = kind === 'file' ? FILE_ATOMS : KINDS[kind].atoms;
     const clauses = [0, 1]
       .filter(() => g.next() < 0.6)
       .map(() => `${g.pick(['when', 'unless'])} { ${condition(g, atoms, 3)} }`);
@@ -91,10 +144,7 @@ function policySet(g: Gen, kind: 'file' | 'connect'): string {
 const ROOTS = { session: 's', principals: ['a'], workspace: '/workspace', home: '/home/agent' };
 
 /** Compares `seeds` random policy sets with Cedar; returns how many compiled and requests. */
-function checkRandom(
-  kind: 'file' | 'connect',
-  seeds: number,
-): { compared: number; requests: number } {
+function checkRandom(kind: Kind, seeds: number): { compared: number; requests: number } {
   let compared = 0;
   let requests = 0;
   for (let seed = 1; seed <= seeds; seed++) {
@@ -111,6 +161,9 @@ function checkRandom(
       ...ROOTS,
       paths: kind === 'file' ? PATHS : [],
       endpoints: kind === 'connect' ? ENDPOINTS : [],
+      execs: kind === 'exec' ? EXECS : [],
+      http: kind === 'http' ? HTTP_REQUESTS : [],
+      mcp: kind === 'mcp' ? MCP_CALLS : [],
     });
     assert.deepEqual(mismatches.slice(0, 3), [], `seed ${seed}:\n${text}`);
     requests += made;
@@ -127,5 +180,17 @@ describe('random policies', () => {
   it('decide connect requests exactly as Cedar does', () => {
     const { compared, requests } = checkRandom('connect', 80);
     assert.ok(compared >= 55 && requests >= 11_000);
+  });
+  it('decide Exec requests exactly as Cedar does', () => {
+    const { compared, requests } = checkRandom('exec', 60);
+    assert.ok(compared >= 40 && requests >= 4_000);
+  });
+  it('decide HTTP requests exactly as Cedar does', () => {
+    const { compared, requests } = checkRandom('http', 60);
+    assert.ok(compared >= 40 && requests >= 4_000);
+  });
+  it('decide MCP calls exactly as Cedar does', () => {
+    const { compared, requests } = checkRandom('mcp', 100);
+    assert.ok(compared >= 70 && requests >= 1_500);
   });
 });
