@@ -2,7 +2,9 @@
 import type { Diagnostic } from '../diagnostics';
 import { broadPermit } from './broad-permit';
 import { neverMatches } from './never-matches';
+import { noExecPermit } from './no-exec-permit';
 import type { LintInput, LintRule } from './rule';
+import { secretAnyHost } from './secret-any-host';
 import { secretReadable } from './secret-readable';
 import { shadowedPermit } from './shadowed-permit';
 import { unknownAnnotation } from './unknown-annotation';
@@ -15,6 +17,8 @@ export const LINT_RULES: LintRule[] = [
   broadPermit,
   secretReadable,
   unknownAnnotation,
+  noExecPermit,
+  secretAnyHost,
 ];
 
 export function lint(input: LintInput): Diagnostic[] {

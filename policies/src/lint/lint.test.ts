@@ -146,4 +146,40 @@ describe('lint', () => {
       assert.match(message(body, 'L005'), /"@allways"/);
     });
   });
+
+  describe('L003 for HTTP: a permit of requests to any host', () => {
+    const HTTP = 'action == Leash::Action::"HttpRequest"';
+    it('flags a permit that leaves the host open, not one that names it', () => {
+      const open = `@id("web") permit (principal, ${HTTP}, resource) when { resource.port == 443 };\n`;
+      assert.deepEqual(findings(open), ['2:1 L003']);
+      assert.match(message(open, 'L003'), /HTTP requests to any host/);
+      const named = `@id("gh") permit (principal, ${HTTP}, resource) when { resource.name like "*.github.com" };\n`;
+      assert.deepEqual(findings(named), []);
+    });
+  });
+
+  describe('L006: no permit of Exec', () => {
+    it('flags a policy set in which no program may run', () => {
+      const result = checkPolicy(
+        `@id("r") permit (principal, ${READ}, resource in Leash::Dir::"/etc");`,
+        'p.cedar',
+      );
+      assert.equal(result.ok, true);
+      assert.deepEqual(
+        result.diagnostics.map((d) => `${d.line}:${d.column} ${d.code}`),
+        ['1:1 L006'],
+      );
+    });
+  });
+
+  describe('L007: an injected header sent to any host', () => {
+    it('flags @inject_header on a permit that matches every host, at the annotation', () => {
+      const body =
+        '@id("tok") @inject_header("Authorization: Bearer ${secret:TOKEN}")\n' +
+        'permit (principal, action == Leash::Action::"HttpRequest", resource)\n' +
+        '  unless { resource.name == "evil.example" };\n';
+      assert.deepEqual(findings(body), ['2:1 L003', '2:12 L007']);
+      assert.match(message(body, 'L007'), /header "Authorization" into requests to any host/);
+    });
+  });
 });
