@@ -50,6 +50,11 @@ describe('hover', () => {
     assert.match(value ?? '', /kernel: permit connect to 127\.0\.0\.0\/8/);
   });
 
+  it('shows what an Exec permit compiles to', async () => {
+    const value = await hoverAt('@id("exec-any")', 6);
+    assert.match(value ?? '', /kernel: permit exec any program/);
+  });
+
   it('shows the attributes of an entity type', async () => {
     const value = await hoverAt('Dir::"@workspace"');
     assert.match(value ?? '', /Leash::Dir/);

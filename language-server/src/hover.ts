@@ -2,7 +2,15 @@
  * Hover: what an action means, what an entity type carries, and for a policy (on its effect or
  * its `@id`) what it compiles to for this workspace.
  */
-import type { ConnectMatcher, ConnectRule, FileRule, PathMatcher } from '@leash/policies';
+import {
+  describeExecRule,
+  describeHttpRule,
+  describeMcpRule,
+  type ConnectMatcher,
+  type ConnectRule,
+  type FileRule,
+  type PathMatcher,
+} from '@leash/policies';
 import { MarkupKind, type Hover, type HoverParams } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { PolicyDocuments } from './documents';
@@ -95,10 +103,10 @@ export class Hoverer {
       const lines = [
         ...p.files.filter((r) => r.id === id).map(describeFile),
         ...p.connects.filter((r) => r.id === id).map(describeConnect),
+        ...p.exec.filter((r) => r.id === id).map((r) => `kernel: ${describeExecRule(r)}`),
+        ...p.http.filter((r) => r.id === id).map((r) => `proxy: ${describeHttpRule(r)}`),
+        ...p.mcp.filter((r) => r.id === id).map((r) => `MCP gateway: ${describeMcpRule(r)}`),
       ];
-      if (namesExec(policy)) {
-        lines.push('exec: permit every program (this version does not narrow Exec)');
-      }
       if (lines.length === 0) lines.push('nothing: the policy matches no request of this agent');
       const who = principals.length > 1 ? `For \`Agent::"${p.principal}"\`:\n\n` : '';
       return who + lines.map((l) => `- ${l}`).join('\n');
@@ -110,14 +118,6 @@ export class Hoverer {
 
 function sameToken(a: { start: number } | undefined, b: { start: number } | undefined): boolean {
   return a !== undefined && b !== undefined && a.start === b.start;
-}
-
-function namesExec(policy: PolicySource): boolean {
-  const t = policy.tokens;
-  const scopeAction = t.findIndex((x) => x.text === 'action');
-  const next = t[scopeAction + 1]?.text;
-  const open = scopeAction >= 0 && (next === ',' || next === ')');
-  return open || t.some((x, i) => x.value === 'Exec' && qualifiedBy(t.slice(0, i), 'Action'));
 }
 
 function describePath(m: PathMatcher): string {
