@@ -62,7 +62,10 @@ npm run --silent build >/dev/null
 # 6. The sandbox base image (offline, cached by content).
 bash scripts/build-base-image.sh
 
-# 7. The agents image (Node and the agent CLIs from the npm registry): only when asked for, or
+# 7. code-server, a real VS Code for the extension's end-to-end suite (cached in .cache/).
+bash scripts/install-code-server.sh
+
+# 8. The agents image (Node and the agent CLIs from the npm registry): only when asked for, or
 #    in CI, whose agent tests must run (LEASH_REQUIRE_KERNEL=1).
 if [ "${LEASH_AGENT_IMAGES:-}" = 1 ] || [ "${LEASH_REQUIRE_KERNEL:-}" = 1 ]; then
   bash scripts/build-agent-image.sh

@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-mapfile -t files < <(find policies/dist bpf/dist helper/dist language-server/dist test/dist \
+mapfile -t files < <(find policies/dist bpf/dist helper/dist language-server/dist extension/dist test/dist \
   -name '*.test.js' 2>/dev/null | sort)
 [ ${#files[@]} -gt 0 ] || { echo "no test files found; did the build run?" >&2; exit 1; }
 
