@@ -8,7 +8,8 @@ const SESSION = { session: 's', principals: ['claude'], workspace: '/w', home: '
 /** Generous: a hang, not a slow machine, is what this catches. */
 const BOUND_MS = 60_000;
 
-/** `n` varied, valid statements: reads, forbids, connects and protected directories. */
+/** `n` varied, valid statements: reads, forbids, connects, protected directories, exec, HTTP
+ *  and MCP rules. */
 export function statements(n: number): string {
   const out = [EXEC];
   for (let i = 0; i < n; i++) {
@@ -23,7 +24,13 @@ export function statements(n: number): string {
           `&& resource.port == ${1024 + (i % 5000)} };`,
         `@id("f${i}") forbid (principal, ${READ}, resource in Leash::Dir::"@workspace/p${i}") ` +
           `unless { resource.name == "ok${i}" };`,
-      ][i % 4] as string,
+        `@id("e${i}") forbid (principal, action == Leash::Action::"Exec", resource) ` +
+          `when { resource.name == "t${i}" && context.argv.containsAny(["-x${i}", "--y"]) };`,
+        `@id("h${i}") permit (principal, action == Leash::Action::"HttpRequest", resource) ` +
+          `when { resource.name like "*.h${i}.example" && context.method == "GET" };`,
+        `@id("m${i}") forbid (principal, action == Leash::Action::"McpCall", ` +
+          `resource in Leash::McpServer::"s${i}") when { context.arguments like "*k${i}*" };`,
+      ][i % 7] as string,
     );
   }
   return out.join('\n') + '\n';
@@ -93,6 +100,21 @@ describe('hostile policy text', () => {
       EXEC +
         `@id("a") forbid (principal, ${READ}, resource) when { resource in [${Array(20_000).fill('Leash::Dir::"/a"').join(',')}] };`,
     ],
+    [
+      'a huge argv set',
+      EXEC +
+        `@id("a") forbid (principal, action == Leash::Action::"Exec", resource) when { context.argv.containsAny([${Array(20_000).fill('"-f"').join(',')}]) };`,
+    ],
+    [
+      'a pattern of many wildcards',
+      EXEC +
+        `@id("a") forbid (principal, action == Leash::Action::"Exec", resource) when { context.args like "${'*a'.repeat(50_000)}" };`,
+    ],
+    [
+      'a huge injected header with hostile characters',
+      EXEC +
+        `@id("a") @inject_header("X: ${'${secret:'.repeat(10_000)}\u{0}\r\n") permit (principal, action == Leash::Action::"HttpRequest", resource);`,
+    ],
     ['a template slot', EXEC + `@id("a") permit (principal == ?principal, ${READ}, resource);`],
   ];
   for (const [name, text] of cases)
@@ -122,7 +144,12 @@ describe('many statements', () => {
       const checkMs = Date.now() - start;
       assert.equal(compiled.ok, true, JSON.stringify(compiled.diagnostics.slice(0, 3)));
       assert.equal(checked.ok, true);
-      assert.ok((compiled.ir?.principals.claude?.files.length ?? 0) >= n / 2);
+      const ir = compiled.ir?.principals.claude;
+      // Three of every seven statements are file rules, one each connect, exec, HTTP and MCP.
+      assert.ok((ir?.files.length ?? 0) >= (3 * n) / 7);
+      for (const rules of [ir?.connects, ir?.exec, ir?.http, ir?.mcp]) {
+        assert.ok((rules?.length ?? 0) >= Math.floor(n / 7));
+      }
       // Reported, not asserted: machines differ.
       console.log(
         `${n} statements: validate+compile ${compileMs} ms; check with lint ${checkMs} ms`,
