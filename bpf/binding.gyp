@@ -7,7 +7,9 @@
         "src/native/file_rules.cc",
         "src/native/file_guard.cc",
         "src/native/change_guard.cc",
-        "src/native/connect_guard.cc"
+        "src/native/connect_guard.cc",
+        "src/native/exec_rules.cc",
+        "src/native/exec_guard.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

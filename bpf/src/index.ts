@@ -1,10 +1,19 @@
 /**
  * Kernel enforcement for Leash: a typed wrapper over the leash_bpf addon, which holds the
  * fanotify answerer (FileGuard), the seccomp change supervisor (ChangeGuard) and the cgroup
- * socket programs (ConnectGuard).
+ * socket programs (ConnectGuard) and the exec program (ExecGuard, in exec-guard.ts).
  */
-import * as path from 'node:path';
 import type { ConnectRule, FileRule, PathMatcher } from '@leash/policies/dist/ir';
+import {
+  addon,
+  type NativeChangeGuard,
+  type NativeConnectGuard,
+  type NativeFileGuard,
+} from './addon';
+import type { ExecGuard } from './exec-guard';
+
+export { addonPath, launcherPath } from './addon';
+export * from './exec-guard';
 
 export interface Capability {
   available: boolean;
@@ -22,7 +31,8 @@ export interface KernelProbe {
 export interface FileEvent {
   /** The path as seen inside the sandbox. */
   path: string;
-  access: 'read' | 'write' | 'readwrite';
+  /** `exec`: the program of an exec, judged by its path (reported only with an ExecGuard). */
+  access: 'read' | 'write' | 'readwrite' | 'exec';
   decision: 'allow' | 'deny';
   /** The opening thread's id in leashd's PID namespace. */
   pid: number;
@@ -81,71 +91,6 @@ export interface ConnectGuardStats {
   dropped: number;
 }
 
-interface NativeFileGuard {
-  update(rules: FileRule[], caching: boolean): void;
-  groupFd(): number;
-  close(): void;
-  stats(): FileGuardStats;
-}
-
-interface NativeChangeGuard {
-  addListener(fd: number): void;
-  update(rules: FileRule[]): void;
-  close(): void;
-  stats(): ChangeGuardStats;
-}
-
-interface NativeConnectGuard {
-  update(rules: ConnectRule[]): void;
-  close(): void;
-  stats(): ConnectGuardStats;
-}
-
-interface Addon {
-  probeLsm(): Capability;
-  probeFanotify(): Capability;
-  probeCgroupBpf(): Capability;
-  trySocket(family: number, type: number, protocol: number): number;
-  FileGuard: new (
-    mountPoints: string[],
-    rules: FileRule[],
-    onEvent: (e: FileEvent) => void,
-    caching: boolean,
-  ) => NativeFileGuard;
-  ChangeGuard: new (rules: FileRule[], onEvent: (e: ChangeEvent) => void) => NativeChangeGuard;
-  takeSeccompListener(pid: number, fd: number): number;
-  ConnectGuard: new (
-    cgroupPath: string,
-    rules: ConnectRule[],
-    onEvent: (e: NetEvent) => void,
-  ) => NativeConnectGuard;
-}
-
-export const addonPath = path.join(__dirname, '..', 'build', 'Release', 'leash_bpf.node');
-
-/**
- * The static launcher (src/launcher/leash-launch.c) that starts a sandbox command under the
- * change filter: `leash-launch -- CMD…` prints `leash-launch ready <pid> <fd>` on stderr and
- * waits for one byte on stdin before it runs CMD.
- */
-export const launcherPath = path.join(__dirname, '..', 'build', 'Release', 'leash-launch');
-
-let loaded: Addon | undefined;
-
-function addon(): Addon {
-  if (loaded === undefined) {
-    try {
-      loaded = require(addonPath) as Addon;
-    } catch (err) {
-      throw new Error(
-        `cannot load the leash_bpf addon at ${addonPath} (${(err as Error).message}); ` +
-          'build it with `npm run build:native`',
-      );
-    }
-  }
-  return loaded;
-}
-
 /** Which kernel mechanisms work here, and so which backend enforcement can use. */
 export function probeKernel(): KernelProbe {
   const native = addon();
@@ -173,8 +118,11 @@ export function probeKernel(): KernelProbe {
  * Answers opens on a sandbox's mounts (fanotify permission events) from file rules, on a
  * native thread. `mountPoints` are host-visible paths of the sandbox's mounts, such as
  * `/proc/<pid>/root` and `/proc/<pid>/root/<bind mount>`; events carry sandbox-side paths.
- * Program execution is always allowed in this cut (the compiler requires Exec be permitted)
- * and raises no event. A guard keeps Node's event loop alive until `close()`.
+ * With `execGuard`, each exec's program is judged by its canonical path against that guard's
+ * exec rules (a denied program fails with EPERM and is reported with access `exec`) and
+ * recorded for the guard's argv check; the dynamic loader mapped for a program is a read of a
+ * library. Without one, programs run unjudged and unreported. A guard keeps Node's event loop
+ * alive until `close()`.
  */
 export class FileGuard {
   private readonly native: NativeFileGuard;
@@ -188,12 +136,14 @@ export class FileGuard {
     rules: FileRule[];
     onEvent: (e: FileEvent) => void;
     caching?: boolean;
+    execGuard?: ExecGuard;
   }) {
     this.native = new (addon().FileGuard)(
       opts.mountPoints,
       opts.rules,
       opts.onEvent,
       opts.caching ?? true,
+      opts.execGuard?.native,
     );
   }
 

@@ -1,5 +1,5 @@
-// The leash_bpf addon: kernel probes, the fanotify FileGuard, the seccomp ChangeGuard and the
-// cgroup ConnectGuard.
+// The leash_bpf addon: kernel probes, the fanotify FileGuard, the seccomp ChangeGuard, the
+// cgroup ConnectGuard and the sched_process_exec ExecGuard.
 #include <napi.h>
 
 #include <fcntl.h>
@@ -20,6 +20,7 @@
 
 #include "change_guard.h"
 #include "connect_guard.h"
+#include "exec_guard.h"
 #include "file_guard.h"
 
 namespace leash {
@@ -139,6 +140,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("trySocket", Napi::Function::New(env, TrySocket));
   exports.Set("FileGuard", FileGuard::Define(env));
   exports.Set("ConnectGuard", ConnectGuard::Define(env));
+  exports.Set("ExecGuard", ExecGuard::Define(env));
   exports.Set("ChangeGuard", ChangeGuard::Define(env));
   exports.Set("takeSeccompListener", Napi::Function::New(env, TakeListener));
   return exports;

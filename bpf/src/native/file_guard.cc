@@ -76,6 +76,10 @@ FileGuard::FileGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FileGuar
   closed_ = true;  // until the answerer runs, Stop() has nothing to stop
   rules_ = ParseFileRules(env, info[1]);
   if (info.Length() > 3 && info[3].IsBoolean()) caching_ = info[3].As<Napi::Boolean>().Value();
+  if (info.Length() > 4 && info[4].IsObject()) {
+    exec_judge_ = ExecGuard::Unwrap(info[4].As<Napi::Object>())->judge();
+    if (!exec_judge_) throw Napi::Error::New(env, "FileGuard: the ExecGuard given is closed");
+  }
 
   group_fd_ = fanotify_init(FAN_CLASS_CONTENT | FAN_REPORT_TID | FAN_CLOEXEC | FAN_NONBLOCK,
                             O_RDONLY | O_LARGEFILE | O_CLOEXEC);
@@ -203,8 +207,20 @@ void FileGuard::Answer(int event_fd, int tid, uint64_t mask) {
   std::string path = n > 0 ? std::string(target, static_cast<size_t>(n)) : "";
 
   bool allowed;
-  if (exec) {
-    allowed = true;  // Exec is not narrowed in this cut: the compiler demands Exec be permitted.
+  bool judged_exec = exec && (mask & FAN_OPEN_EXEC_PERM) && exec_judge_;
+  ExecJudge::Verdict verdict = ExecJudge::Verdict::Allow;
+  if (judged_exec) verdict = exec_judge_->Judge(tid, event_fd, path);
+  if (judged_exec && verdict == ExecJudge::Verdict::Loader) {
+    // The dynamic loader, mapped for a program (or run directly, which exec.bpf.c judges):
+    // a library the program loads, so a read of it.
+    exec = false;
+    read = true;
+    std::lock_guard<std::mutex> lock(rules_mutex_);
+    allowed = !path.empty() && AllowsRead(rules_, path);
+  } else if (exec) {
+    // Without an exec judge, and for the plain open event that accompanies every exec open
+    // (judged at its exec event just before), the exec's own open passes.
+    allowed = !judged_exec || verdict == ExecJudge::Verdict::Allow;
   } else {
     std::lock_guard<std::mutex> lock(rules_mutex_);
     bool may_read = !path.empty() && AllowsRead(rules_, path);
@@ -226,7 +242,7 @@ void FileGuard::Answer(int event_fd, int tid, uint64_t mask) {
     }
   }
   std::string comm;
-  if (!exec) {
+  if (!exec || judged_exec) {
     comm = ReadSmallFile("/proc/" + std::to_string(tid) + "/comm");
     if (!comm.empty() && comm.back() == '\n') comm.pop_back();
   }
@@ -238,8 +254,11 @@ void FileGuard::Answer(int event_fd, int tid, uint64_t mask) {
   close(event_fd);
   (allowed ? allowed_ : denied_)++;
 
-  if (exec) return;
-  Access access = read && write ? Access::ReadWrite : (write ? Access::Write : Access::Read);
+  if (exec && !judged_exec) return;
+  Access access = exec            ? Access::Exec
+                  : read && write ? Access::ReadWrite
+                  : write         ? Access::Write
+                                  : Access::Read;
   Emit(std::move(path), access, allowed, tid, std::move(comm));
 }
 
@@ -254,6 +273,7 @@ struct FileEventData {
 void FileGuard::Emit(std::string path, Access access, bool allowed, int tid, std::string comm) {
   const char* name = access == Access::ReadWrite ? "readwrite"
                      : access == Access::Write   ? "write"
+                     : access == Access::Exec    ? "exec"
                                                  : "read";
   auto* data = new FileEventData{std::move(path), name, allowed, tid, std::move(comm)};
   napi_status status = on_event_.NonBlockingCall(

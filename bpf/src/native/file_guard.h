@@ -4,11 +4,13 @@
 #include <napi.h>
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "exec_guard.h"
 #include "file_rules.h"
 
 namespace leash {
@@ -20,7 +22,7 @@ class FileGuard : public Napi::ObjectWrap<FileGuard> {
   ~FileGuard() override;
 
  private:
-  enum class Access { Read, Write, ReadWrite };
+  enum class Access { Read, Write, ReadWrite, Exec };
 
   Napi::Value Update(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
@@ -45,6 +47,9 @@ class FileGuard : public Napi::ObjectWrap<FileGuard> {
   FileRuleSet rules_;
   // Whether allowed files may be cached (off when every open must be seen, as in record mode).
   bool caching_ = true;
+  // Judges execs by program path and records them for the kernel's argv check; without it,
+  // every exec is allowed and unreported.
+  std::shared_ptr<ExecJudge> exec_judge_;
 
   std::atomic<uint64_t> asked_{0}, allowed_{0}, denied_{0}, cached_{0}, dropped_{0};
 };

@@ -16,7 +16,9 @@ bool UnderPrefix(const std::string& path, const std::string& prefix) {
   return path.size() == prefix.size() || path[prefix.size()] == '/';
 }
 
-bool Holds(const PathMatcher& m, const std::string& path) {
+}  // namespace
+
+bool PathHolds(const PathMatcher& m, const std::string& path) {
   bool holds = false;
   switch (m.kind) {
     case PathMatcher::Kind::Exact:
@@ -32,9 +34,11 @@ bool Holds(const PathMatcher& m, const std::string& path) {
   return m.negate ? !holds : holds;
 }
 
+namespace {
+
 bool Matches(const FileRule& rule, const std::string& path) {
   for (const PathMatcher& m : rule.match) {
-    if (!Holds(m, path)) return false;
+    if (!PathHolds(m, path)) return false;
   }
   return true;
 }
@@ -74,7 +78,9 @@ std::string StringField(Napi::Env env, Napi::Object obj, const char* name,
   return v.As<Napi::String>().Utf8Value();
 }
 
-PathMatcher ParseMatcher(Napi::Env env, Napi::Value value, const std::string& where) {
+}  // namespace
+
+PathMatcher ParsePathMatcher(Napi::Env env, Napi::Value value, const std::string& where) {
   if (!value.IsObject()) throw Napi::TypeError::New(env, where + ": a matcher must be an object");
   Napi::Object obj = value.As<Napi::Object>();
   std::string kind = StringField(env, obj, "kind", where);
@@ -93,8 +99,6 @@ PathMatcher ParseMatcher(Napi::Env env, Napi::Value value, const std::string& wh
   m.negate = obj.Get("negate").ToBoolean().Value();
   return m;
 }
-
-}  // namespace
 
 FileRuleSet ParseFileRules(Napi::Env env, Napi::Value value) {
   if (!value.IsArray()) throw Napi::TypeError::New(env, "file rules must be an array");
@@ -135,7 +139,7 @@ FileRuleSet ParseFileRules(Napi::Env env, Napi::Value value) {
     if (!match.IsArray()) throw Napi::TypeError::New(env, where + ": match must be an array");
     Napi::Array matchers = match.As<Napi::Array>();
     for (uint32_t j = 0; j < matchers.Length(); j++) {
-      rule.match.push_back(ParseMatcher(env, matchers.Get(j), where));
+      rule.match.push_back(ParsePathMatcher(env, matchers.Get(j), where));
     }
     rules.push_back(std::move(rule));
   }

@@ -25,6 +25,12 @@ struct FileRule {
 
 using FileRuleSet = std::vector<FileRule>;
 
+// Whether one matcher holds for a path (negation applied).
+bool PathHolds(const PathMatcher& m, const std::string& path);
+
+// Throws a Napi::TypeError naming `where` when `value` is not a PathMatcher.
+PathMatcher ParsePathMatcher(Napi::Env env, Napi::Value value, const std::string& where);
+
 // Throws a Napi::TypeError naming the rule when `value` is not a FileRule[].
 FileRuleSet ParseFileRules(Napi::Env env, Napi::Value value);
 

@@ -1,0 +1,500 @@
+/* Judges every exec of the session's tasks on the argv the new image received, and kills a
+ * violator before its first instruction. See exec.h for the rules, records and bounds. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "exec.h"
+
+#define SIGKILL 9
+#define DECISION_ALLOW 1
+#define DECISION_DENY 2
+#define FNV_PRIME 0x100000001b3ULL
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* The key of the keyed hash, chosen at random by the addon before load. */
+const volatile __u64 hash_key = 0;
+
+/* The cgroups (by id) whose tasks are judged; any other task is never touched. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u64);
+	__type(value, __u32);
+} cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct leash_exec_set);
+} sets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * LEASH_EXEC_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct leash_exec_rule);
+} rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} active SEC(".maps");
+
+/* Program records by the exec-ing thread's id; an evicted record makes the program unknown. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct leash_exec_program);
+} programs SEC(".maps");
+
+/* Dynamic loaders (by identity) seen by the answerer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct leash_exec_file);
+	__type(value, __u8);
+} loaders SEC(".maps");
+
+struct scratch {
+	char buf[LEASH_EXEC_ARGV_BYTES];
+	__u64 hash[LEASH_EXEC_MAX_ARGS];
+	__u32 len[LEASH_EXEC_MAX_ARGS];
+	__u32 size;    /* bytes of buf read */
+	__u32 nargs;   /* entries of argv[1..] */
+	__u32 args_at; /* offset of argv[1] */
+	__u32 seen;    /* strings ended so far, argv[0] included */
+	__u32 start;   /* offset of the string being hashed */
+	__u8 overflow;
+	__u64 h;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} events SEC(".maps");
+
+struct ctx_scratch {
+	struct scratch *s;
+};
+
+/* Splits the argv area into strings and hashes each of argv[1..]. */
+static long parse_byte(__u32 i, void *data)
+{
+	struct scratch *s = ((struct ctx_scratch *)data)->s;
+	__u32 n;
+	char c;
+
+	if (i >= s->size)
+		return 1;
+	c = s->buf[i & (LEASH_EXEC_ARGV_BYTES - 1)];
+	if (c != 0) {
+		s->h = (s->h ^ (__u8)c) * FNV_PRIME;
+		return 0;
+	}
+	if (s->seen == 0) {
+		s->args_at = i + 1;
+	} else {
+		n = s->nargs;
+		if (n >= LEASH_EXEC_MAX_ARGS) {
+			s->overflow = 1;
+			return 1;
+		}
+		s->hash[n & (LEASH_EXEC_MAX_ARGS - 1)] = s->h;
+		s->len[n & (LEASH_EXEC_MAX_ARGS - 1)] = i - s->start;
+		s->nargs = n + 1;
+	}
+	s->seen++;
+	s->start = i + 1;
+	s->h = hash_key;
+	return 0;
+}
+
+struct ctx_value {
+	const struct scratch *s;
+	__u64 hash;
+	__u32 len;
+	bool present;
+};
+
+static long compare_arg(__u32 k, void *data)
+{
+	struct ctx_value *v = data;
+	const struct scratch *s = v->s;
+
+	if (k >= s->nargs)
+		return 1;
+	if (s->hash[k & (LEASH_EXEC_MAX_ARGS - 1)] == v->hash &&
+	    s->len[k & (LEASH_EXEC_MAX_ARGS - 1)] == v->len) {
+		v->present = true;
+		return 1;
+	}
+	return 0;
+}
+
+struct ctx_contains {
+	const struct scratch *s;
+	const struct leash_exec_matcher *m;
+	bool any;     /* for containsAny: stop at the first value present */
+	bool decided; /* a value was present (any) or missing (all) */
+};
+
+/* Looks value j up among argv[1..]; stops at the first one that settles the matcher. */
+static long check_value(__u32 j, void *data)
+{
+	struct ctx_contains *c = data;
+	struct ctx_value v = { .s = c->s };
+
+	if (j >= c->m->count)
+		return 1;
+	v.hash = c->m->hash[j & (LEASH_EXEC_MAX_VALUES - 1)];
+	v.len = c->m->len[j & (LEASH_EXEC_MAX_VALUES - 1)];
+	bpf_loop(LEASH_EXEC_MAX_ARGS, compare_arg, &v, 0);
+	if (v.present == c->any) {
+		c->decided = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* The joined args (argv[1..] with single spaces) at `pos`. */
+static char joined_at(const struct scratch *s, __u32 pos)
+{
+	char c = s->buf[(s->args_at + pos) & (LEASH_EXEC_ARGV_BYTES - 1)];
+
+	return c == 0 ? ' ' : c;
+}
+
+struct ctx_part {
+	const struct scratch *s;
+	const char *part;
+	__u32 len;
+	__u32 pos;
+	bool differs;
+};
+
+static long compare_byte(__u32 i, void *data)
+{
+	struct ctx_part *p = data;
+
+	if (i >= p->len)
+		return 1;
+	if (joined_at(p->s, p->pos + i) != p->part[i & (LEASH_EXEC_MAX_PART - 1)]) {
+		p->differs = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether part `j` of `m` lies in the joined args at `pos` (the caller keeps it inside). */
+static bool part_at(const struct scratch *s, const struct leash_exec_matcher *m, __u32 j,
+		    __u32 pos)
+{
+	struct ctx_part p = {
+		.s = s,
+		.part = m->part[j & (LEASH_EXEC_MAX_VALUES - 1)],
+		.len = m->len[j & (LEASH_EXEC_MAX_VALUES - 1)],
+		.pos = pos,
+	};
+
+	bpf_loop(LEASH_EXEC_MAX_PART, compare_byte, &p, 0);
+	return !p.differs;
+}
+
+struct ctx_find {
+	const struct scratch *s;
+	const struct leash_exec_matcher *m;
+	__u32 part;
+	__u32 from;
+	__u32 last; /* the last position the part may start at */
+	__u32 at;   /* where it was found, or ~0 */
+};
+
+static long find_part(__u32 i, void *data)
+{
+	struct ctx_find *f = data;
+	__u32 pos = f->from + i;
+
+	if (pos > f->last)
+		return 1;
+	if (part_at(f->s, f->m, f->part, pos)) {
+		f->at = pos;
+		return 1;
+	}
+	return 0;
+}
+
+struct ctx_middle {
+	const struct scratch *s;
+	const struct leash_exec_matcher *m;
+	__u32 pos;   /* where the next part may start */
+	__u32 limit; /* where the last part starts */
+	bool missing;
+};
+
+/* Finds middle part 1 + i at its leftmost place after the previous one. */
+static long find_middle(__u32 i, void *data)
+{
+	struct ctx_middle *c = data;
+	__u32 j = (i + 1) & (LEASH_EXEC_MAX_VALUES - 1);
+	__u32 len = c->m->len[j];
+	struct ctx_find f = { .s = c->s, .m = c->m, .part = j, .from = c->pos, .at = ~0U };
+
+	if (i + 2 >= c->m->count)
+		return 1;
+	if (c->pos + len > c->limit) {
+		c->missing = true;
+		return 1;
+	}
+	f.last = c->limit - len;
+	bpf_loop(LEASH_EXEC_ARGV_BYTES, find_part, &f, 0);
+	if (f.at == ~0U) {
+		c->missing = true;
+		return 1;
+	}
+	c->pos = f.at + len;
+	return 0;
+}
+
+/* Cedar `like`: the first part starts the text, the last ends it, the others follow in order
+ * between them; the leftmost place of each middle part is as good as any. */
+static bool args_like(struct scratch *s, const struct leash_exec_matcher *m)
+{
+	__u32 n = m->count, text, first, last;
+	struct ctx_middle c = { .s = s, .m = m };
+
+	text = s->nargs > 0 && s->size > s->args_at ? s->size - 1 - s->args_at : 0;
+	if (n == 0 || n > LEASH_EXEC_MAX_VALUES)
+		return false;
+	first = m->len[0];
+	if (n == 1)
+		return text == first && part_at(s, m, 0, 0);
+	last = m->len[(n - 1) & (LEASH_EXEC_MAX_VALUES - 1)];
+	if (text < first + last || !part_at(s, m, 0, 0) || !part_at(s, m, n - 1, text - last))
+		return false;
+
+	c.pos = first;
+	c.limit = text - last;
+	bpf_loop(LEASH_EXEC_MAX_VALUES, find_middle, &c, 0);
+	return !c.missing;
+}
+
+static bool matcher_holds(struct scratch *s, const struct leash_exec_matcher *m)
+{
+	struct ctx_contains c = { .s = s, .m = m, .any = m->kind == LEASH_EXEC_CONTAINS_ANY };
+	bool holds;
+
+	if (m->kind == LEASH_EXEC_ARGS_LIKE) {
+		holds = args_like(s, m);
+	} else {
+		bpf_loop(LEASH_EXEC_MAX_VALUES, check_value, &c, 0);
+		/* any: some value was present; all: no value was missing */
+		holds = c.any ? c.decided : !c.decided;
+	}
+	return m->negate ? !holds : holds;
+}
+
+struct ctx_rule {
+	struct scratch *s;
+	const struct leash_exec_rule *rule;
+	bool fails;
+};
+
+static long check_matcher(__u32 k, void *data)
+{
+	struct ctx_rule *r = data;
+
+	if (k >= r->rule->matcher_count)
+		return 1;
+	if (!matcher_holds(r->s, &r->rule->matchers[k & (LEASH_EXEC_MAX_MATCHERS - 1)])) {
+		r->fails = true;
+		return 1;
+	}
+	return 0;
+}
+
+struct ctx_judge {
+	struct scratch *s;
+	__u32 base;
+	__u32 count;
+	__u64 candidates; /* rules whose argv matchers are to be checked */
+	bool permitted;
+	bool forbidden;
+};
+
+static long judge_rule(__u32 i, void *data)
+{
+	struct ctx_judge *j = data;
+	struct ctx_rule m = { .s = j->s };
+	const struct leash_exec_rule *rule;
+	__u32 key = j->base + i;
+
+	if (i >= j->count)
+		return 1;
+	if (!((j->candidates >> i) & 1))
+		return 0;
+	rule = bpf_map_lookup_elem(&rules, &key);
+	if (!rule)
+		return 1;
+	m.rule = rule;
+	bpf_loop(LEASH_EXEC_MAX_MATCHERS, check_matcher, &m, 0);
+	if (m.fails)
+		return 0;
+	if (rule->forbid) {
+		j->forbidden = true;
+		return 1; /* a forbid decides at once */
+	}
+	j->permitted = true;
+	return 0;
+}
+
+/* Reads the new image's argv area into the scratch buffer and splits it. */
+static void read_argv(struct task_struct *task, struct scratch *s, __u32 *whole)
+{
+	struct ctx_scratch c = { .s = s };
+	unsigned long start = task->mm->arg_start, end = task->mm->arg_end;
+	__u32 size = end > start ? end - start : 0;
+	long read;
+
+	*whole = size;
+	s->overflow = 0;
+	s->nargs = 0;
+	s->seen = 0;
+	s->start = 0;
+	s->args_at = 0;
+	s->h = hash_key;
+	if (size > LEASH_EXEC_ARGV_BYTES) {
+		s->overflow = 1;
+		size = LEASH_EXEC_ARGV_BYTES;
+	}
+	if (size == LEASH_EXEC_ARGV_BYTES) {
+		read = bpf_probe_read_user(s->buf, LEASH_EXEC_ARGV_BYTES, (void *)start);
+	} else {
+		/* the bound again, in the register the call uses, for the verifier */
+		asm volatile("%0 &= 0xfff" : "+r"(size));
+		read = bpf_probe_read_user(s->buf, size, (void *)start);
+	}
+	if (read != 0) {
+		s->overflow = 1;
+		size = 0;
+	}
+	s->size = size;
+	bpf_loop(LEASH_EXEC_ARGV_BYTES, parse_byte, &c, 0);
+}
+
+/* The set of a generation lives in slot `generation & 1` until two updates later. */
+static const struct leash_exec_set *set_of(__u64 generation)
+{
+	__u32 idx = generation & 1;
+	const struct leash_exec_set *set = bpf_map_lookup_elem(&sets, &idx);
+
+	return set && set->generation == generation ? set : 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(leash_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u64 cgroup = bpf_get_current_cgroup_id();
+	const struct leash_exec_program *record;
+	const struct leash_exec_set *set;
+	struct leash_exec_file file = {};
+	struct ctx_judge judge = {};
+	struct leash_exec_event *event;
+	__u32 zero = 0, tid = old_pid, whole = 0;
+	__u64 *active_set, mask, all, direct, generation;
+	struct scratch *s;
+	__u8 flags = 0, decision;
+
+	if (!bpf_map_lookup_elem(&cgroups, &cgroup))
+		return 0;
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	active_set = bpf_map_lookup_elem(&active, &zero);
+	if (!s || !active_set)
+		return 0;
+	generation = *active_set;
+	set = set_of(generation);
+	if (!set)
+		return 0;
+
+	file.ino = bprm->file->f_inode->i_ino;
+	file.dev = bprm->file->f_inode->i_sb->s_dev;
+	record = bpf_map_lookup_elem(&programs, &tid);
+	mask = set->unknown_mask;
+	if (bpf_map_lookup_elem(&loaders, &file)) {
+		flags |= LEASH_EXEC_LOADER;
+	} else if (record && record->ino == file.ino && record->dev == file.dev &&
+		   set_of(record->generation)) {
+		set = set_of(record->generation);
+		if (!set)
+			return 0;
+		mask = record->mask;
+	} else {
+		flags |= LEASH_EXEC_UNKNOWN;
+	}
+	generation = set->generation;
+	bpf_map_delete_elem(&programs, &tid);
+
+	read_argv(task, s, &whole);
+	all = set->count >= 64 ? ~0ULL : (1ULL << set->count) - 1;
+	mask &= all;
+	direct = mask & ~set->argv_mask; /* rules that match without looking at argv */
+	if (flags & LEASH_EXEC_LOADER) {
+		decision = set->loader_allowed ? DECISION_ALLOW : DECISION_DENY;
+	} else if (direct & set->forbid_mask) {
+		decision = DECISION_DENY;
+	} else if ((mask & set->argv_mask) == 0) {
+		decision = direct ? DECISION_ALLOW : DECISION_DENY;
+	} else if (s->overflow) {
+		flags |= LEASH_EXEC_OVERFLOW;
+		decision = DECISION_DENY;
+	} else {
+		flags |= LEASH_EXEC_ARGV_READ;
+		judge.s = s;
+		judge.base = (generation & 1) * LEASH_EXEC_MAX_RULES;
+		judge.count = set->count;
+		judge.candidates = mask & set->argv_mask;
+		bpf_loop(LEASH_EXEC_MAX_RULES, judge_rule, &judge, 0);
+		decision = !judge.forbidden && (judge.permitted || direct) ? DECISION_ALLOW
+									  : DECISION_DENY;
+	}
+
+	if (decision == DECISION_DENY)
+		bpf_send_signal(SIGKILL);
+
+	event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+	if (!event) {
+		__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
+
+		if (lost)
+			__sync_fetch_and_add(lost, 1);
+		return 0;
+	}
+	event->pid = bpf_get_current_pid_tgid() >> 32;
+	event->old_tid = tid;
+	event->generation = generation;
+	event->argv_len = whole;
+	event->decision = decision;
+	event->flags = flags;
+	bpf_get_current_comm(event->comm, sizeof(event->comm));
+	bpf_probe_read_kernel(event->argv, sizeof(event->argv), s->buf);
+	bpf_ringbuf_submit(event, 0);
+	return 0;
+}

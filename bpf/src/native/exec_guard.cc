@@ -1,0 +1,294 @@
+#include "exec_guard.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+extern "C" {
+#include "../exec.skel.h"
+}
+
+namespace leash {
+
+namespace {
+
+constexpr size_t kEventQueueSize = 4096;
+constexpr uint8_t kDecisionAllow = 1;
+
+std::string ErrnoText(int err) {
+  return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")";
+}
+
+// The kernel's own encoding of a device number, as exec.bpf.c reads it from the superblock.
+uint32_t KernelDev(dev_t dev) { return (major(dev) << 20) | minor(dev); }
+
+// A `#!` script: its interpreter runs in its place, with the script's path in its argv.
+bool IsScript(int fd) {
+  char head[2];
+  return pread(fd, head, sizeof head, 0) == 2 && head[0] == '#' && head[1] == '!';
+}
+
+void Write(int fd, const void* key, const void* value, const char* what) {
+  if (bpf_map_update_elem(fd, key, value, BPF_ANY) != 0) {
+    throw std::runtime_error(std::string("ExecGuard: writing ") + what + " failed: " +
+                             ErrnoText(errno));
+  }
+}
+
+}  // namespace
+
+ExecJudge::ExecJudge(uint64_t hash_key, int sets_fd, int rules_fd, int active_fd,
+                     int programs_fd, int loaders_fd)
+    : hash_key_(hash_key),
+      sets_fd_(dup(sets_fd)),
+      rules_fd_(dup(rules_fd)),
+      active_fd_(dup(active_fd)),
+      programs_fd_(dup(programs_fd)),
+      loaders_fd_(dup(loaders_fd)) {}
+
+ExecJudge::~ExecJudge() {
+  for (int fd : {sets_fd_, rules_fd_, active_fd_, programs_fd_, loaders_fd_}) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+void ExecJudge::Install(Napi::Env env, Napi::Value value) {
+  ExecRuleSet parsed = ParseExecRules(env, value, hash_key_);
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  uint64_t next = generation_ + 1;
+  __u32 slot = next & 1;
+  try {
+    for (size_t i = 0; i < parsed.rules.size(); i++) {
+      __u32 key = slot * LEASH_EXEC_MAX_RULES + static_cast<__u32>(i);
+      Write(rules_fd_, &key, &parsed.rules[i].kernel, "an exec rule");
+    }
+    leash_exec_set set;
+    memset(&set, 0, sizeof set);
+    set.generation = next;
+    set.forbid_mask = parsed.forbid_mask;
+    set.argv_mask = parsed.argv_mask;
+    set.unknown_mask = parsed.unknown_mask;
+    set.count = static_cast<__u32>(parsed.rules.size());
+    set.loader_allowed = parsed.loader_allowed ? 1 : 0;
+    Write(sets_fd_, &slot, &set, "the exec rule set");
+    __u32 zero = 0;
+    Write(active_fd_, &zero, &next, "the active exec rule set");
+  } catch (const std::runtime_error& err) {
+    throw Napi::Error::New(env, err.what());
+  }
+  generation_ = next;
+  rules_ = std::move(parsed);
+}
+
+ExecJudge::Verdict ExecJudge::Judge(int tid, int event_fd, const std::string& path) {
+  struct stat st;
+  if (fstat(event_fd, &st) != 0) return Verdict::Deny;
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (IsDynamicLoader(path)) {
+    leash_exec_file file;
+    memset(&file, 0, sizeof file);
+    file.ino = st.st_ino;
+    file.dev = KernelDev(st.st_dev);
+    __u8 one = 1;
+    // Unrecorded, a direct run of the loader would pass as an unknown program.
+    if (bpf_map_update_elem(loaders_fd_, &file, &one, BPF_ANY) != 0) return Verdict::Deny;
+    return Verdict::Loader;
+  }
+
+  uint64_t mask = ProgramMask(rules_, path);
+  PathVerdict verdict = JudgePath(rules_, mask);
+  if (verdict == PathVerdict::Deny) return Verdict::Deny;
+  // The interpreter's record replaces the script's, so a script's own argv rules could not
+  // be checked: such a script is refused.
+  if (verdict == PathVerdict::DependsOnArgv && IsScript(event_fd)) return Verdict::Deny;
+
+  leash_exec_program record;
+  memset(&record, 0, sizeof record);
+  record.ino = st.st_ino;
+  record.dev = KernelDev(st.st_dev);
+  record.generation = generation_;
+  record.mask = mask;
+  __u32 key = static_cast<__u32>(tid);
+  if (bpf_map_update_elem(programs_fd_, &key, &record, BPF_ANY) != 0) return Verdict::Deny;
+  return Verdict::Allow;
+}
+
+Napi::Function ExecGuard::Define(Napi::Env env) {
+  return DefineClass(env, "ExecGuard",
+                     {InstanceMethod("update", &ExecGuard::Update),
+                      InstanceMethod("close", &ExecGuard::Close),
+                      InstanceMethod("stats", &ExecGuard::Stats)});
+}
+
+ExecGuard::ExecGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExecGuard>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[2].IsFunction()) {
+    throw Napi::TypeError::New(env, "ExecGuard(cgroupPath: string, rules, onEvent)");
+  }
+  std::string cgroup_path = info[0].As<Napi::String>().Utf8Value();
+  ParseExecRules(env, info[1], 0);  // refuse bad rules before loading anything
+
+  struct statfs fs;
+  struct stat st;
+  if (statfs(cgroup_path.c_str(), &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC ||
+      stat(cgroup_path.c_str(), &st) != 0) {
+    throw Napi::Error::New(env, "ExecGuard: " + cgroup_path +
+                                    " is not a cgroup v2 directory; pass a session's cgroup");
+  }
+
+  uint64_t key = 0;
+  if (getrandom(&key, sizeof key, 0) != sizeof key) {
+    throw Napi::Error::New(env, "ExecGuard: getrandom failed: " + ErrnoText(errno));
+  }
+  skel_ = exec_bpf__open();
+  if (skel_ == nullptr) {
+    throw Napi::Error::New(env, "ExecGuard: opening the exec program failed: " + ErrnoText(errno));
+  }
+  skel_->rodata->hash_key = key;
+  try {
+    if (exec_bpf__load(skel_) != 0) {
+      throw Napi::Error::New(env, "ExecGuard: loading the sched_process_exec program failed: " +
+                                      ErrnoText(errno) + "; it needs BTF and tp_btf programs");
+    }
+    judge_ = std::make_shared<ExecJudge>(
+        key, bpf_map__fd(skel_->maps.sets), bpf_map__fd(skel_->maps.rules),
+        bpf_map__fd(skel_->maps.active), bpf_map__fd(skel_->maps.programs),
+        bpf_map__fd(skel_->maps.loaders));
+    judge_->Install(env, info[1]);
+
+    // Only tasks of this cgroup are judged; its id is its directory's inode.
+    __u64 cgroup_id = st.st_ino;
+    __u32 member = 1;
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.cgroups), &cgroup_id, &member, BPF_ANY) != 0) {
+      throw Napi::Error::New(env, "ExecGuard: naming the cgroup failed: " + ErrnoText(errno));
+    }
+    link_ = bpf_program__attach(skel_->progs.leash_exec);
+    if (link_ == nullptr) {
+      throw Napi::Error::New(env, "ExecGuard: attaching to sched_process_exec failed: " +
+                                      ErrnoText(errno));
+    }
+    ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &ExecGuard::OnRingEvent, this,
+                             nullptr);
+    if (ring_ == nullptr) {
+      throw Napi::Error::New(env, "ExecGuard: opening the event ring buffer failed: " +
+                                      ErrnoText(errno));
+    }
+  } catch (...) {
+    if (link_ != nullptr) bpf_link__destroy(link_);
+    link_ = nullptr;
+    exec_bpf__destroy(skel_);
+    skel_ = nullptr;
+    throw;
+  }
+
+  on_event_ = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(),
+                                            "leash-exec-events", kEventQueueSize, 1);
+  closed_ = false;
+  running_ = true;
+  poller_ = std::thread(&ExecGuard::PollLoop, this);
+}
+
+ExecGuard::~ExecGuard() { Stop(); }
+
+struct ExecEventData {
+  leash_exec_event event;
+};
+
+int ExecGuard::OnRingEvent(void* self, void* data, size_t size) {
+  auto* guard = static_cast<ExecGuard*>(self);
+  if (size < sizeof(leash_exec_event)) return 0;
+  auto* copy = new ExecEventData;
+  memcpy(&copy->event, data, sizeof copy->event);
+
+  napi_status status = guard->on_event_.NonBlockingCall(
+      copy, [](Napi::Env env, Napi::Function fn, ExecEventData* d) {
+        if (env != nullptr && fn != nullptr) {
+          const leash_exec_event& ev = d->event;
+          size_t shown = std::min<size_t>(ev.argv_len, sizeof ev.argv);
+          Napi::Array argv = Napi::Array::New(env);
+          size_t start = 0;
+          for (size_t i = 0; i <= shown; i++) {
+            if (i == shown || ev.argv[i] == '\0') {
+              if (i > start || i < shown) {
+                argv.Set(argv.Length(), std::string(ev.argv + start, i - start));
+              }
+              start = i + 1;
+            }
+          }
+          Napi::Object e = Napi::Object::New(env);
+          e.Set("pid", ev.pid);
+          e.Set("tid", ev.old_tid);
+          e.Set("decision", ev.decision == kDecisionAllow ? "allow" : "deny");
+          e.Set("argv", argv);
+          e.Set("truncated", ev.argv_len > sizeof ev.argv);
+          e.Set("unknownProgram", (ev.flags & LEASH_EXEC_UNKNOWN) != 0);
+          e.Set("overflow", (ev.flags & LEASH_EXEC_OVERFLOW) != 0);
+          e.Set("loader", (ev.flags & LEASH_EXEC_LOADER) != 0);
+          e.Set("comm", std::string(ev.comm, strnlen(ev.comm, sizeof ev.comm)));
+          fn.Call({e});
+        }
+        delete d;
+      });
+  if (status != napi_ok) {
+    delete copy;
+    guard->dropped_++;
+  }
+  return 0;
+}
+
+void ExecGuard::PollLoop() {
+  while (running_) {
+    int n = ring_buffer__poll(ring_, 100);
+    if (n < 0 && n != -EINTR) return;
+  }
+}
+
+Napi::Value ExecGuard::Update(const Napi::CallbackInfo& info) {
+  if (closed_) throw Napi::Error::New(info.Env(), "ExecGuard.update: the guard is closed");
+  judge_->Install(info.Env(), info[0]);
+  return info.Env().Undefined();
+}
+
+void ExecGuard::Stop() {
+  if (closed_) return;
+  closed_ = true;
+  running_ = false;
+  if (poller_.joinable()) poller_.join();
+  ring_buffer__free(ring_);
+  bpf_link__destroy(link_);
+  link_ = nullptr;
+  exec_bpf__destroy(skel_);
+  skel_ = nullptr;
+  on_event_.Release();
+}
+
+Napi::Value ExecGuard::Close(const Napi::CallbackInfo& info) {
+  Stop();
+  return info.Env().Undefined();
+}
+
+Napi::Value ExecGuard::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  __u64 lost = 0;
+  __u32 zero = 0;
+  if (skel_ != nullptr) bpf_map_lookup_elem(bpf_map__fd(skel_->maps.lost_events), &zero, &lost);
+  Napi::Object s = Napi::Object::New(env);
+  s.Set("lost", static_cast<double>(lost));
+  s.Set("dropped", static_cast<double>(dropped_.load()));
+  return s;
+}
+
+}  // namespace leash

@@ -1,0 +1,76 @@
+// The exec judge of a session: exec.bpf.c on sched_process_exec for the session's cgroup, and
+// the program records the fanotify answerer makes for it at each exec's permission event.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "exec_rules.h"
+
+struct exec_bpf;
+struct bpf_link;
+struct ring_buffer;
+
+namespace leash {
+
+// Shared by the ExecGuard and the FileGuard's answering thread; outlives either.
+class ExecJudge {
+ public:
+  enum class Verdict { Allow, Deny, Loader };
+
+  ExecJudge(uint64_t hash_key, int sets_fd, int rules_fd, int active_fd, int programs_fd,
+            int loaders_fd);
+  ~ExecJudge();
+
+  // Parses and installs a rule set in the kernel's idle slot, then makes it the active one.
+  void Install(Napi::Env env, Napi::Value rules);
+
+  // At an exec's permission event: the verdict of the program's path, and (when allowed)
+  // the record exec.bpf.c judges the new image's argv by. A dynamic loader is a Loader:
+  // noted for exec.bpf.c, and for the caller to judge as a library read.
+  Verdict Judge(int tid, int event_fd, const std::string& path);
+
+  uint64_t hash_key() const { return hash_key_; }
+
+ private:
+  std::mutex mutex_;
+  ExecRuleSet rules_;
+  uint64_t generation_ = 0;
+  const uint64_t hash_key_;
+  const int sets_fd_, rules_fd_, active_fd_, programs_fd_, loaders_fd_;
+};
+
+class ExecGuard : public Napi::ObjectWrap<ExecGuard> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit ExecGuard(const Napi::CallbackInfo& info);
+  ~ExecGuard() override;
+
+  std::shared_ptr<ExecJudge> judge() const { return judge_; }
+
+ private:
+  Napi::Value Update(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+
+  void PollLoop();
+  static int OnRingEvent(void* self, void* data, size_t size);
+  void Stop();
+
+  exec_bpf* skel_ = nullptr;
+  bpf_link* link_ = nullptr;
+  ring_buffer* ring_ = nullptr;
+  std::shared_ptr<ExecJudge> judge_;
+  std::thread poller_;
+  std::atomic<bool> running_{false};
+  Napi::ThreadSafeFunction on_event_;
+  bool closed_ = true;
+  std::atomic<uint64_t> dropped_{0};
+};
+
+}  // namespace leash
