@@ -76,24 +76,100 @@ export function loadGovernedServers(
     if (flagFile) throw new Error(`--mcp-servers ${flagFile}: no such file`);
     return new Map();
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON (${(err as Error).message}); fix it`);
-  }
+  const value = readJson(file);
   if (flagFile) return parseGovernedServers(value, file);
   const declared = (value as { mcpServers?: unknown } | null)?.mcpServers;
   return declared === undefined ? new Map() : parseGovernedServers(declared, file);
 }
 
-let declared = new Map<string, GovernedServer>();
+export type ServerSource = 'settings' | 'leash mcp add';
 
-/** Set once by leashd at start; sessions started later offer these servers. */
-export function setGovernedServers(servers: Map<string, GovernedServer>): void {
-  declared = servers;
+/**
+ * The servers sessions offer: those of the settings (fixed while leashd runs) and those added
+ * with `leash mcp add`, kept 0600 in leashd's state directory. A session takes the list as it
+ * is when the session starts.
+ */
+export class GovernedRegistry {
+  private readonly added: Map<string, GovernedServer>;
+
+  constructor(
+    private readonly fromSettings: Map<string, GovernedServer>,
+    private readonly stateFile?: string,
+  ) {
+    this.added =
+      stateFile && fs.existsSync(stateFile)
+        ? parseGovernedServers(readJson(stateFile), stateFile)
+        : new Map();
+  }
+
+  all(): Map<string, GovernedServer> {
+    return new Map([...this.fromSettings, ...this.added]);
+  }
+
+  list(): (GovernedServer & { source: ServerSource })[] {
+    return [
+      ...[...this.fromSettings.values()].map((s) => ({ ...s, source: 'settings' as const })),
+      ...[...this.added.values()].map((s) => ({ ...s, source: 'leash mcp add' as const })),
+    ];
+  }
+
+  add(server: { name: string; command: string[]; env: Record<string, string>; cwd: string }): void {
+    if (this.fromSettings.has(server.name) || this.added.has(server.name)) {
+      throw new Error(`an MCP server named ${server.name} is already declared; remove it first`);
+    }
+    const declaration: Record<string, unknown> = { command: server.command, env: server.env };
+    if (server.cwd) declaration.cwd = server.cwd;
+    const parsed = parseGovernedServers({ [server.name]: declaration }, 'leash mcp add');
+    this.added.set(server.name, parsed.get(server.name) as GovernedServer);
+    this.save();
+  }
+
+  remove(name: string): boolean {
+    if (this.fromSettings.has(name)) {
+      throw new Error(`MCP server ${name} is declared in leashd's settings; remove it there`);
+    }
+    const removed = this.added.delete(name);
+    if (removed) this.save();
+    return removed;
+  }
+
+  private save(): void {
+    if (!this.stateFile) throw new Error('this leashd has no state directory to keep servers in');
+    const out: Record<string, unknown> = {};
+    for (const s of this.added.values()) {
+      out[s.name] = s.cwd
+        ? { command: s.command, env: s.env, cwd: s.cwd }
+        : { command: s.command, env: s.env };
+    }
+    const tmp = `${this.stateFile}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(out, null, 2) + '\n', { mode: 0o600 });
+    fs.renameSync(tmp, this.stateFile);
+  }
 }
 
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message}); fix or remove it`);
+  }
+}
+
+let registry = new GovernedRegistry(new Map());
+
+/** Set once by leashd at start: the settings' servers, and where added ones are kept. */
+export function setGovernedServers(
+  fromSettings: Map<string, GovernedServer>,
+  stateFile: string,
+): void {
+  registry = new GovernedRegistry(fromSettings, stateFile);
+}
+
+export function governedRegistry(): GovernedRegistry {
+  return registry;
+}
+
+/** The servers a session starting now offers. */
 export function governedServers(): Map<string, GovernedServer> {
-  return declared;
+  return registry.all();
 }
