@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { listAgents } from '../agents/list';
 import { clientSocket, loadSettings } from '../config';
 import type { SessionInfoMsg } from '../grpc';
+import { registerMcpCommand } from '../mcp/cli';
 import { KNOWN_AGENTS } from '../session/manager';
 import { LeashClient } from './client';
 import { demo } from './demo';
@@ -268,6 +269,8 @@ program
     const info = await withClient((c) => c.call<SessionInfoMsg>('setMode', { session, mode }));
     console.log(o.json ? JSON.stringify(info) : `session ${info.name} is now in ${info.mode} mode`);
   });
+
+registerMcpCommand(program, withClient);
 
 const policy = program
   .command('policy')

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   const settings = loadSettings(program.opts<Partial<DaemonSettings>>());
   setGovernedServers(
     loadGovernedServers(program.opts<{ mcpServers?: string }>().mcpServers, SETTINGS_FILE),
+    path.join(settings.stateDir, 'mcp-servers.json'),
   );
 
   if (process.getuid?.() !== 0) {

@@ -7,6 +7,7 @@ import { matches } from '../audit/store';
 import type { AuditEvent } from '../audit/event';
 import type { AttachInputMsg, AttachOutputMsg, EventMsg, SessionInfoMsg } from '../grpc';
 import type { Logger } from '../log';
+import { mcpCalls } from '../mcp/calls';
 import { LAUNCHER_IN_SANDBOX, type DockerRuntime } from '../runtime/docker';
 import type { SessionManager } from '../session/manager';
 import { parseMode } from '../session/modes';
@@ -83,6 +84,8 @@ export function buildService(deps: {
   const { sessions, store, runtime, state, log } = deps;
 
   return {
+    ...mcpCalls(unary),
+
     status: unary(() => ({
       healthy: state.problems.length === 0,
       version: VERSION,
