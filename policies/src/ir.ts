@@ -1,7 +1,8 @@
 /**
  * The compiled form of a Cedar policy set: what the kernel and the proxy enforce.
  * This file is the contract between `policies` (which produces it) and `bpf`, `helper`, the
- * HTTP proxy and the MCP gateway (which enforce it). It is plain JSON so it can cross the N-API boundary.
+ * HTTP proxy and the MCP gateway (which enforce it). It is plain JSON so it can cross the
+ * N-API boundary.
  *
  * Semantics, identical to Cedar's: a request is denied if any forbid rule matches;
  * otherwise allowed if any permit rule matches; otherwise denied by default.

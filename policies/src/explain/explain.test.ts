@@ -7,7 +7,8 @@ const POLICY = `
 @id("no-force") forbid (principal, action == Leash::Action::"Exec", resource)
   when { context.argv.contains("--force") };
 @id("gh") @inject_header("Authorization: Bearer \${secret:GH}")
-permit (principal, action == Leash::Action::"HttpRequest", resource == Leash::Host::"api.github.com");
+permit (principal, action == Leash::Action::"HttpRequest",
+  resource == Leash::Host::"api.github.com");
 @id("fs") permit (principal, action == Leash::Action::"McpCall", resource in Leash::McpServer::"fs");
 `;
 

@@ -150,10 +150,13 @@ describe('lint', () => {
   describe('L003 for HTTP: a permit of requests to any host', () => {
     const HTTP = 'action == Leash::Action::"HttpRequest"';
     it('flags a permit that leaves the host open, not one that names it', () => {
-      const open = `@id("web") permit (principal, ${HTTP}, resource) when { resource.port == 443 };\n`;
+      const open =
+        `@id("web") permit (principal, ${HTTP}, resource)\n` + `  when { resource.port == 443 };\n`;
       assert.deepEqual(findings(open), ['2:1 L003']);
       assert.match(message(open, 'L003'), /HTTP requests to any host/);
-      const named = `@id("gh") permit (principal, ${HTTP}, resource) when { resource.name like "*.github.com" };\n`;
+      const named =
+        `@id("gh") permit (principal, ${HTTP}, resource)\n` +
+        `  when { resource.name like "*.github.com" };\n`;
       assert.deepEqual(findings(named), []);
     });
   });
@@ -161,7 +164,7 @@ describe('lint', () => {
   describe('L006: no permit of Exec', () => {
     it('flags a policy set in which no program may run', () => {
       const result = checkPolicy(
-        `@id("r") permit (principal, ${READ}, resource in Leash::Dir::"/etc");`,
+        `@id("r") permit (principal, ${READ}, resource == Leash::File::"/etc/hosts");`,
         'p.cedar',
       );
       assert.equal(result.ok, true);

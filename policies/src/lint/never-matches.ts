@@ -70,8 +70,8 @@ export const neverMatches: LintRule = {
           policy.source.head,
           'L002',
           `${effect} "${id}" can never match a ${what} request: its scope and conditions ` +
-            'contradict each other (disjoint paths, address ranges, ports or names), so it has no ' +
-            'effect. Fix the condition or remove the policy.',
+            'contradict each other (disjoint paths, address ranges, ports or names), so it has ' +
+            'no effect. Fix the condition or remove the policy.',
         ),
       );
       return [...whole, ...portFindings(input, policy)];
