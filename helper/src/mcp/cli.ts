@@ -33,10 +33,14 @@ export function registerMcpCommand(program: Command, withClient: WithClient): vo
     .description('declare a server: leash mcp add NAME [--env K=V]… [--cwd DIR] -- COMMAND…')
     .argument('<name>')
     .argument('<command...>', 'the program and its arguments, as run inside the sandbox')
-    .option('--env <pair...>', 'KEY=VALUE for the server (the sandbox can read it: no keys)')
+    .option(
+      '--env <pair>',
+      'KEY=VALUE for the server, repeatable (the sandbox can read it: no keys)',
+      (pair: string, all: string[]) => [...all, pair],
+      [] as string[],
+    )
     .option('--cwd <dir>', 'working directory in the sandbox (default: the workspace)')
     .option('--json', 'machine-readable output')
-    .passThroughOptions()
     .action(
       async (
         name: string,
