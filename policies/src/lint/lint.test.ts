@@ -185,4 +185,20 @@ describe('lint', () => {
       assert.match(message(body, 'L007'), /header "Authorization" into requests to any host/);
     });
   });
+
+  describe('L002 for Exec, HTTP and MCP', () => {
+    it('flags string tests no value passes and disjoint ports, not satisfiable ones', () => {
+      const http = 'permit (principal, action == Leash::Action::"HttpRequest", resource)';
+      const body =
+        `@id("h1") ${http}\n  when { resource.name == "a.io" && resource.name like "*.com" };\n` +
+        `@id("h2") ${http}\n  when { resource.name == "a.io" && resource.port > 443 && ` +
+        `resource.port < 80 };\n` +
+        `@id("m") forbid (principal, action == Leash::Action::"McpCall", resource)\n` +
+        `  when { resource.name == "x" && resource.name != "x" };\n` +
+        `@id("e") forbid (principal, action == Leash::Action::"Exec", resource)\n` +
+        `  when { context.args == "a" && context.args like "b*" };\n` +
+        `@id("ok") ${http}\n  when { resource.name == "a.com" && resource.name like "*.com" };\n`;
+      assert.deepEqual(findings(body), ['2:1 L002', '4:1 L002', '6:1 L002', '8:1 L002']);
+    });
+  });
 });

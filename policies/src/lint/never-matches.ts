@@ -7,6 +7,7 @@ import { binary, literal, resourceAttr } from '../compile/expr';
 import { patternsFor } from '../compile/errors';
 import { findTokens } from '../source';
 import { unsatisfiable, type Matcher } from './matchers';
+import { execUnsatisfiable, httpUnsatisfiable, mcpUnsatisfiable } from './string-matchers';
 import { warning, type LintInput, type LintPolicy, type LintRule } from './rule';
 
 const COMPARISONS = ['==', '!=', '<', '<=', '>', '>='];
@@ -61,9 +62,9 @@ export const neverMatches: LintRule = {
       const parts: string[] = [];
       if (files && never(files.alternatives)) parts.push('file');
       if (connects && never(connects)) parts.push('connect');
-      if (exec?.length === 0) parts.push('Exec');
-      if (http?.alternatives.length === 0) parts.push('HTTP');
-      if (mcp?.length === 0) parts.push('MCP');
+      if (exec?.every(execUnsatisfiable)) parts.push('Exec');
+      if (http?.alternatives.every(httpUnsatisfiable)) parts.push('HTTP');
+      if (mcp?.every(mcpUnsatisfiable)) parts.push('MCP');
       const whole = parts.map((what) =>
         warning(
           input,
