@@ -67,7 +67,7 @@ describe('leash mcp', { skip: sandboxSkip() }, () => {
 
   it('refuses a bad name, a name taken, removing a settings server, and an unknown one', () => {
     const cases: [string[], RegExp][] = [
-      [['mcp', 'add', 'a/b', '--', 'x'], /no \//],
+      [['mcp', 'add', 'a/b', '--', 'x'], /no \/ or \./],
       [['mcp', 'add', 'notes', '--', 'x'], /already declared/],
       [['mcp', 'rm', 'notes'], /declared in leashd's settings; remove it there/],
       [['mcp', 'rm', 'nope'], /no MCP server named nope/],

@@ -12,4 +12,12 @@ export const codex: AgentProfile = {
   },
   callerEnv: ['OPENAI_BASE_URL'],
   apiKey: { env: 'OPENAI_API_KEY', host: 'api.openai.com' },
+  // `-c` overrides of its config.toml; values are TOML, which JSON strings and arrays are.
+  mcpArgs: (servers) =>
+    Object.entries(servers).flatMap(([name, [command, ...args]]) => [
+      '-c',
+      `mcp_servers.${name}.command=${JSON.stringify(command)}`,
+      '-c',
+      `mcp_servers.${name}.args=${JSON.stringify(args)}`,
+    ]),
 };

@@ -21,7 +21,8 @@ describe('governed MCP server declarations', () => {
 
   const bad: [string, unknown, RegExp][] = [
     ['a list instead of an object', [], /mcpServers must be an object/],
-    ['a name with a slash', { 'a/b': { command: ['x'] } }, /no \//],
+    ['a name with a slash', { 'a/b': { command: ['x'] } }, /no \/ or \./],
+    ['a name with a dot', { 'a.b': { command: ['x'] } }, /no \/ or \./],
     ['an upper-case name', { Notes: { command: ['x'] } }, /lower-case/],
     ['no command', { notes: {} }, /command must be a non-empty array/],
     ['a command as a string', { notes: { command: 'node x.js' } }, /command must be/],

@@ -18,7 +18,8 @@ export interface GovernedServer {
   cwd?: string;
 }
 
-const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+/** No dots: Codex reads a server's name as one key of a dotted path. */
+const NAME_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /** Checks a declaration; `where` names its source in errors. */
 export function parseGovernedServers(value: unknown, where: string): Map<string, GovernedServer> {
@@ -29,7 +30,9 @@ export function parseGovernedServers(value: unknown, where: string): Map<string,
   for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
     const at = `${where}: MCP server ${JSON.stringify(name)}`;
     if (!NAME_RE.test(name)) {
-      throw new Error(`${at}: a name is lower-case letters, digits, . _ - (no /), at most 63`);
+      throw new Error(
+        `${at}: a name is lower-case letters, digits, _ and - (no / or .), at most 63`,
+      );
     }
     const d = raw as { command?: unknown; env?: unknown; cwd?: unknown } | null;
     if (typeof d !== 'object' || d === null) throw new Error(`${at}: must be an object`);
