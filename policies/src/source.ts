@@ -28,32 +28,47 @@ export interface PolicySource {
 
 const TWO_CHAR = new Set(['::', '==', '!=', '<=', '>=', '&&', '||']);
 
+const isIdentStart = (c: number): boolean =>
+  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+/** ASCII whitespace by code, anything else by Cedar's (Unicode) rule. */
+const isSpace = (c: number, ch: string): boolean =>
+  c === 32 || c === 10 || c === 9 || c === 13 || (c > 127 && /\s/.test(ch));
+
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < text.length) {
+    const c = text.charCodeAt(i);
     const ch = text[i] ?? '';
-    if (/\s/.test(ch)) {
+    if (isSpace(c, ch) || c === 11 || c === 12) {
       i++;
-    } else if (text.startsWith('//', i)) {
-      while (i < text.length && text[i] !== '\n') i++;
-    } else if (/[A-Za-z_]/.test(ch)) {
+    } else if (c === 47 && text.charCodeAt(i + 1) === 47) {
+      const end = text.indexOf('\n', i);
+      i = end < 0 ? text.length : end;
+    } else if (isIdentStart(c)) {
       const start = i;
-      while (i < text.length && /[A-Za-z0-9_]/.test(text[i] ?? '')) i++;
+      i++;
+      while (i < text.length) {
+        const d = text.charCodeAt(i);
+        if (!(isIdentStart(d) || isDigit(d))) break;
+        i++;
+      }
       const word = text.slice(start, i);
       tokens.push({ kind: 'ident', text: word, value: word, start, end: i });
-    } else if (/[0-9]/.test(ch)) {
+    } else if (isDigit(c)) {
       const start = i;
-      while (i < text.length && /[0-9]/.test(text[i] ?? '')) i++;
+      while (i < text.length && isDigit(text.charCodeAt(i))) i++;
       const digits = text.slice(start, i);
       tokens.push({ kind: 'number', text: digits, value: digits, start, end: i });
-    } else if (ch === '"') {
+    } else if (c === 34) {
       const start = i;
       i++;
-      while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+      while (i < text.length && text.charCodeAt(i) !== 34) i += text.charCodeAt(i) === 92 ? 2 : 1;
       const raw = text.slice(start + 1, Math.min(i, text.length));
       i++;
-      tokens.push({ kind: 'string', text: raw, value: unescape(raw), start, end: i });
+      const value = raw.includes('\\') ? unescape(raw) : raw;
+      tokens.push({ kind: 'string', text: raw, value, start, end: i });
     } else {
       const pair = text.slice(i, i + 2);
       const punct = TWO_CHAR.has(pair) ? pair : ch;
@@ -74,8 +89,7 @@ function unescape(raw: string): string {
 }
 
 /** Splits a policy set that Cedar parsed successfully into its policies, in order. */
-export function splitPolicies(text: string): PolicySource[] {
-  const all = tokenize(text);
+export function splitPolicies(text: string, all: Token[] = tokenize(text)): PolicySource[] {
   const policies: PolicySource[] = [];
   let current: Token[] = [];
   for (const token of all) {

@@ -77,8 +77,8 @@ export function analyse(text: string, file: string, roots: Roots): Analysis {
   }
 
   // Cedar refuses templates in a static policy set without saying where; say it here.
-  const slot =
-    findTokens(tokenize(text), ['?', 'principal']) ?? findTokens(tokenize(text), ['?', 'resource']);
+  const tokens = tokenize(text);
+  const slot = findTokens(tokens, ['?', 'principal']) ?? findTokens(tokens, ['?', 'resource']);
   if (slot) {
     diagnostics.push(
       lines.diagnostic(
@@ -99,7 +99,7 @@ export function analyse(text: string, file: string, roots: Roots): Analysis {
     return done([]);
   }
 
-  const sources = splitPolicies(text);
+  const sources = splitPolicies(text, tokens);
   const jsons: Array<{ source: PolicySource; json: PolicyJson; id: string }> = [];
   const seen = new Set<string>();
   for (const source of sources) {
