@@ -26,6 +26,14 @@ function rulesFor(dir: string): ExecRule[] {
       match: [git, { on: 'args', match: { kind: 'like', parts: ['push ', ' main'] } }],
     },
     {
+      id: 'scripts-not-bad',
+      effect: 'forbid',
+      match: [
+        program('prefix', `${dir}/scripts`),
+        { on: 'args', match: { kind: 'like', parts: ['', 'bad', ''] } },
+      ],
+    },
+    {
       id: 'echo-says-ok',
       effect: 'forbid',
       match: [
@@ -108,6 +116,20 @@ test('ExecGuard and FileGuard decide execs by program path and by argv', async (
     assert.deepEqual(await run([`${dir}/scripts/ok.sh`]), ran);
     assert.deepEqual(await run([`${dir}/scripts/via-denied.sh`]), { ok: false, code: 'EPERM' });
   });
+
+  await t.test("a script's argv rules see the script's own arguments", async () => {
+    assert.deepEqual(await run([`${dir}/scripts/ok.sh`, 'good']), ran);
+    assert.deepEqual(await run([`${dir}/scripts/ok.sh`, 'x', 'bad']), KILLED);
+    assert.deepEqual(await run([`${dir}/scripts/with-arg.sh`, 'good']), ran);
+    assert.deepEqual(await run([`${dir}/scripts/with-arg.sh`, 'bad']), KILLED);
+  });
+
+  await t.test(
+    'a script run through another script is unknown, so argv rules deny it',
+    async () => {
+      assert.deepEqual(await run([`${dir}/scripts/nested.sh`, 'good']), KILLED);
+    },
+  );
 
   await t.test('the dynamic loader run directly is killed while exec is narrowed', async () => {
     assert.deepEqual(await run([LOADER, `${dir}/denied/tool`]), KILLED);

@@ -52,6 +52,14 @@ struct {
 	__type(value, struct leash_exec_program);
 } programs SEC(".maps");
 
+/* Script records by the exec-ing thread's id (see exec.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct leash_exec_program);
+} scripts SEC(".maps");
+
 /* Dynamic loaders (by identity) seen by the answerer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -64,9 +72,12 @@ struct scratch {
 	char buf[LEASH_EXEC_ARGV_BYTES];
 	__u64 hash[LEASH_EXEC_MAX_ARGS];
 	__u32 len[LEASH_EXEC_MAX_ARGS];
+	__u32 off[LEASH_EXEC_MAX_ARGS]; /* where each entry of argv[1..] starts in buf */
+	char name[256];                 /* bprm->filename */
+	__u32 first;   /* the first entry of argv[1..] the rules being judged see */
+	__u32 text_at; /* where their joined args start in buf */
 	__u32 size;    /* bytes of buf read */
 	__u32 nargs;   /* entries of argv[1..] */
-	__u32 args_at; /* offset of argv[1] */
 	__u32 seen;    /* strings ended so far, argv[0] included */
 	__u32 start;   /* offset of the string being hashed */
 	__u8 overflow;
@@ -110,9 +121,7 @@ static long parse_byte(__u32 i, void *data)
 		s->h = (s->h ^ (__u8)c) * FNV_PRIME;
 		return 0;
 	}
-	if (s->seen == 0) {
-		s->args_at = i + 1;
-	} else {
+	if (s->seen > 0) { /* past argv[0] */
 		n = s->nargs;
 		if (n >= LEASH_EXEC_MAX_ARGS) {
 			s->overflow = 1;
@@ -120,6 +129,7 @@ static long parse_byte(__u32 i, void *data)
 		}
 		s->hash[n & (LEASH_EXEC_MAX_ARGS - 1)] = s->h;
 		s->len[n & (LEASH_EXEC_MAX_ARGS - 1)] = i - s->start;
+		s->off[n & (LEASH_EXEC_MAX_ARGS - 1)] = s->start;
 		s->nargs = n + 1;
 	}
 	s->seen++;
@@ -142,6 +152,8 @@ static long compare_arg(__u32 k, void *data)
 
 	if (k >= s->nargs)
 		return 1;
+	if (k < s->first)
+		return 0;
 	if (s->hash[k & (LEASH_EXEC_MAX_ARGS - 1)] == v->hash &&
 	    s->len[k & (LEASH_EXEC_MAX_ARGS - 1)] == v->len) {
 		v->present = true;
@@ -178,7 +190,7 @@ static long check_value(__u32 j, void *data)
 /* The joined args (argv[1..] with single spaces) at `pos`. */
 static char joined_at(const struct scratch *s, __u32 pos)
 {
-	char c = s->buf[(s->args_at + pos) & (LEASH_EXEC_ARGV_BYTES - 1)];
+	char c = s->buf[(s->text_at + pos) & (LEASH_EXEC_ARGV_BYTES - 1)];
 
 	return c == 0 ? ' ' : c;
 }
@@ -281,7 +293,7 @@ static bool args_like(struct scratch *s, const struct leash_exec_matcher *m)
 	__u32 n = m->count, text, first, last;
 	struct ctx_middle c = { .s = s, .m = m };
 
-	text = s->nargs > 0 && s->size > s->args_at ? s->size - 1 - s->args_at : 0;
+	text = s->nargs > s->first && s->size > s->text_at ? s->size - 1 - s->text_at : 0;
 	if (n == 0 || n > LEASH_EXEC_MAX_VALUES)
 		return false;
 	first = m->len[0];
@@ -379,7 +391,6 @@ static void read_argv(struct task_struct *task, struct scratch *s, __u32 *whole)
 	s->nargs = 0;
 	s->seen = 0;
 	s->start = 0;
-	s->args_at = 0;
 	s->h = hash_key;
 	if (size > LEASH_EXEC_ARGV_BYTES) {
 		s->overflow = 1;
@@ -409,17 +420,76 @@ static const struct leash_exec_set *set_of(__u64 generation)
 	return set && set->generation == generation ? set : 0;
 }
 
+#define ARGV_UNKNOWN 0xffffffffU
+
+/* The decision of one rule set for one program, whose rules see argv[1 + first..] (none of
+ * it when `first` is ARGV_UNKNOWN). */
+static __u8 judge(struct scratch *s, const struct leash_exec_set *set, __u64 mask, __u32 first,
+		  __u8 *flags)
+{
+	struct ctx_judge judge = { .s = s };
+	__u64 all = set->count >= 64 ? ~0ULL : (1ULL << set->count) - 1, direct;
+
+	mask &= all;
+	direct = mask & ~set->argv_mask; /* rules that match without looking at argv */
+	if (direct & set->forbid_mask)
+		return DECISION_DENY;
+	if ((mask & set->argv_mask) == 0)
+		return direct ? DECISION_ALLOW : DECISION_DENY;
+	if (s->overflow || first == ARGV_UNKNOWN) {
+		*flags |= LEASH_EXEC_OVERFLOW;
+		return DECISION_DENY;
+	}
+
+	*flags |= LEASH_EXEC_ARGV_READ;
+	s->first = first;
+	s->text_at = first < s->nargs ? s->off[first & (LEASH_EXEC_MAX_ARGS - 1)] : s->size;
+	judge.base = (set->generation & 1) * LEASH_EXEC_MAX_RULES;
+	judge.count = set->count;
+	judge.candidates = mask & set->argv_mask;
+	bpf_loop(LEASH_EXEC_MAX_RULES, judge_rule, &judge, 0);
+	return !judge.forbidden && (judge.permitted || direct) ? DECISION_ALLOW : DECISION_DENY;
+}
+
+static long hash_name(__u32 i, void *data)
+{
+	struct scratch *s = ((struct ctx_scratch *)data)->s;
+	char c = s->name[i & 255];
+
+	if (c == 0)
+		return 1;
+	s->h = (s->h ^ (__u8)c) * FNV_PRIME;
+	s->start = i + 1;
+	return 0;
+}
+
+/* Whether argv[1..][skip - 1] is bprm->filename: the entry a single handoff puts there. */
+static bool handed_over_once(struct scratch *s, const char *filename, __u32 skip)
+{
+	struct ctx_scratch c = { .s = s };
+	__u32 k = skip - 1;
+
+	if (skip < 1 || skip > 2 || k >= s->nargs)
+		return false;
+	if (bpf_probe_read_kernel_str(s->name, sizeof(s->name), filename) <= 0)
+		return false;
+	s->h = hash_key;
+	s->start = 0;
+	bpf_loop(sizeof(s->name), hash_name, &c, 0);
+	return s->h == s->hash[k & (LEASH_EXEC_MAX_ARGS - 1)] &&
+	       s->start == s->len[k & (LEASH_EXEC_MAX_ARGS - 1)];
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(leash_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u64 cgroup = bpf_get_current_cgroup_id();
-	const struct leash_exec_program *record;
-	const struct leash_exec_set *set;
+	const struct leash_exec_program *record, *script;
+	const struct leash_exec_set *set, *script_set;
 	struct leash_exec_file file = {};
-	struct ctx_judge judge = {};
 	struct leash_exec_event *event;
 	__u32 zero = 0, tid = old_pid, whole = 0;
-	__u64 *active_set, mask, all, direct, generation;
+	__u64 *active_set, mask, generation;
 	struct scratch *s;
 	__u8 flags = 0, decision;
 
@@ -453,28 +523,27 @@ int BPF_PROG(leash_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	bpf_map_delete_elem(&programs, &tid);
 
 	read_argv(task, s, &whole);
-	all = set->count >= 64 ? ~0ULL : (1ULL << set->count) - 1;
-	mask &= all;
-	direct = mask & ~set->argv_mask; /* rules that match without looking at argv */
-	if (flags & LEASH_EXEC_LOADER) {
+	if (flags & LEASH_EXEC_LOADER)
 		decision = set->loader_allowed ? DECISION_ALLOW : DECISION_DENY;
-	} else if (direct & set->forbid_mask) {
-		decision = DECISION_DENY;
-	} else if ((mask & set->argv_mask) == 0) {
-		decision = direct ? DECISION_ALLOW : DECISION_DENY;
-	} else if (s->overflow) {
-		flags |= LEASH_EXEC_OVERFLOW;
-		decision = DECISION_DENY;
-	} else {
-		flags |= LEASH_EXEC_ARGV_READ;
-		judge.s = s;
-		judge.base = (generation & 1) * LEASH_EXEC_MAX_RULES;
-		judge.count = set->count;
-		judge.candidates = mask & set->argv_mask;
-		bpf_loop(LEASH_EXEC_MAX_RULES, judge_rule, &judge, 0);
-		decision = !judge.forbidden && (judge.permitted || direct) ? DECISION_ALLOW
-									  : DECISION_DENY;
+	else
+		decision = judge(s, set, mask, 0, &flags);
+
+	/* A script handed over to its interpreter: its own rules, on its own arguments. */
+	if (bprm->interp != bprm->filename) {
+		script = bpf_map_lookup_elem(&scripts, &tid);
+		script_set = script ? set_of(script->generation) : 0;
+		flags |= LEASH_EXEC_SCRIPT;
+		if (script && script_set && handed_over_once(s, bprm->filename, script->skip)) {
+			if (judge(s, script_set, script->mask, script->skip, &flags) ==
+			    DECISION_DENY)
+				decision = DECISION_DENY;
+		} else {
+			flags |= LEASH_EXEC_UNKNOWN;
+			if (judge(s, set, set->unknown_mask, ARGV_UNKNOWN, &flags) == DECISION_DENY)
+				decision = DECISION_DENY;
+		}
 	}
+	bpf_map_delete_elem(&scripts, &tid);
 
 	if (decision == DECISION_DENY)
 		bpf_send_signal(SIGKILL);

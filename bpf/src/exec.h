@@ -34,6 +34,13 @@ enum leash_exec_matcher_kind {
  * made for. An update fills the idle set, then flips `active`; a record made just before
  * a flip still finds its own set, whose `generation` says which update wrote it.
  *
+ * Scripts: at a `#!` script's event the answerer also stores a script record: its mask and
+ * how many entries the kernel's handoff puts in front of the script's own argv[1..] (the
+ * script's path, after the `#!` line's optional argument). When sched_process_exec sees a
+ * handoff (bprm->interp differs from bprm->filename), the script's rules are judged on argv
+ * from there, once the entry before it is seen to be bprm->filename; a nested handoff or a
+ * missing record makes the script unknown, and then any argv rule that may apply denies.
+ *
  * Strings are matched by a keyed 64-bit FNV-1a hash and their length (contains), or byte by
  * byte (like). An argv area longer than LEASH_EXEC_ARGV_BYTES or with more than
  * LEASH_EXEC_MAX_ARGS arguments cannot be judged: when any rule that could apply has argv
@@ -70,8 +77,8 @@ struct leash_exec_program {
 	__u64 ino;
 	__u64 generation;
 	__u64 mask;
-	__u32 dev; /* the kernel's encoding: major << 20 | minor */
-	__u32 pad;
+	__u32 dev;  /* the kernel's encoding: major << 20 | minor */
+	__u32 skip; /* scripts: argv entries the interpreter handoff put before the script's own */
 };
 
 /* The key of a loader identity: programs that are dynamic loaders, run directly. */
@@ -85,7 +92,8 @@ enum leash_exec_flags {
 	LEASH_EXEC_UNKNOWN = 1,  /* no record named the program that runs */
 	LEASH_EXEC_OVERFLOW = 2, /* argv was past the bounds the program reads */
 	LEASH_EXEC_LOADER = 4,   /* the dynamic loader was run directly */
-	LEASH_EXEC_ARGV_READ = 8 /* argv was read (rules needed it) */
+	LEASH_EXEC_ARGV_READ = 8, /* argv was read (rules needed it) */
+	LEASH_EXEC_SCRIPT = 16,   /* a `#!` script handed over to its interpreter */
 };
 
 struct leash_exec_event {

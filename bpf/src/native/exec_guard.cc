@@ -33,10 +33,21 @@ std::string ErrnoText(int err) {
 // The kernel's own encoding of a device number, as exec.bpf.c reads it from the superblock.
 uint32_t KernelDev(dev_t dev) { return (major(dev) << 20) | minor(dev); }
 
-// A `#!` script: its interpreter runs in its place, with the script's path in its argv.
-bool IsScript(int fd) {
-  char head[2];
-  return pread(fd, head, sizeof head, 0) == 2 && head[0] == '#' && head[1] == '!';
+// For a `#!` script (its interpreter runs in its place), how many entries the kernel puts
+// before the script's own argv[1..]: the script's path, after the line's optional argument
+// (as fs/binfmt_script.c splits the first line); 0 for anything else.
+uint32_t ScriptHandoffEntries(int fd) {
+  char head[256];
+  ssize_t n = pread(fd, head, sizeof head, 0);
+  if (n < 2 || head[0] != '#' || head[1] != '!') return 0;
+  std::string line(head + 2, static_cast<size_t>(n) - 2);
+  line = line.substr(0, line.find('\n'));
+  line = line.substr(0, line.find('\0'));
+  size_t name = line.find_first_not_of(" \t");
+  if (name == std::string::npos) return 1;  // no interpreter: the kernel refuses it
+  size_t after = line.find_first_of(" \t", name);
+  if (after == std::string::npos) return 1;
+  return line.find_first_not_of(" \t", after) == std::string::npos ? 1 : 2;
 }
 
 void Write(int fd, const void* key, const void* value, const char* what) {
@@ -49,16 +60,17 @@ void Write(int fd, const void* key, const void* value, const char* what) {
 }  // namespace
 
 ExecJudge::ExecJudge(uint64_t hash_key, int sets_fd, int rules_fd, int active_fd,
-                     int programs_fd, int loaders_fd)
+                     int programs_fd, int scripts_fd, int loaders_fd)
     : hash_key_(hash_key),
       sets_fd_(dup(sets_fd)),
       rules_fd_(dup(rules_fd)),
       active_fd_(dup(active_fd)),
       programs_fd_(dup(programs_fd)),
+      scripts_fd_(dup(scripts_fd)),
       loaders_fd_(dup(loaders_fd)) {}
 
 ExecJudge::~ExecJudge() {
-  for (int fd : {sets_fd_, rules_fd_, active_fd_, programs_fd_, loaders_fd_}) {
+  for (int fd : {sets_fd_, rules_fd_, active_fd_, programs_fd_, scripts_fd_, loaders_fd_}) {
     if (fd >= 0) close(fd);
   }
 }
@@ -111,9 +123,6 @@ ExecJudge::Verdict ExecJudge::Judge(int tid, int event_fd, const std::string& pa
   uint64_t mask = ProgramMask(rules_, path);
   PathVerdict verdict = JudgePath(rules_, mask);
   if (verdict == PathVerdict::Deny) return Verdict::Deny;
-  // The interpreter's record replaces the script's, so a script's own argv rules could not
-  // be checked: such a script is refused.
-  if (verdict == PathVerdict::DependsOnArgv && IsScript(event_fd)) return Verdict::Deny;
 
   leash_exec_program record;
   memset(&record, 0, sizeof record);
@@ -121,8 +130,11 @@ ExecJudge::Verdict ExecJudge::Judge(int tid, int event_fd, const std::string& pa
   record.dev = KernelDev(st.st_dev);
   record.generation = generation_;
   record.mask = mask;
+  record.skip = ScriptHandoffEntries(event_fd);
   __u32 key = static_cast<__u32>(tid);
-  if (bpf_map_update_elem(programs_fd_, &key, &record, BPF_ANY) != 0) return Verdict::Deny;
+  // A script's interpreter makes the program record next; the script keeps its own.
+  int map = record.skip > 0 ? scripts_fd_ : programs_fd_;
+  if (bpf_map_update_elem(map, &key, &record, BPF_ANY) != 0) return Verdict::Deny;
   return Verdict::Allow;
 }
 
@@ -166,7 +178,7 @@ ExecGuard::ExecGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExecGuar
     judge_ = std::make_shared<ExecJudge>(
         key, bpf_map__fd(skel_->maps.sets), bpf_map__fd(skel_->maps.rules),
         bpf_map__fd(skel_->maps.active), bpf_map__fd(skel_->maps.programs),
-        bpf_map__fd(skel_->maps.loaders));
+        bpf_map__fd(skel_->maps.scripts), bpf_map__fd(skel_->maps.loaders));
     judge_->Install(env, info[1]);
 
     // Only tasks of this cgroup are judged; its id is its directory's inode.

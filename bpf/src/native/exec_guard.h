@@ -24,14 +24,14 @@ class ExecJudge {
   enum class Verdict { Allow, Deny, Loader };
 
   ExecJudge(uint64_t hash_key, int sets_fd, int rules_fd, int active_fd, int programs_fd,
-            int loaders_fd);
+            int scripts_fd, int loaders_fd);
   ~ExecJudge();
 
   // Parses and installs a rule set in the kernel's idle slot, then makes it the active one.
   void Install(Napi::Env env, Napi::Value rules);
 
   // At an exec's permission event: the verdict of the program's path, and (when allowed)
-  // the record exec.bpf.c judges the new image's argv by. A dynamic loader is a Loader:
+  // the record exec.bpf.c judges the new image's argv by (for a `#!` script, a script record). A dynamic loader is a Loader:
   // noted for exec.bpf.c, and for the caller to judge as a library read.
   Verdict Judge(int tid, int event_fd, const std::string& path);
 
@@ -42,7 +42,7 @@ class ExecJudge {
   ExecRuleSet rules_;
   uint64_t generation_ = 0;
   const uint64_t hash_key_;
-  const int sets_fd_, rules_fd_, active_fd_, programs_fd_, loaders_fd_;
+  const int sets_fd_, rules_fd_, active_fd_, programs_fd_, scripts_fd_, loaders_fd_;
 };
 
 class ExecGuard : public Napi::ObjectWrap<ExecGuard> {

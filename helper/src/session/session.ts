@@ -31,6 +31,7 @@ import { SessionMcp } from '../mcp/session-mcp';
 import { LAUNCHER_IN_SANDBOX, type DockerRuntime, type SandboxContainer } from '../runtime/docker';
 import { nowRfc3339Nano } from '../time';
 import { enforcedRules, type Mode } from './modes';
+import { enforcedExecRules, ExecEnforcer, execDiagnostics } from './exec-enforcer';
 
 export type { Mode } from './modes';
 
@@ -79,6 +80,8 @@ export function compileFor(spec: {
   }
   const principal = result.ir.principals[spec.agent];
   if (!principal) throw new Error(`compiler gave no rules for principal ${spec.agent}`);
+  const execErrors = execDiagnostics(principal, spec.policyOrigin);
+  if (execErrors.length > 0) throw new PolicyError(execErrors, spec.policyOrigin);
   const always = new Set<string>();
   for (const [id, annotations] of policyAnnotations(spec.policyText)) {
     if ('always' in annotations) always.add(id);
@@ -101,6 +104,7 @@ export class Session {
   private changeGuard?: ChangeGuard;
   private keeper?: ChildProcess;
   private connectGuard?: ConnectGuard;
+  private exec?: ExecEnforcer;
   /** MCP governance: the policy and audit side, and the stdio bridge when servers are declared. */
   readonly mcp: SessionMcp;
   private mcpBridge?: McpBridge;
@@ -175,7 +179,21 @@ export class Session {
         rules: enforced.connects,
         onEvent: (e) => this.onNet(e),
       });
+      this.exec = new ExecEnforcer(
+        {
+          name: this.name,
+          principal: this.principal,
+          mode: () => this.mode,
+          rules: () => this.rules,
+          onDenial: () => this.denials++,
+        },
+        c.cgroupPath,
+        enforcedExecRules(this.mode, this.rules, this.always),
+        this.audit,
+        this.log,
+      );
       this.fileGuard = new FileGuard({
+        execGuard: this.exec.guard,
         caching: enforced.caching,
         mountPoints: c.mountPoints.map((m) =>
           m === '/' ? `/proc/${c.pid}/root` : `/proc/${c.pid}/root${m}`,
@@ -283,6 +301,7 @@ export class Session {
   private enforce(mode: Mode, rules: PrincipalIR, always: Set<string>): void {
     const enforced = enforcedRules(mode, rules, always);
     this.connectGuard?.update(enforced.connects);
+    this.exec?.update(enforcedExecRules(mode, rules, always));
     this.fileGuard?.update(enforced.files, { caching: enforced.caching });
     this.changeGuard?.update(enforced.files);
   }
@@ -300,6 +319,7 @@ export class Session {
     this.fileGuard?.close();
     this.changeGuard?.close();
     this.connectGuard?.close();
+    this.exec?.close();
     if (this.keeper?.pid && this.keeper.exitCode === null) this.keeper.kill('SIGTERM');
     this.record('session', 'Stop', this.name, { reason });
     this.audit.flush();
@@ -320,6 +340,7 @@ export class Session {
   }
 
   private onFile(e: FileEvent): void {
+    if (e.access === 'exec') return this.exec?.onProgram(e);
     const accesses: FileAccess[] =
       e.access === 'readwrite' ? ['read', 'write'] : [e.access as FileAccess];
     const verdicts = accesses.map((a) => ({

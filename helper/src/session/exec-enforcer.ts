@@ -1,0 +1,146 @@
+/**
+ * A session's exec enforcement: the ExecGuard on the session's cgroup (argv, judged in the
+ * kernel), the FileGuard's program-path verdicts it is paired with, and the `exec` audit events
+ * both produce. Exec rules the kernel cannot enforce exactly are refused with the policy.
+ */
+import { decideExec, type ExecRule, type PrincipalIR, type Verdict } from '@leash/policies';
+import { ExecGuard, execRulesUnenforceable, type ExecEvent, type FileEvent } from '@leash/bpf';
+import type { AuditWriter } from '../audit/writer';
+import type { EventDecision } from '../audit/event';
+import type { Logger } from '../log';
+import { LAUNCHER_IN_SANDBOX } from '../runtime/docker';
+import { nowRfc3339Nano } from '../time';
+import type { Mode } from './modes';
+
+const BUILTIN_PREFIX = 'leash:builtin/';
+
+/** Every session command starts as leash-launch, whatever the policy says of Exec. */
+const LAUNCHER_RULE: ExecRule = {
+  id: `${BUILTIN_PREFIX}launcher`,
+  effect: 'permit',
+  match: [{ on: 'program', path: { kind: 'exact', value: LAUNCHER_IN_SANDBOX } }],
+};
+
+/** Why the policy's Exec rules cannot be enforced (one line per reason), empty when they can. */
+export function execDiagnostics(principal: PrincipalIR, origin: string): string[] {
+  const why = execRulesUnenforceable([LAUNCHER_RULE, ...principal.exec]);
+  return why === undefined
+    ? []
+    : [
+        `${origin}: error: Exec rules cannot be enforced exactly by the kernel: ${why} [exec-bounds]`,
+      ];
+}
+
+/** What the kernel enforces of Exec in a mode: all of it in enforce; otherwise every exec is
+ *  allowed except by the built-in rules and the forbids annotated `@always`. */
+export function enforcedExecRules(mode: Mode, rules: PrincipalIR, always: Set<string>): ExecRule[] {
+  if (mode === 'enforce') return [LAUNCHER_RULE, ...rules.exec];
+  const held = rules.exec.filter(
+    (r) => r.effect === 'forbid' && (r.id.startsWith(BUILTIN_PREFIX) || always.has(r.id)),
+  );
+  return [LAUNCHER_RULE, { id: `leash:mode/${mode}`, effect: 'permit', match: [] }, ...held];
+}
+
+export interface ExecSessionView {
+  name: string;
+  principal: string;
+  mode(): Mode;
+  rules(): PrincipalIR;
+  onDenial(): void;
+}
+
+/** Program paths seen at exec permission events, by thread, until the exec completes. */
+const PENDING_LIMIT = 4096;
+
+export class ExecEnforcer {
+  readonly guard: ExecGuard;
+  private readonly pending = new Map<number, string>();
+
+  constructor(
+    private readonly session: ExecSessionView,
+    cgroupPath: string,
+    rules: ExecRule[],
+    private readonly audit: AuditWriter,
+    private readonly log: Logger,
+  ) {
+    this.guard = new ExecGuard({ cgroupPath, rules, onEvent: (e) => this.onExec(e) });
+  }
+
+  update(rules: ExecRule[]): void {
+    this.guard.update(rules);
+  }
+
+  close(): void {
+    this.guard.close();
+  }
+
+  /** A program-path verdict from the FileGuard (access `exec`). A refusal is final (execve
+   *  failed with EPERM); an allowed program is judged again on its argv when it starts. */
+  onProgram(e: FileEvent): void {
+    if (e.decision === 'allow') {
+      if (this.pending.size >= PENDING_LIMIT) this.pending.clear();
+      this.pending.set(e.pid, e.path);
+      return;
+    }
+    const verdict = decideExec(this.session.rules(), e.path, []);
+    this.write(e.path, undefined, 'deny', verdict, e.pid, e.comm, {});
+  }
+
+  private onExec(e: ExecEvent): void {
+    const program = this.pending.get(e.tid);
+    this.pending.delete(e.tid);
+    if (program === LAUNCHER_IN_SANDBOX) return; // leashd's own start of the session command
+    const argv = e.argv.slice(1);
+    const resource = program ?? (e.loader ? 'dynamic loader' : 'unknown program');
+    const verdict: Verdict =
+      program === undefined || e.loader || e.overflow
+        ? { decision: 'deny', policies: [] }
+        : decideExec(this.session.rules(), program, argv);
+    const details: Record<string, unknown> = {};
+    if (e.truncated) details.truncated = true;
+    if (e.unknownProgram) details.unknownProgram = true;
+    if (e.overflow) details.overflow = true;
+    if (e.loader) details.loader = true;
+    this.write(resource, argv, e.decision, verdict, e.pid, e.comm, details);
+  }
+
+  private write(
+    resource: string,
+    argv: string[] | undefined,
+    kernel: 'allow' | 'deny',
+    policy: Verdict,
+    pid: number,
+    comm: string,
+    details: Record<string, unknown>,
+  ): void {
+    const mode = this.session.mode();
+    let decision: EventDecision = kernel;
+    if (mode !== 'enforce' && kernel === 'allow' && policy.decision === 'deny') {
+      decision = 'would-deny';
+    } else if (mode === 'enforce' && kernel === 'allow' && policy.decision === 'deny') {
+      this.log.error('kernel and policy disagree on an exec', { resource, argv });
+    }
+    if (decision === 'deny') this.session.onDenial();
+
+    const event = {
+      session: this.session.name,
+      principal: this.session.principal,
+      kind: 'exec' as const,
+      action: 'Exec',
+      resource,
+      decision,
+      policies: policy.policies,
+      count: 1,
+      pid,
+      comm,
+      details: argv === undefined ? details : { ...details, argv },
+    };
+    // Allowed execs are counted per program and arguments, except in record mode.
+    if (decision === 'allow' && mode !== 'record') {
+      const key = [this.session.name, this.session.principal, resource, ...(argv ?? [])];
+      this.audit.countAllowed(`exec\0${key.join('\0')}`, event);
+    } else {
+      this.audit.push({ ...event, time: nowRfc3339Nano() });
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/** Exec narrowing in a real session: programs by path (EPERM), arguments in the kernel (killed,
+ *  status 137), every decision in the audit log with its argv. */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { sandboxSkip } from '../support/env';
+import { makeWorkspace, sessionOf, TestDaemon } from '../support/leashd';
+
+const BASE = fs
+  .readFileSync(path.resolve(__dirname, '..', '..', 'fixtures', 'workspace-rw.cedar'), 'utf8')
+  .replace(
+    /@id\("exec-any"\)\npermit \(principal, action == Leash::Action::"Exec", resource\);/,
+    '',
+  );
+
+const EXEC_POLICIES = `
+@id("exec-system")
+permit (principal, action == Leash::Action::"Exec", resource in Leash::Dir::"/usr");
+
+@id("exec-workspace")
+permit (principal, action == Leash::Action::"Exec", resource in Leash::Dir::"@workspace");
+
+@id("no-env")
+forbid (principal, action == Leash::Action::"Exec", resource == Leash::File::"/usr/bin/env");
+
+@id("no-force")
+forbid (principal, action == Leash::Action::"Exec", resource)
+when { context.argv.contains("--force") };
+
+@id("no-rm-rf")
+forbid (principal, action == Leash::Action::"Exec", resource)
+when { context.args like "-rf *" };
+`;
+
+describe('exec narrowing', { skip: sandboxSkip() }, () => {
+  const daemon = new TestDaemon();
+  before(() => daemon.start());
+  after(() => daemon.stop());
+
+  it('refuses programs by path with EPERM and kills argument violators before they run', () => {
+    const ws = makeWorkspace({ 'hello.sh': '#!/bin/sh\necho hello from script\n' });
+    fs.chmodSync(path.join(ws, 'hello.sh'), 0o755);
+    fs.copyFileSync('/bin/true', path.join(ws, 'mytrue'));
+    fs.chmodSync(path.join(ws, 'mytrue'), 0o755);
+    const policy = path.join(ws, 'p.cedar');
+    fs.writeFileSync(policy, BASE + EXEC_POLICIES);
+    const script = [
+      '/usr/bin/env true; echo "env=$?"',
+      '/usr/bin/echo plain; echo "echo=$?"',
+      '/usr/bin/true --force; echo "force=$?"',
+      '/usr/bin/echo -rf x; echo "rmrf=$?"',
+      `${ws}/hello.sh --force; echo "script-force=$?"`,
+      `${ws}/hello.sh; echo "script=$?"`,
+      `${ws}/mytrue --force; echo "copy=$?"`,
+      `/lib64/ld-linux-x86-64.so.2 /usr/bin/true; echo "loader=$?"`,
+    ].join('\n');
+    const r = daemon.cli([
+      ...['run', '--json', '--policy', policy, '--workspace', ws],
+      ...['shell', '--', 'sh', '-c', script],
+    ]);
+    assert.match(r.stdout, /^env=126$/m, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    assert.match(r.stderr, /env: Operation not permitted|env: Permission denied/);
+    assert.match(r.stdout, /^plain\necho=0$/m);
+    assert.match(r.stdout, /^force=137$/m);
+    assert.match(r.stdout, /^rmrf=137$/m);
+    assert.doesNotMatch(r.stdout, /^-rf x$/m);
+    assert.match(r.stdout, /^hello from script\nscript=0$/m);
+    assert.match(r.stdout, /^script-force=137$/m);
+    assert.match(r.stdout, /^copy=137$/m);
+    assert.match(r.stdout, /^loader=137$/m);
+
+    const events = daemon.events(sessionOf(r.stderr)).filter((e) => e.kind === 'exec');
+    const env = events.find((e) => e.resource === '/usr/bin/env');
+    assert.equal(env?.decision, 'deny');
+    assert.deepEqual(env?.policies, ['no-env']);
+    const force = events.find((e) => (e.argv as string[] | undefined)?.includes('--force'));
+    assert.equal(force?.decision, 'deny');
+    assert.equal(force?.resource, '/usr/bin/true');
+    assert.deepEqual(force?.policies, ['no-force']);
+    const rmrf = events.find((e) => e.decision === 'deny' && e.resource === '/usr/bin/echo');
+    assert.deepEqual(rmrf?.argv, ['-rf', 'x']);
+    assert.deepEqual(rmrf?.policies, ['no-rm-rf']);
+    const plain = events.find((e) => e.decision === 'allow' && e.resource === '/usr/bin/echo');
+    assert.deepEqual(plain?.policies, ['exec-system']);
+  });
+
+  it('refuses a policy whose Exec rules exceed what the kernel can enforce', () => {
+    const ws = makeWorkspace();
+    const policy = path.join(ws, 'p.cedar');
+    const values = Array.from({ length: 9 }, (_, i) => `"v${i}"`).join(', ');
+    fs.writeFileSync(
+      policy,
+      BASE +
+        EXEC_POLICIES +
+        `\n@id("too-wide")\nforbid (principal, action == Leash::Action::"Exec", resource)\n` +
+        `when { context.argv.containsAny([${values}]) };\n`,
+    );
+    const r = daemon.cli(['run', '--policy', policy, '--workspace', ws, 'shell', '--', 'true']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /policy too-wide: containsAny of 9 values exceeds the kernel's 8/);
+  });
+});
