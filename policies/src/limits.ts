@@ -13,6 +13,8 @@ export const MAX_NESTING = 32;
 export const MAX_OPERATORS = 400;
 
 const OPERATORS = [',', '&&', '||', '==', '!=', '<=', '>=', '<', '>', '+', '-', '*', '.', '!'];
+/** The characters an operator can start with, to skip the search on every other one. */
+const OPERATOR_STARTS = new Set(OPERATORS.map((o) => o[0]));
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Whether `s` can be encoded as UTF-8 (no unpaired surrogate). */
@@ -56,14 +58,14 @@ export function checkLimits(text: string, file: string, lines: LineMap): Diagnos
       depth = Math.max(0, depth - 1);
     } else if (ch === ';' && depth === 0) {
       operators = 0;
-    } else {
+    } else if (OPERATOR_STARTS.has(ch)) {
       const op = OPERATORS.find((o) => text.startsWith(o, i));
       if (op && ++operators > MAX_OPERATORS) {
         return error(
           i,
           'too-large',
-          `this policy has more than ${MAX_OPERATORS} operators and list items; Leash refuses such a policy ` +
-            'before parsing it. Split it into several policies.',
+          `this policy has more than ${MAX_OPERATORS} operators and list items; Leash refuses ` +
+            'such a policy before parsing it. Split it into several policies.',
         );
       }
       if (op) i += op.length - 1;
