@@ -54,6 +54,9 @@ describe('a governed stdio MCP server through the shim', { skip: sandboxSkip() }
     serversFile,
     JSON.stringify({
       notes: { command: [`${ws}/node`, `${ws}/notes-server.js`, `${ws}/calls.log`] },
+      stubborn: {
+        command: [`${ws}/node`, `${ws}/notes-server.js`, `${ws}/stubborn.log`, '--ignore-eof'],
+      },
     }),
   );
   const daemon = new TestDaemon(['--mcp-servers', serversFile]);
@@ -111,7 +114,9 @@ describe('a governed stdio MCP server through the shim', { skip: sandboxSkip() }
       '-c',
       `${ws}/node ${ws}/client.js ${ws}/script.json; ` +
         `${ws}/node ${run}/mcp-shim.js ${run}/mcp-${SESSION}.sock other </dev/null 2>${ws}/refusal.txt; ` +
-        `echo "shim exit $?" >> ${ws}/refusal.txt`,
+        `echo "shim exit $?" >> ${ws}/refusal.txt; ` +
+        // A server that ignores the end of its input is stopped while the session goes on.
+        `${ws}/node ${run}/mcp-shim.js ${run}/mcp-${SESSION}.sock stubborn </dev/null; sleep 8`,
     ]);
     await waitFor(
       'the client to reach its reload step',
@@ -207,8 +212,18 @@ describe('a governed stdio MCP server through the shim', { skip: sandboxSkip() }
     assert.deepEqual(received, ['read_note', 'read_note', 'write_note']);
   });
 
+  it('stops a server that keeps running after the client has gone (SIGTERM)', () => {
+    const stop = daemon
+      .events(SESSION)
+      .find((e) => e.kind === 'mcp' && e.action === 'Stop' && e.principal === 'mcp:stubborn');
+    assert.equal(stop?.exitCode, 143, JSON.stringify(stop));
+  });
+
   it('refuses a shim that names a server the host did not declare', () => {
-    assert.match(shimRefusal, /no governed MCP server named other; declared on this host: notes/);
+    assert.match(
+      shimRefusal,
+      /no governed MCP server named other; declared on this host: notes, stubborn/,
+    );
     assert.match(shimRefusal, /shim exit 1/);
   });
 

@@ -7,6 +7,7 @@
  * gate. The agent never holds the server's stdio, so it cannot talk to it around the check,
  * and the server's name comes from the host's declaration, never from the sandbox.
  */
+import type Docker from 'dockerode';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -146,6 +147,30 @@ export class McpBridge {
     socket.on('data', onHead);
   }
 
+  /** Sends SIGTERM, then SIGKILL, to a server that outlives its input, by its pid in the
+   *  sandbox (the launcher runs the server in its own place). */
+  private async stopLingering(exec: Docker.Exec, pid: number, server: string): Promise<void> {
+    for (const signal of ['TERM', 'KILL']) {
+      await new Promise((r) => setTimeout(r, EXIT_GRACE_MS).unref());
+      const running = await exec.inspect().then(
+        (i) => i.Running,
+        () => false,
+      );
+      if (!running) return;
+      this.opts.log.info('MCP server still running after its input ended', { server, signal });
+      await this.opts.runtime
+        .exec(this.opts.containerId, ['/bin/sh', '-c', `kill -${signal} "$0"`, String(pid)], {
+          tty: false,
+          env: {},
+          workdir: '/',
+        })
+        .then(({ stream }) => stream.resume())
+        .catch((err: Error) =>
+          this.opts.log.warn('could not signal the MCP server', { server, error: err.message }),
+        );
+    }
+  }
+
   /** Starts the server in the sandbox and relays the conversation through the gate. */
   private async relay(socket: net.Socket, server: GovernedServer, early: Buffer): Promise<void> {
     const { runtime, containerId, workspace, env, mcp, log } = this.opts;
@@ -171,7 +196,13 @@ export class McpBridge {
       stream.end();
       throw new Error(`leash-launch did not start it: ${errText.trim() || 'no output'}`);
     }
-    this.opts.supervise(launched.pid, launched.fd);
+    try {
+      this.opts.supervise(launched.pid, launched.fd);
+    } catch (err) {
+      // End of input makes the waiting launcher give up without running the server.
+      stream.end();
+      throw err;
+    }
     stream.write('g');
     mcp.recordServer(server.name, 'Start', { command: server.command, pid: launched.pid });
 
@@ -205,9 +236,17 @@ export class McpBridge {
           log.debug('could not read the MCP server exit', { error: err.message }),
         );
     });
-    // The client leaving ends the server's input; a well-behaved server then exits.
-    socket.on('end', () => stream.end());
-    socket.on('close', () => stream.end());
+    // The client leaving ends the server's input; a server still running after that is
+    // asked to stop, then made to (MCP's stdio shutdown).
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      stream.end();
+      void this.stopLingering(exec, launched.pid, server.name);
+    };
+    socket.on('end', end);
+    socket.on('close', end);
 
     socket.write(JSON.stringify({ ok: true }) + '\n');
     if (early.length > 0) fromClient.push(early);
@@ -215,6 +254,9 @@ export class McpBridge {
     socket.resume();
   }
 }
+
+/** How long a server may take to exit after its input ends, and after SIGTERM. */
+const EXIT_GRACE_MS = 5_000;
 
 /** `.leash/run` in the workspace, created by leashd and refused if anything there is not a
  *  plain directory (a cloned workspace could plant a symlink to aim root's writes elsewhere). */
