@@ -211,6 +211,12 @@ describe('McpGate: invalid JSON-RPC', () => {
     ['an id that is an object', '{"jsonrpc":"2.0","id":{},"method":"ping"}', INVALID_REQUEST, null],
     ['a method that is not a string', '{"jsonrpc":"2.0","id":6,"method":3}', INVALID_REQUEST, 6],
     [
+      'a method spelled like tools/call in another case',
+      '{"jsonrpc":"2.0","id":7,"method":" Tools/Call","params":{"name":"write"}}',
+      INVALID_REQUEST,
+      7,
+    ],
+    [
       'a tools/call without a name',
       '{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{}}',
       INVALID_PARAMS,

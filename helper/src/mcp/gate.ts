@@ -9,6 +9,7 @@ import {
   errorResponse,
   idKey,
   INVALID_PARAMS,
+  INVALID_REQUEST,
   parse,
   POLICY_DENIED,
   toWire,
@@ -110,6 +111,12 @@ export class McpGate {
   private judge(m: Message): ErrorResponse | 'drop' | undefined {
     if (m.kind === 'response') return undefined;
     const id = m.kind === 'request' ? m.id : undefined;
+    const canonical = m.method.trim().toLowerCase();
+    if (canonical !== m.method && (canonical === 'tools/call' || canonical === 'tools/list')) {
+      // A server that matched methods loosely would run a call the gate did not see as one.
+      const why = `Invalid Request: write the method as ${canonical}`;
+      return id === undefined ? 'drop' : errorResponse(id, INVALID_REQUEST, why);
+    }
     if (m.method === 'tools/list' && id !== undefined) this.listing.add(idKey(id));
     if (m.method !== 'tools/call') return undefined;
 
