@@ -201,4 +201,20 @@ describe('lint', () => {
       assert.deepEqual(findings(body), ['2:1 L002', '4:1 L002', '6:1 L002', '8:1 L002']);
     });
   });
+
+  describe('L001 for Exec, HTTP and MCP', () => {
+    it('flags permits that forbids cover, and not those that escape them', () => {
+      const http = 'action == Leash::Action::"HttpRequest"';
+      const exec = 'action == Leash::Action::"Exec"';
+      const body =
+        `@id("gh") permit (principal, ${http}, resource == Leash::Host::"api.github.com")\n` +
+        `  when { resource.port == 443 };\n` +
+        `@id("no-gh") forbid (principal, ${http}, resource) when { resource.name like "*.github.com" };\n` +
+        `@id("push") permit (principal, ${exec}, resource) when { context.argv.containsAll(["push", "-f"]) };\n` +
+        `@id("no-f") forbid (principal, ${exec}, resource) when { context.argv.containsAny(["-f", "--force"]) };\n` +
+        `@id("web") permit (principal, ${http}, resource) when { resource.name == "example.com" };\n`;
+      assert.deepEqual(findings(body), ['2:1 L001', '5:1 L001']);
+      assert.match(message(body, 'L001'), /permit "gh" never allows anything.*"no-gh"/);
+    });
+  });
 });

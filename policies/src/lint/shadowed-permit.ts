@@ -1,12 +1,11 @@
 /** L001: a permit that can never decide anything, because forbids cover all it allows. */
 import { covers, type Matcher } from './matchers';
+import { ruleCovers, type Rule } from './string-matchers';
 import { principalCovers, warning, type LintPolicy, type LintRule } from './rule';
 
 /** The forbids that together cover every request `permit` matches, or null if some escape. */
 function shadowedBy(permit: LintPolicy, forbids: LintPolicy[]): string[] | null {
   const p = permit.compiled;
-  // Exec, HTTP and MCP rules are not reasoned about here: such a permit is never reported.
-  if (p.exec || p.http || p.mcp) return null;
   const by = new Set<string>();
   const covered = (alternative: Matcher[], rulesOf: (f: LintPolicy) => Matcher[][]): boolean => {
     const forbid = forbids.find((f) => rulesOf(f).some((wide) => covers(wide, alternative)));
@@ -22,6 +21,15 @@ function shadowedBy(permit: LintPolicy, forbids: LintPolicy[]): string[] | null 
   if (!(p.connects ?? []).every((alt) => covered(alt, (f) => f.compiled.connects ?? []))) {
     return null;
   }
+  const coveredRule = (alternative: Rule[], rulesOf: (f: LintPolicy) => Rule[][]): boolean => {
+    const forbid = forbids.find((f) => rulesOf(f).some((wide) => ruleCovers(wide, alternative)));
+    if (forbid) by.add(forbid.compiled.id);
+    return forbid !== undefined;
+  };
+  if (!(p.exec ?? []).every((alt) => coveredRule(alt, (f) => f.compiled.exec ?? []))) return null;
+  const http = (f: LintPolicy) => f.compiled.http?.alternatives ?? [];
+  if (!(p.http?.alternatives ?? []).every((alt) => coveredRule(alt, http))) return null;
+  if (!(p.mcp ?? []).every((alt) => coveredRule(alt, (f) => f.compiled.mcp ?? []))) return null;
 
   // A permit that matches nothing at all is L002's finding, not this one.
   return by.size ? [...by].sort() : null;

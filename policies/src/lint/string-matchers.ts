@@ -4,7 +4,7 @@
  */
 import { stringHolds } from '../decide';
 import type { ExecMatcher, HttpMatcher, McpMatcher, PathMatcher, StringMatcher } from '../ir';
-import { unsatisfiable } from './matchers';
+import { implies, unsatisfiable } from './matchers';
 
 type Keyed = { key: string; match: StringMatcher };
 
@@ -60,4 +60,35 @@ export function httpUnsatisfiable(alternative: HttpMatcher[]): boolean {
 
 export function mcpUnsatisfiable(alternative: McpMatcher[]): boolean {
   return stringsContradict(alternative.map((m) => ({ key: m.on, match: m.match })));
+}
+
+export type Rule = ExecMatcher | HttpMatcher | McpMatcher;
+
+/** Whether every request matching `a` matches `b`; both on the same action. */
+function ruleImplies(a: Rule, b: Rule): boolean {
+  if (JSON.stringify(a) === JSON.stringify(b)) return true;
+  if (a.on === 'program' && b.on === 'program') return implies(a.path, b.path);
+  if (a.on === 'port' && b.on === 'port') {
+    if (a.negate || b.negate) return false;
+    return b.lo <= a.lo && a.hi <= b.hi;
+  }
+  if (a.on === 'argv' && b.on === 'argv') {
+    // Positive set tests only: holding all of X implies holding all (or any) of Y ⊆ X.
+    if (a.negate || b.negate || a.op === 'containsAny') return false;
+    const have = new Set(a.values);
+    return b.op === 'containsAny'
+      ? b.values.some((v) => have.has(v))
+      : b.values.every((v) => have.has(v));
+  }
+  if ('match' in a && 'match' in b && a.on === b.on) {
+    const all = b.match.kind === 'like' && !b.match.negate && b.match.parts.every((p) => !p);
+    if (all) return true;
+    return a.match.kind === 'equals' && !a.match.negate && stringHolds(b.match, a.match.value);
+  }
+  return false;
+}
+
+/** Whether every request matching all of `narrow` matches all of `wide`. */
+export function ruleCovers(wide: Rule[], narrow: Rule[]): boolean {
+  return wide.every((w) => narrow.some((n) => ruleImplies(n, w)));
 }
