@@ -4,29 +4,44 @@
  * view and the policy editor, with a screenshot of each step in test/vscode/artifacts/.
  */
 import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { makeWorkspace, TestDaemon } from '../support/leashd';
+import { makeWorkspace, TestDaemon, waitFor } from '../support/leashd';
 import { launchChromium } from '../ui/browser';
-import { CodeServer, REPO, VSIX, vscodeSkip } from './code-server';
-import { screenshot, workbenchReady } from './workbench';
+import { ARTIFACTS, CodeServer, REPO, VSIX, vscodeSkip } from './code-server';
+import { runCommand, screenshot, workbenchReady } from './workbench';
 
 const skip = vscodeSkip();
+const fixture = (name: string): string =>
+  fs.readFileSync(path.join(REPO, 'test', 'vscode', 'fixtures', name), 'utf8');
+const sha256 = (text: string): string => crypto.createHash('sha256').update(text).digest('hex');
 
 describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
   const daemon = new TestDaemon();
   let code: CodeServer;
   let workspace: string;
+  let policyFile: string;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let unpacked: string;
 
   const report = (): string => path.join(daemon.dir, 'host-report.txt');
 
   before(async () => {
+    fs.rmSync(ARTIFACTS, { recursive: true, force: true });
     await daemon.start();
-    workspace = makeWorkspace({ 'README.md': 'a workspace for the extension suite\n' });
+    workspace = makeWorkspace({
+      'README.md': 'a workspace for the extension suite\n',
+      '.leash/policy.cedar': fixture('policy.cedar'),
+      'broken.cedar': fixture('broken.cedar'),
+    });
+    policyFile = path.join(workspace, '.leash', 'policy.cedar');
+    // The user approved the workspace's policy before (as `leash policy approve` records it).
+    const approvals = path.join(daemon.dir, 'config', 'leash', 'approved-policies.json');
+    fs.mkdirSync(path.dirname(approvals), { recursive: true });
+    fs.writeFileSync(approvals, JSON.stringify({ [policyFile]: sha256(fixture('policy.cedar')) }));
     code = new CodeServer({
       env: {
         LEASH_SOCKET: daemon.socket,
@@ -42,6 +57,7 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
         'extensions.autoCheckUpdates': false,
         'extensions.autoUpdate': false,
         'terminal.integrated.gpuAcceleration': 'off',
+        'terminal.integrated.showLinkHover': false,
       },
     });
     code.installExtension(VSIX);
@@ -53,6 +69,11 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
 
   after(async () => {
     await browser?.close();
+    // VS Code's own logs (the extension's "Leash" channel included) are kept with the screenshots.
+    if (code) {
+      const logs = path.join(code.userData, 'logs');
+      if (fs.existsSync(logs)) fs.cpSync(logs, path.join(ARTIFACTS, 'logs'), { recursive: true });
+    }
     await code?.stop();
     await daemon.stop();
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
@@ -84,4 +105,117 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
     assert.match(text, /^ok - the packaged extension activates$/m);
     await page.close();
   });
+
+  let page: Page;
+  let session = '';
+
+  test('Leash: Run Shell opens a terminal attached to a new session', async () => {
+    page = await browser.context.newPage();
+    await page.goto(code.url(workspace));
+    await workbenchReady(page);
+    await page.locator('.statusbar-item', { hasText: 'Leash: 0 running' }).waitFor();
+
+    await runCommand(page, 'Leash: Run Shell');
+    const tab = page.locator('.terminal-tabs-entry, .single-terminal-tab', {
+      hasText: 'Leash: Shell',
+    });
+    await tab.first().waitFor({ timeout: 60_000 });
+    await waitFor('the session', () => sessions().length === 1, 60_000);
+    session = sessions()[0] as string;
+    await typeInTerminal(page, 'echo "ready in $PWD"');
+    await terminalShows(page, `ready in ${workspace}`);
+    await page.locator('.statusbar-item', { hasText: 'Leash: 1 running' }).waitFor();
+    await screenshot(page, '01-run-shell-terminal');
+  });
+
+  test('a denied write shows in the Leash view, marked, with the deciding policy', async () => {
+    await typeInTerminal(page, 'echo first > notes.txt');
+    await terminalShows(page, 'notes.txt: Operation not permitted');
+    // The kernel creates the file before the open is judged; the denied write put nothing in it.
+    const notes = path.join(workspace, 'notes.txt');
+    assert.equal(fs.existsSync(notes) ? fs.readFileSync(notes, 'utf8') : '', '');
+
+    await page.locator('.statusbar-item', { hasText: 'Leash: 1 running' }).click();
+    const row = denialRow(page);
+    await row.waitFor({ timeout: 20_000 });
+    assert.equal(await row.locator('.codicon-error').count(), 1, 'the denial has no error icon');
+    await page.locator('.statusbar-item', { hasText: '1 denied' }).waitFor();
+    await row.hover();
+    await screenshot(page, '02-denial-in-leash-view');
+  });
+
+  test('a policy with an error gets a squiggle and the message', async () => {
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('broken.cedar');
+    await page
+      .locator('.quick-input-list .monaco-list-row', { hasText: 'broken.cedar' })
+      .first()
+      .waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-editor .squiggly-error').first().waitFor({ timeout: 30_000 });
+    await runCommand(page, 'View: Focus Problems');
+    const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'ReadFlie' });
+    await problem.first().waitFor({ timeout: 10_000 });
+    await screenshot(page, '03-policy-squiggle');
+  });
+
+  test('Allow This adds a permit for the event, applies it, and the next write is allowed', async () => {
+    const before = fs.readFileSync(policyFile, 'utf8');
+    await page.locator('.statusbar-item', { hasText: 'Leash:' }).first().click();
+    const row = denialRow(page);
+    await row.hover();
+    await row.locator('.action-label[aria-label="Allow This"]').click();
+
+    await waitFor('the permit in the policy file', () =>
+      fs.readFileSync(policyFile, 'utf8').includes('@id("allow-writefile")'),
+    );
+    const after = fs.readFileSync(policyFile, 'utf8');
+    assert.ok(after.startsWith(before), 'Allow This changed more than it appended');
+    assert.match(after, /\/\/ Allowed from audit event \d+:/);
+    await page.locator('.tab.active', { hasText: 'policy.cedar' }).waitFor();
+    await screenshot(page, '04-allow-this-policy');
+
+    await typeInTerminal(page, 'echo second > notes.txt && echo "wrote $(cat notes.txt)"');
+    await terminalShows(page, 'wrote second');
+    assert.equal(fs.readFileSync(path.join(workspace, 'notes.txt'), 'utf8'), 'second\n');
+    await screenshot(page, '05-next-write-allowed');
+  });
+
+  test('Ctrl-C reaches the sandbox, and the exit code shows when the session ends', async () => {
+    await typeInTerminal(page, 'sleep 120');
+    await page.keyboard.press('Control+C');
+    await typeInTerminal(page, 'echo "after interrupt"');
+    await terminalShows(page, 'after interrupt', 10_000);
+    await typeInTerminal(page, 'exit 3');
+    await terminalShows(page, `session ${session} exited with code 3`);
+    await waitFor('the session to end', () => sessions().length === 0, 30_000);
+    await screenshot(page, '06-exit-code');
+  });
+
+  function sessions(): string[] {
+    const r = daemon.cli(['sessions', '--json']);
+    if (r.status !== 0) throw new Error(`leash sessions failed: ${r.stderr}`);
+    const lines = r.stdout.split('\n').filter(Boolean);
+    return lines.map((l) => (JSON.parse(l) as { name: string; state: string }).name);
+  }
 });
+
+function denialRow(page: Page) {
+  return page
+    .locator('.monaco-list-row', { hasText: 'WriteFile' })
+    .filter({ hasText: 'notes.txt' })
+    .first();
+}
+
+async function typeInTerminal(page: Page, line: string): Promise<void> {
+  const screen = page.locator('.terminal-wrapper.active .xterm-screen').first();
+  if (!(await screen.isVisible())) await runCommand(page, 'Terminal: Focus Terminal');
+  await screen.click();
+  await page.keyboard.type(line);
+  await page.keyboard.press('Enter');
+}
+
+/** Waits for text in the terminal (the DOM renderer keeps its rows as text). */
+async function terminalShows(page: Page, text: string, ms = 30_000): Promise<void> {
+  await page.locator('.xterm-rows', { hasText: text }).first().waitFor({ timeout: ms });
+}
