@@ -151,6 +151,10 @@ describe('compiling HttpRequest policies', () => {
         resource == Leash::Host::"github.com:443");`),
       ['host-not-canonical'],
     );
+    assert.deepEqual(codes(`@id("a") ${http} when { resource.name == "[::1]" };`), [
+      'host-not-canonical',
+    ]);
+    assert.deepEqual(codes(`@id("a") ${http} when { resource.name == "::1" };`), []);
     assert.deepEqual(codes(`@id("a") ${http} when { context.method == "get" };`), [
       'method-not-uppercase',
     ]);

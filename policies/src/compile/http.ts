@@ -4,6 +4,7 @@
  */
 import type { Expr, PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { HttpMatcher, StringMatcher } from '../ir';
+import { parseAddress } from '../ip';
 import type { AtomCompiler } from './condition';
 import { CompileError } from './errors';
 import { binary, entityLiteral, isVar, nodeOf, resourceAttr } from './expr';
@@ -25,9 +26,13 @@ function contextAttr(e: Expr): string | null {
   return isVar(b.left, 'context') ? b.attr : null;
 }
 
-/** Host names are judged lower-case, without a port or a trailing dot. */
+/** An IPv6 address as the proxy writes it: lower-case, without brackets. */
+const isIpv6 = (text: string): boolean => text.includes(':') && parseAddress(text) !== null;
+
+/** Host names are judged lower-case, without a port or a trailing dot (IPv6: no brackets). */
 export function checkHost(text: string, at?: Expr): void {
-  if (text !== text.toLowerCase() || text.endsWith('.') || /[:/\s]/.test(text)) {
+  const port = text.includes(':') && !isIpv6(text);
+  if (text !== text.toLowerCase() || text.endsWith('.') || port || /[/\s[\]]/.test(text)) {
     throw new CompileError(
       'host-not-canonical',
       `"${text}" can never match a host: hosts are judged as lower-case names without a ` +
@@ -58,7 +63,7 @@ const SUBJECTS: StringSubjects<HttpMatcher> = {
     if (subject === 'host') {
       // Only the pieces can be checked: `*.` is a fine pattern, a trailing literal dot is not.
       if (m.kind === 'equals') checkHost(text, at);
-      else if (text !== text.toLowerCase() || /[:/\s]/.test(text)) checkHost(text, at);
+      else if (text !== text.toLowerCase() || /[/\s[\]]/.test(text)) checkHost(text, at);
     }
     if (subject === 'method' && text !== text.toUpperCase()) {
       throw new CompileError(

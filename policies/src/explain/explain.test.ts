@@ -40,6 +40,25 @@ describe('requests for HttpRequest and McpCall', () => {
     });
   });
 
+  it('read an IPv6 host in brackets, and judge it without them', () => {
+    const request = parseRequest({
+      principal: 'a',
+      action: 'HttpRequest',
+      resource: '[fd00::1]:80',
+    });
+    assert.deepEqual(
+      [request.action === 'HttpRequest' && request.host, request.action],
+      ['fd00::1', 'HttpRequest'],
+    );
+    const text = `@id("v6") permit (principal, action == Leash::Action::"HttpRequest",
+      resource == Leash::Host::"fd00::1");`;
+    const e = explain(text, 'p.cedar', request, EXAMPLE_SESSION);
+    assert.deepEqual(
+      [e.decision, e.agree, e.request],
+      ['allow', true, 'a HttpRequest GET [fd00::1]:80/'],
+    );
+  });
+
   it('refuse hosts that are not canonical, lower-case methods and tools without a server', () => {
     for (const [action, resource, context] of [
       ['HttpRequest', 'https://x.io/', {}],

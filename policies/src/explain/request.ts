@@ -49,13 +49,14 @@ function text(ctx: Record<string, unknown>, key: string, fallback: string): stri
 }
 
 function httpRequest(resource: string, ctx: Record<string, unknown>) {
-  const m = /^([^:/\s]+)(?::(\d+))?$/.exec(resource);
-  const port = m?.[2] === undefined ? 443 : Number(m[2]);
-  const host = m?.[1] ?? '';
+  const m = /^(?:\[([0-9a-f:.]+)\]|([^:/\s[\]]+))(?::(\d+))?$/.exec(resource);
+  const port = m?.[3] === undefined ? 443 : Number(m[3]);
+  const host = m?.[1] ?? m?.[2] ?? '';
   if (!m || host !== host.toLowerCase() || host.endsWith('.') || !(port >= 0 && port <= 65535)) {
     throw new RequestError(
       `resource "${resource}" is not a host: write a lower-case name such as "api.github.com" ` +
-        'or "api.github.com:8443" (no scheme, path or trailing dot; port 443 when left out).',
+        'or "api.github.com:8443", an IPv6 address as "[fd00::1]:443" (no scheme, path or ' +
+        'trailing dot; port 443 when left out).',
     );
   }
   const method = text(ctx, 'method', 'GET');
@@ -134,7 +135,7 @@ function resourceText(r: Request): string {
     case 'Connect':
       return r.ip.includes(':') ? `[${r.ip}]:${r.port}` : `${r.ip}:${r.port}`;
     case 'HttpRequest':
-      return `${r.method} ${r.host}:${r.port}${r.path}`;
+      return `${r.method} ${r.host.includes(':') ? `[${r.host}]` : r.host}:${r.port}${r.path}`;
     case 'McpCall':
       return `${r.server}/${r.tool}`;
     case 'Exec':
