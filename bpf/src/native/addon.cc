@@ -101,8 +101,9 @@ Napi::Value ProbeFanotify(const Napi::CallbackInfo& info) {
 
 Napi::Value ProbeCgroupBpf(const Napi::CallbackInfo& info) {
   std::string failure = ProbeConnectObject();
+  if (failure.empty()) failure = ProbeExecObject();
   if (!failure.empty()) return Capability(info.Env(), false, failure);
-  return Capability(info.Env(), true, "the cgroup socket programs load");
+  return Capability(info.Env(), true, "the cgroup socket programs and the exec program load");
 }
 
 // For tests: errno of socket(family, type, protocol), 0 when it succeeded.

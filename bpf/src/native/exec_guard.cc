@@ -138,6 +138,16 @@ ExecJudge::Verdict ExecJudge::Judge(int tid, int event_fd, const std::string& pa
   return Verdict::Allow;
 }
 
+std::string ProbeExecObject() {
+  exec_bpf* skel = exec_bpf__open_and_load();
+  if (skel == nullptr) {
+    return "loading the sched_process_exec program failed: " + ErrnoText(errno) +
+           " (it needs BTF and tp_btf programs)";
+  }
+  exec_bpf__destroy(skel);
+  return "";
+}
+
 Napi::Function ExecGuard::Define(Napi::Env env) {
   return DefineClass(env, "ExecGuard",
                      {InstanceMethod("update", &ExecGuard::Update),

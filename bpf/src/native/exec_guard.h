@@ -73,4 +73,7 @@ class ExecGuard : public Napi::ObjectWrap<ExecGuard> {
   std::atomic<uint64_t> dropped_{0};
 };
 
+// Loads exec.bpf.c (a tp_btf program) and unloads it again; empty on success, else why not.
+std::string ProbeExecObject();
+
 }  // namespace leash
