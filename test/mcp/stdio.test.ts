@@ -116,7 +116,9 @@ describe('a governed stdio MCP server through the shim', { skip: sandboxSkip() }
         `${ws}/node ${run}/mcp-shim.js ${run}/mcp-${SESSION}.sock other </dev/null 2>${ws}/refusal.txt; ` +
         `echo "shim exit $?" >> ${ws}/refusal.txt; ` +
         // A server that ignores the end of its input is stopped while the session goes on.
-        `${ws}/node ${run}/mcp-shim.js ${run}/mcp-${SESSION}.sock stubborn </dev/null; sleep 8`,
+        `${ws}/node ${run}/mcp-shim.js ${run}/mcp-${SESSION}.sock stubborn </dev/null; ` +
+        // While it runs, no process of the agent's sandbox is a governed server.
+        `grep -l 'notes-serve[r]' /proc/[0-9]*/cmdline > ${ws}/visible.txt; sleep 8`,
     ]);
     await waitFor(
       'the client to reach its reload step',
@@ -217,6 +219,17 @@ describe('a governed stdio MCP server through the shim', { skip: sandboxSkip() }
       .events(SESSION)
       .find((e) => e.kind === 'mcp' && e.action === 'Stop' && e.principal === 'mcp:stubborn');
     assert.equal(stop?.exitCode, 143, JSON.stringify(stop));
+  });
+
+  it('runs each server in a sandbox of its own, as principal mcp:<server>', () => {
+    const starts = daemon
+      .events(SESSION)
+      .filter((e) => e.kind === 'session' && e.action === 'Start');
+    const agent = starts.find((e) => e.principal === 'shell');
+    const server = starts.find((e) => e.principal === 'mcp:notes');
+    assert.ok(agent && server, JSON.stringify(starts));
+    assert.notEqual(server.container, agent.container);
+    assert.equal(fs.readFileSync(`${ws}/visible.txt`, 'utf8'), '');
   });
 
   it('refuses a shim that names a server the host did not declare', () => {

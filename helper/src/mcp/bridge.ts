@@ -2,10 +2,12 @@
  * The stdio MCP bridge of one session. leashd listens on a per-session unix socket that the
  * sandbox sees in the workspace's read-only `.leash/run/`; the socket offers nothing but MCP
  * relaying. Each connection (the shim, run by the agent as its MCP server) names a governed
- * server; leashd starts that server inside the sandbox, under leash-launch like every command
- * there, as principal `mcp:<server>`, and relays the JSON-RPC stream through the session's
- * gate. The agent never holds the server's stdio, so it cannot talk to it around the check,
- * and the server's name comes from the host's declaration, never from the sandbox.
+ * server; leashd runs that server in a sandbox of its own beside the agent's (same image, same
+ * workspace, same hardening and enforcement, principal `mcp:<server>` with its own rules),
+ * under leash-launch like every command, and relays the JSON-RPC stream through the
+ * session's gate. The agent shares no process namespace with the server and never holds its
+ * stdio, so it cannot talk to it around the check, and the server's name comes from the
+ * host's declaration, never from the sandbox.
  */
 import type Docker from 'dockerode';
 import * as fs from 'node:fs';
@@ -15,22 +17,36 @@ import { PassThrough } from 'node:stream';
 import { agentProfile } from '../agents';
 import { readLaunchLine } from '../daemon/launch';
 import type { Logger } from '../log';
+import type { Mode } from '../session/modes';
 import { LAUNCHER_IN_SANDBOX, type DockerRuntime } from '../runtime/docker';
 import { LineReader } from './lines';
 import type { GovernedServer } from './servers';
 import type { SessionMcp } from './session-mcp';
 
+/** A governed server's sandbox: a session of principal `mcp:<server>` (see session.ts). */
+export interface PrincipalSandbox {
+  container?: { id: string };
+  start(): Promise<void>;
+  superviseLaunch(sandboxPid: number, fd: number): void;
+  applyPolicy(text: string, origin: string): unknown;
+  setMode(mode: Mode): void;
+  stop(reason: string): Promise<void>;
+  onStop(listener: () => void): void;
+}
+
 export interface BridgeOptions {
   session: string;
   workspace: string;
-  containerId: string;
-  /** The sandbox environment; a server's declared env is added to it. */
-  env: Record<string, string>;
   servers: Map<string, GovernedServer>;
   runtime: DockerRuntime;
   mcp: SessionMcp;
-  /** Hands the launcher's seccomp listener to the session's change guard. */
-  supervise(sandboxPid: number, fd: number): void;
+  /** A new, not yet started sandbox for `principal`, under the session's current policy and
+   *  mode, with the server's environment added to the session's. */
+  principalSandbox(
+    principal: string,
+    command: string[],
+    env: Record<string, string>,
+  ): PrincipalSandbox;
   log: Logger;
 }
 
@@ -54,6 +70,8 @@ export function socketPathFor(workspace: string, session: string): string {
 export class McpBridge {
   private readonly server: net.Server;
   private readonly conversations = new Set<net.Socket>();
+  /** Each governed server's sandbox, started at its first connection and kept for the next. */
+  private readonly sandboxes = new Map<string, Promise<PrincipalSandbox>>();
 
   private constructor(
     private readonly opts: BridgeOptions,
@@ -96,10 +114,60 @@ export class McpBridge {
     return [command[0] as string, ...profile.mcpArgs(shims), ...command.slice(1)];
   }
 
-  close(): void {
+  /** A reloaded policy, for every server's sandbox (the agent's is already swapped). */
+  applyPolicy(text: string, origin: string): void {
+    this.eachSandbox((s, server) => {
+      try {
+        s.applyPolicy(text, origin);
+      } catch (err) {
+        this.opts.log.error('the MCP server sandbox kept its old policy', {
+          server,
+          error: (err as Error).message,
+        });
+      }
+    });
+  }
+
+  setMode(mode: Mode): void {
+    this.eachSandbox((s) => s.setMode(mode));
+  }
+
+  /** Stops listening, ends every conversation and every server's sandbox. */
+  async close(): Promise<void> {
     this.server.close();
     for (const s of this.conversations) s.destroy();
     fs.rmSync(this.socketPath, { force: true });
+    const started = [...this.sandboxes.values()];
+    this.sandboxes.clear();
+    await Promise.all(
+      started.map((p) => p.then((s) => s.stop('the session ended')).catch(() => undefined)),
+    );
+  }
+
+  private eachSandbox(fn: (s: PrincipalSandbox, server: string) => void): void {
+    for (const [server, p] of this.sandboxes)
+      void p.then(
+        (s) => fn(s, server),
+        () => undefined,
+      );
+  }
+
+  /** The server's sandbox, started on first use; a sandbox that ends is started anew next time. */
+  private sandboxFor(server: GovernedServer): Promise<PrincipalSandbox> {
+    const running = this.sandboxes.get(server.name);
+    if (running) return running;
+    const started = (async () => {
+      const env = server.env;
+      const sandbox = this.opts.principalSandbox(`mcp:${server.name}`, server.command, env);
+      await sandbox.start();
+      sandbox.onStop(() => {
+        if (this.sandboxes.get(server.name) === started) this.sandboxes.delete(server.name);
+      });
+      return sandbox;
+    })();
+    this.sandboxes.set(server.name, started);
+    started.catch(() => this.sandboxes.delete(server.name));
+    return started;
   }
 
   private accept(socket: net.Socket): void {
@@ -149,7 +217,12 @@ export class McpBridge {
 
   /** Sends SIGTERM, then SIGKILL, to a server that outlives its input, by its pid in the
    *  sandbox (the launcher runs the server in its own place). */
-  private async stopLingering(exec: Docker.Exec, pid: number, server: string): Promise<void> {
+  private async stopLingering(
+    exec: Docker.Exec,
+    containerId: string,
+    pid: number,
+    server: string,
+  ): Promise<void> {
     for (const signal of ['TERM', 'KILL']) {
       await new Promise((r) => setTimeout(r, EXIT_GRACE_MS).unref());
       const running = await exec.inspect().then(
@@ -159,7 +232,7 @@ export class McpBridge {
       if (!running) return;
       this.opts.log.info('MCP server still running after its input ended', { server, signal });
       await this.opts.runtime
-        .exec(this.opts.containerId, ['/bin/sh', '-c', `kill -${signal} "$0"`, String(pid)], {
+        .exec(containerId, ['/bin/sh', '-c', `kill -${signal} "$0"`, String(pid)], {
           tty: false,
           env: {},
           workdir: '/',
@@ -173,15 +246,14 @@ export class McpBridge {
 
   /** Starts the server in the sandbox and relays the conversation through the gate. */
   private async relay(socket: net.Socket, server: GovernedServer, early: Buffer): Promise<void> {
-    const { runtime, containerId, workspace, env, mcp, log } = this.opts;
+    const { runtime, workspace, mcp, log } = this.opts;
+    const sandbox = await this.sandboxFor(server);
+    const containerId = sandbox.container?.id;
+    if (!containerId) throw new Error(`the sandbox of ${server.name} has no container`);
     const { exec, stream } = await runtime.exec(
       containerId,
       [LAUNCHER_IN_SANDBOX, '--', ...server.command],
-      {
-        tty: false,
-        env: { ...env, ...server.env },
-        workdir: server.cwd ?? workspace,
-      },
+      { tty: false, env: {}, workdir: server.cwd ?? workspace },
     );
     const stdout = new PassThrough();
     const stderr = new PassThrough();
@@ -197,7 +269,7 @@ export class McpBridge {
       throw new Error(`leash-launch did not start it: ${errText.trim() || 'no output'}`);
     }
     try {
-      this.opts.supervise(launched.pid, launched.fd);
+      sandbox.superviseLaunch(launched.pid, launched.fd);
     } catch (err) {
       // End of input makes the waiting launcher give up without running the server.
       stream.end();
@@ -243,7 +315,7 @@ export class McpBridge {
       if (ended) return;
       ended = true;
       stream.end();
-      void this.stopLingering(exec, launched.pid, server.name);
+      void this.stopLingering(exec, containerId, launched.pid, server.name);
     };
     socket.on('end', end);
     socket.on('close', end);
