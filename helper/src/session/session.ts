@@ -206,16 +206,30 @@ export class Session {
         onEvent: (e) => this.onChange(e),
       });
       const servers = governedServers();
-      if (servers.size > 0) {
+      // A governed server's own sandbox is a session of principal mcp:<server>; it has none.
+      if (servers.size > 0 && !this.principal.startsWith('mcp:')) {
         this.mcpBridge = await McpBridge.open({
           session: this.name,
           workspace: this.spec.workspace,
-          containerId: c.id,
-          env: this.spec.env,
           servers,
           runtime: this.runtime,
           mcp: this.mcp,
-          supervise: (pid, fd) => this.superviseLaunch(pid, fd),
+          principalSandbox: (principal, command, env) =>
+            new Session(
+              {
+                ...this.spec,
+                agent: principal,
+                command,
+                env: { ...this.spec.env, ...env },
+                mode: this.mode,
+                policyText: this.policyText,
+                policyOrigin: this.policyOrigin,
+              },
+              this.runtime,
+              this.audit,
+              this.log.child({ principal }),
+              this.image,
+            ),
           log: this.log.child({ component: 'mcp' }),
         });
       }
@@ -266,6 +280,7 @@ export class Session {
     this.always = compiled.always;
     this.policyText = text;
     this.policyOrigin = origin;
+    this.mcpBridge?.applyPolicy(text, origin);
     this.record('policy', 'Reload', origin, { old: oldHash, new: compiled.ir.hash });
     return { oldHash, newHash: compiled.ir.hash };
   }
@@ -295,6 +310,7 @@ export class Session {
     const old = this.mode;
     this.enforce(mode, this.rules, this.always);
     this.mode = mode;
+    this.mcpBridge?.setMode(mode);
     this.record('session', 'Mode', this.name, { old, new: mode });
   }
 
@@ -315,7 +331,7 @@ export class Session {
         this.log.error('could not remove the container', { error: err.message });
       });
     }
-    this.mcpBridge?.close();
+    await this.mcpBridge?.close();
     this.fileGuard?.close();
     this.changeGuard?.close();
     this.connectGuard?.close();
