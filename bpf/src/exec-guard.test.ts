@@ -87,6 +87,7 @@ test('ExecGuard and FileGuard decide execs by program path and by argv', async (
     );
     assert.equal(e.decision, 'deny');
     assert.deepEqual(e.argv, [`${dir}/bin/git`, 'push', '--force']);
+    assert.equal(e.program, `${dir}/bin/git`);
   });
 
   await t.test('args like is judged on argv[1..] joined by spaces, however split', async () => {
@@ -122,6 +123,10 @@ test('ExecGuard and FileGuard decide execs by program path and by argv', async (
     assert.deepEqual(await run([`${dir}/scripts/ok.sh`, 'x', 'bad']), KILLED);
     assert.deepEqual(await run([`${dir}/scripts/with-arg.sh`, 'good']), ran);
     assert.deepEqual(await run([`${dir}/scripts/with-arg.sh`, 'bad']), KILLED);
+    const e = await eventually('the script event', () =>
+      bed.execEvents.find((x) => x.script === `${dir}/scripts/with-arg.sh`),
+    );
+    assert.equal(e.program, '/usr/bin/dash');
   });
 
   await t.test(

@@ -35,6 +35,11 @@ export interface ExecEvent {
   unknownProgram: boolean;
   /** argv exceeded the kernel's bounds while argv rules applied. */
   overflow: boolean;
+  /** The canonical path of the program that ran (for a script, its interpreter), when the
+   *  answerer judged it; absent for unknown programs and the loader. */
+  program?: string;
+  /** For a `#!` script handed to its interpreter: the script's canonical path. */
+  script?: string;
   /** The dynamic loader itself was run (`ld.so PROGRAM`). */
   loader: boolean;
   comm: string;

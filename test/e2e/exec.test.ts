@@ -78,6 +78,12 @@ describe('exec narrowing', { skip: sandboxSkip() }, () => {
     assert.equal(force?.decision, 'deny');
     assert.equal(force?.resource, '/usr/bin/true');
     assert.deepEqual(force?.policies, ['no-force']);
+    const scriptForce = events.find(
+      (e) => e.resource === `${ws}/hello.sh` && e.decision === 'deny',
+    );
+    assert.deepEqual(scriptForce?.argv, [`${ws}/hello.sh`, '--force']);
+    assert.equal(scriptForce?.interpreter, '/usr/bin/dash');
+    assert.deepEqual(scriptForce?.policies, ['no-force']);
     const rmrf = events.find((e) => e.decision === 'deny' && e.resource === '/usr/bin/echo');
     assert.deepEqual(rmrf?.argv, ['-rf', 'x']);
     assert.deepEqual(rmrf?.policies, ['no-rm-rf']);

@@ -25,6 +25,8 @@ namespace {
 
 constexpr size_t kEventQueueSize = 4096;
 constexpr uint8_t kDecisionAllow = 1;
+// Paths kept for execs whose event never came (the exec failed after its check).
+constexpr size_t kMaxPendingPaths = 16384;
 
 std::string ErrnoText(int err) {
   return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")";
@@ -135,7 +137,26 @@ ExecJudge::Verdict ExecJudge::Judge(int tid, int event_fd, const std::string& pa
   // A script's interpreter makes the program record next; the script keeps its own.
   int map = record.skip > 0 ? scripts_fd_ : programs_fd_;
   if (bpf_map_update_elem(map, &key, &record, BPF_ANY) != 0) return Verdict::Deny;
+  auto& paths = record.skip > 0 ? script_paths_ : paths_;
+  if (paths.size() >= kMaxPendingPaths) paths.clear();
+  paths[tid] = path;
   return Verdict::Allow;
+}
+
+std::string ExecJudge::TakePath(int tid, std::string* script) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::string path;
+  auto found = paths_.find(tid);
+  if (found != paths_.end()) {
+    path = std::move(found->second);
+    paths_.erase(found);
+  }
+  auto found_script = script_paths_.find(tid);
+  if (found_script != script_paths_.end()) {
+    *script = std::move(found_script->second);
+    script_paths_.erase(found_script);
+  }
+  return path;
 }
 
 std::string ProbeExecObject() {
@@ -227,6 +248,8 @@ ExecGuard::~ExecGuard() { Stop(); }
 
 struct ExecEventData {
   leash_exec_event event;
+  std::string program;  // "" when no path record named it
+  std::string script;
 };
 
 int ExecGuard::OnRingEvent(void* self, void* data, size_t size) {
@@ -234,6 +257,10 @@ int ExecGuard::OnRingEvent(void* self, void* data, size_t size) {
   if (size < sizeof(leash_exec_event)) return 0;
   auto* copy = new ExecEventData;
   memcpy(&copy->event, data, sizeof copy->event);
+  const leash_exec_event& ev = copy->event;
+  std::string program = guard->judge_->TakePath(static_cast<int>(ev.old_tid), &copy->script);
+  if (!(ev.flags & (LEASH_EXEC_UNKNOWN | LEASH_EXEC_LOADER))) copy->program = std::move(program);
+  if (!(ev.flags & LEASH_EXEC_SCRIPT)) copy->script.clear();
 
   napi_status status = guard->on_event_.NonBlockingCall(
       copy, [](Napi::Env env, Napi::Function fn, ExecEventData* d) {
@@ -260,6 +287,8 @@ int ExecGuard::OnRingEvent(void* self, void* data, size_t size) {
           e.Set("overflow", (ev.flags & LEASH_EXEC_OVERFLOW) != 0);
           e.Set("loader", (ev.flags & LEASH_EXEC_LOADER) != 0);
           e.Set("comm", std::string(ev.comm, strnlen(ev.comm, sizeof ev.comm)));
+          if (!d->program.empty()) e.Set("program", d->program);
+          if (!d->script.empty()) e.Set("script", d->script);
           fn.Call({e});
         }
         delete d;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "exec_rules.h"
 
@@ -37,10 +38,15 @@ class ExecJudge {
 
   uint64_t hash_key() const { return hash_key_; }
 
+  // The path judged for a thread's exec (for a script, the script's path in `script`),
+  // forgotten once taken: it names the program of the event exec.bpf.c sends next.
+  std::string TakePath(int tid, std::string* script);
+
  private:
   std::mutex mutex_;
   ExecRuleSet rules_;
   uint64_t generation_ = 0;
+  std::unordered_map<int, std::string> paths_, script_paths_;
   const uint64_t hash_key_;
   const int sets_fd_, rules_fd_, active_fd_, programs_fd_, scripts_fd_, loaders_fd_;
 };

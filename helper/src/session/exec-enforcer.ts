@@ -49,12 +49,15 @@ export interface ExecSessionView {
   onDenial(): void;
 }
 
-/** Program paths seen at exec permission events, by thread, until the exec completes. */
-const PENDING_LIMIT = 4096;
+/** A script's own arguments: what follows its path in its interpreter's argv[1..]. */
+function scriptArgs(script: string, argv: string[]): string[] {
+  const name = script.slice(script.lastIndexOf('/') + 1);
+  const at = argv.findIndex((a) => a === script || a.endsWith(`/${name}`) || a === name);
+  return at < 0 ? argv : argv.slice(at + 1);
+}
 
 export class ExecEnforcer {
   readonly guard: ExecGuard;
-  private readonly pending = new Map<number, string>();
 
   constructor(
     private readonly session: ExecSessionView,
@@ -75,28 +78,30 @@ export class ExecEnforcer {
   }
 
   /** A program-path verdict from the FileGuard (access `exec`). A refusal is final (execve
-   *  failed with EPERM); an allowed program is judged again on its argv when it starts. */
+   *  failed with EPERM); an allowed program is logged when it starts, with its argv. */
   onProgram(e: FileEvent): void {
-    if (e.decision === 'allow') {
-      if (this.pending.size >= PENDING_LIMIT) this.pending.clear();
-      this.pending.set(e.pid, e.path);
-      return;
-    }
+    if (e.decision === 'allow') return;
     const verdict = decideExec(this.session.rules(), e.path, []);
     this.write(e.path, undefined, 'deny', verdict, e.pid, e.comm, {});
   }
 
   private onExec(e: ExecEvent): void {
-    const program = this.pending.get(e.tid);
-    this.pending.delete(e.tid);
-    if (program === LAUNCHER_IN_SANDBOX) return; // leashd's own start of the session command
+    if (e.program === LAUNCHER_IN_SANDBOX) return; // leashd's own start of the session command
     const argv = e.argv.slice(1);
+    const program = e.script ?? e.program;
     const resource = program ?? (e.loader ? 'dynamic loader' : 'unknown program');
-    const verdict: Verdict =
-      program === undefined || e.loader || e.overflow
-        ? { decision: 'deny', policies: [] }
-        : decideExec(this.session.rules(), program, argv);
+    let verdict: Verdict = { decision: 'deny', policies: [] };
+    if (program !== undefined && !e.loader && !e.overflow) {
+      const rules = this.session.rules();
+      const own = e.script === undefined ? argv : scriptArgs(e.script, argv);
+      verdict = decideExec(rules, program, own);
+      if (e.script !== undefined && e.program !== undefined && verdict.decision === 'allow') {
+        const interpreter = decideExec(rules, e.program, argv);
+        if (interpreter.decision === 'deny') verdict = interpreter;
+      }
+    }
     const details: Record<string, unknown> = {};
+    if (e.script !== undefined && e.program !== undefined) details.interpreter = e.program;
     if (e.truncated) details.truncated = true;
     if (e.unknownProgram) details.unknownProgram = true;
     if (e.overflow) details.overflow = true;
