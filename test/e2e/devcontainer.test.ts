@@ -19,7 +19,7 @@ const DEVCONTAINER = `{
   "remoteUser": "dev",
   "containerEnv": { "GREETING": "hello from devcontainer.json" },
   "mounts": ["source=cache,target=/cache,type=volume"],
-  "postCreateCommand": "id -un > post-create.txt; touch /etc/post-create-was-here",
+  "postCreateCommand": "id -un > post-create.txt; cat .env || true",
   "forwardPorts": [3000],
 }
 `;
@@ -36,7 +36,10 @@ describe('devcontainer.json', { skip: sandboxSkip() }, () => {
     ws = makeWorkspace({
       '.devcontainer/devcontainer.json': DEVCONTAINER,
       '.devcontainer/Dockerfile': DOCKERFILE,
+      '.env': 'TOKEN=not-for-the-sandbox\n',
     });
+    // The sandbox's user (uid 1234) writes in the workspace, as a developer's own user would.
+    fs.chmodSync(ws, 0o777);
   });
   after(async () => {
     await daemon.stop();
@@ -67,9 +70,9 @@ describe('devcontainer.json', { skip: sandboxSkip() }, () => {
     assert.match(r.stderr, /not honoured: .*devcontainer\.json: forwardPorts \(line 9\)/);
   });
 
-  it('runs postCreateCommand under the policy: its write outside the workspace was denied', () => {
+  it('runs postCreateCommand under the policy: its read of .env was denied', () => {
     const events = daemon.cli(['events', '--decision', 'deny', '--json']).stdout;
-    assert.match(events, /"resource":"\/etc\/post-create-was-here"/);
+    assert.ok(events.includes(`"resource":"${ws}/.env"`), events);
   });
 
   it('refuses a devcontainer.json that asks for privileged mode, with file, line and column', () => {
