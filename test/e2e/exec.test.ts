@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sandboxSkip } from '../support/env';
-import { makeWorkspace, sessionOf, TestDaemon } from '../support/leashd';
+import { makeWorkspace, sessionOf, sleep, TestDaemon } from '../support/leashd';
 
 const BASE = fs
   .readFileSync(path.resolve(__dirname, '..', '..', 'fixtures', 'workspace-rw.cedar'), 'utf8')
@@ -89,6 +89,54 @@ describe('exec narrowing', { skip: sandboxSkip() }, () => {
     assert.deepEqual(rmrf?.policies, ['no-rm-rf']);
     const plain = events.find((e) => e.decision === 'allow' && e.resource === '/usr/bin/echo');
     assert.deepEqual(plain?.policies, ['exec-system']);
+  });
+
+  it('in shadow mode runs what Exec rules deny and logs it as would-deny', () => {
+    const ws = makeWorkspace();
+    const policy = path.join(ws, 'p.cedar');
+    fs.writeFileSync(policy, BASE + EXEC_POLICIES);
+    const r = daemon.cli([
+      ...['run', '--json', '--mode', 'shadow', '--policy', policy, '--workspace', ws],
+      ...[
+        'shell',
+        '--',
+        'sh',
+        '-c',
+        '/usr/bin/true --force; echo "force=$?"; /usr/bin/env true; echo "env=$?"',
+      ],
+    ]);
+    assert.match(r.stdout, /^force=0\nenv=0$/m, r.stderr);
+    const events = daemon.events(sessionOf(r.stderr)).filter((e) => e.kind === 'exec');
+    const force = events.find((e) => (e.argv as string[] | undefined)?.includes('--force'));
+    assert.equal(force?.decision, 'would-deny');
+    assert.deepEqual(force?.policies, ['no-force']);
+    const env = events.find((e) => e.resource === '/usr/bin/env');
+    assert.equal(env?.decision, 'would-deny');
+    assert.deepEqual(env?.policies, ['no-env']);
+  });
+
+  it('applies a new policy to a running session: the next exec gets the new verdict', async () => {
+    const ws = makeWorkspace();
+    const loose = path.join(ws, 'loose.cedar');
+    const strict = path.join(ws, 'strict.cedar');
+    fs.writeFileSync(loose, BASE + EXEC_POLICIES.replace(/@id\("no-force"\)[^@]*/, ''));
+    fs.writeFileSync(strict, BASE + EXEC_POLICIES);
+    const script =
+      '/usr/bin/true --force; echo "before=$?"; ' +
+      `while [ ! -e ${ws}/go ]; do /usr/bin/sleep 0.1; done; ` +
+      '/usr/bin/true --force; echo "after=$?"';
+    const run = daemon.cliAsync([
+      ...['run', '--name', 'exec-reload', '--policy', loose, '--workspace', ws],
+      ...['shell', '--', 'sh', '-c', script],
+    ]);
+    await daemon.waitForSession('exec-reload');
+    await sleep(300);
+    const applied = daemon.cli(['policy', 'apply', '--session', 'exec-reload', strict]);
+    assert.equal(applied.status, 0, applied.stderr);
+    fs.writeFileSync(path.join(ws, 'go'), '');
+    const r = await run.done;
+    assert.match(r.stdout, /^before=0$/m, r.stderr);
+    assert.match(r.stdout, /^after=137$/m, r.stderr);
   });
 
   it('refuses a policy whose Exec rules exceed what the kernel can enforce', () => {
