@@ -167,13 +167,87 @@ describe('policy from an audit event', () => {
   });
 
   it('refuses events no policy decides, saying which are', async () => {
+    const start: AuditEvent = {
+      principal: 'shell',
+      kind: 'session',
+      action: 'Start',
+      resource: 's1',
+    };
+    const error = await refusal(start, 'deny');
+    assert.match(error.message, /"session" Start events .*only "file", "net", "exec", "http"/);
+  });
+
+  it('denies one program: a forbid on its path that flips the exec and no other', async () => {
     const exec: AuditEvent = {
       principal: 'shell',
       kind: 'exec',
       action: 'Exec',
-      resource: '/bin/ls',
+      resource: '/usr/bin/curl',
+      argv: ['-s', 'http://example.test/'],
+      decision: 'allow',
     };
-    const error = await refusal(exec, 'deny');
-    assert.match(error.message, /"exec" events .*only "file" and "net"/);
+    const { result, after } = await ask('exec-deny.cedar', exec, 'deny');
+    assert.match(
+      result.text,
+      /forbid \(\n {2}principal == Leash::Agent::"shell",\n {2}action == Leash::Action::"Exec",\n {2}resource == Leash::File::"\/usr\/bin\/curl"\n\);/,
+    );
+    const request = (path: string): Request => ({
+      principal: 'shell',
+      action: 'Exec',
+      path,
+      argv: ['-s'],
+    });
+    assert.equal(judge(after, request('/usr/bin/curl')), 'deny');
+    assert.equal(judge(after, request('/usr/bin/wget')), 'allow');
+  });
+
+  it('allows one HTTP host and port from a denied request', async () => {
+    const http: AuditEvent = {
+      principal: 'shell',
+      kind: 'http',
+      action: 'HttpRequest',
+      resource: 'api.example.test',
+      host: 'api.example.test',
+      port: 8443,
+      method: 'POST',
+      path: '/v1/things?x=1',
+      decision: 'deny',
+    };
+    const { result, after } = await ask('http-allow.cedar', http, 'allow');
+    assert.deepEqual(result.ids, ['allow-httprequest']);
+    const request = (host: string, port: number): Request => ({
+      principal: 'shell',
+      action: 'HttpRequest',
+      host,
+      port,
+      method: 'GET',
+      path: '/',
+    });
+    assert.equal(judge(after, request('api.example.test', 8443)), 'allow');
+    assert.equal(judge(after, request('api.example.test', 443)), 'deny');
+    assert.equal(judge(after, request('other.example.test', 8443)), 'deny');
+  });
+
+  it('allows one MCP tool from a denied call, and no other tool of its server', async () => {
+    const mcp: AuditEvent = {
+      principal: 'claude',
+      kind: 'mcp',
+      action: 'McpCall',
+      resource: 'files/read_file',
+      server: 'files',
+      tool: 'read_file',
+      arguments: '{"path":"/w/a"}',
+      decision: 'deny',
+    };
+    const { after } = await ask('mcp-allow.cedar', mcp, 'allow');
+    const request = (tool: string): Request => ({
+      principal: 'claude',
+      action: 'McpCall',
+      server: 'files',
+      tool,
+      arguments: '{}',
+    });
+    assert.equal(judge(after, request('read_file')), 'allow');
+    assert.equal(judge(after, request('write_file')), 'deny');
   });
 });

@@ -57,13 +57,40 @@ export function requestsOf(event: AuditEvent): Request[] {
             : `${ip}:${port}`;
       return [parseRequest({ principal, action: 'Connect', resource })];
     }
+    if (kind === 'exec') {
+      const program = event.path ?? event.resource;
+      return [
+        parseRequest({
+          principal,
+          action: 'Exec',
+          resource: program,
+          context: { argv: event.argv ?? [] },
+        }),
+      ];
+    }
+    if (kind === 'http') {
+      const host = event.host ?? event.resource ?? '';
+      const resource = host.includes(':')
+        ? `[${host}]:${event.port ?? 443}`
+        : `${host}:${event.port ?? 443}`;
+      const context = { method: event.method ?? 'GET', path: event.path ?? '/' };
+      return [parseRequest({ principal, action: 'HttpRequest', resource, context })];
+    }
+    if (kind === 'mcp' && action === 'McpCall') {
+      const resource =
+        event.server !== undefined && event.tool !== undefined
+          ? `${event.server}/${event.tool}`
+          : event.resource;
+      const context = { arguments: event.arguments ?? '{}' };
+      return [parseRequest({ principal, action: 'McpCall', resource, context })];
+    }
   } catch (err) {
     if (err instanceof RequestError) throw badEvent(err.message);
     throw err;
   }
   throw badEvent(
-    `"${String(kind)}" events are not decided by the policies this version enforces ` +
-      '(only "file" and "net" events are).',
+    `"${String(kind)}" ${String(action)} events are not decided by a policy ` +
+      '(only "file", "net", "exec", "http" and "mcp" McpCall events are).',
   );
 }
 

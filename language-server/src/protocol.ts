@@ -12,17 +12,28 @@ import {
 export interface AuditEvent {
   id?: number;
   principal: string;
-  /** `file` or `net`; other kinds are not decided by policies this version enforces. */
+  /** `file`, `net`, `exec`, `http` or `mcp` (docs/audit.md). */
   kind: string;
-  /** `ReadFile`, `WriteFile` or `Connect`. */
+  /** `ReadFile`, `WriteFile`, `Connect`, `Exec`, `HttpRequest` or `McpCall`. */
   action: string;
-  /** A path, or `ip:port` (`[ip]:port` for IPv6); `path`, `ip` and `port` win when present. */
+  /** A path, `ip:port` (`[ip]:port` for IPv6), a host, or `server/tool`; the kind-specific
+   *  fields below win when present. */
   resource?: string;
+  /** The file's path, the program's path, or the HTTP request's path. */
   path?: string;
   /** `read`, `write` or `readwrite`. */
   access?: string;
   ip?: string;
   port?: number;
+  /** Exec: argv[1..]. */
+  argv?: string[];
+  /** HTTP: the host judged and the method. */
+  host?: string;
+  method?: string;
+  /** MCP: the server, the tool and the call's arguments as JSON text. */
+  server?: string;
+  tool?: string;
+  arguments?: string;
   decision?: string;
 }
 
