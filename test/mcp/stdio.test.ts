@@ -62,6 +62,7 @@ describe('a governed stdio MCP server through the shim', { skip: sandboxSkip() }
   const daemon = new TestDaemon(['--mcp-servers', serversFile]);
   let answers: Answer[] = [];
   let shimRefusal = '';
+  let listed = '';
 
   before(async () => {
     await daemon.start();
@@ -125,6 +126,7 @@ describe('a governed stdio MCP server through the shim', { skip: sandboxSkip() }
       () => fs.existsSync(`${ws}/ready`),
       60_000,
     );
+    listed = daemon.cli(['sessions', '--json']).stdout;
     fs.writeFileSync(path.join(ws, 'reloaded.cedar'), RELOADED_POLICY);
     const applied = daemon.cli([
       'policy',
@@ -229,6 +231,12 @@ describe('a governed stdio MCP server through the shim', { skip: sandboxSkip() }
     const server = starts.find((e) => e.principal === 'mcp:notes');
     assert.ok(agent && server, JSON.stringify(starts));
     assert.notEqual(server.container, agent.container);
+    const info = listed
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { name: string; principals: string[] })
+      .find((i) => i.name === SESSION);
+    assert.deepEqual(info?.principals, ['shell', 'mcp:notes'], listed);
     assert.equal(fs.readFileSync(`${ws}/visible.txt`, 'utf8'), '');
   });
 

@@ -114,6 +114,11 @@ export class McpBridge {
     return [command[0] as string, ...profile.mcpArgs(shims), ...command.slice(1)];
   }
 
+  /** The principals of the governed servers whose sandboxes are started. */
+  principals(): string[] {
+    return [...this.sandboxes.keys()].map((name) => `mcp:${name}`);
+  }
+
   /** A reloaded policy, for every server's sandbox (the agent's is already swapped). */
   applyPolicy(text: string, origin: string): void {
     this.eachSandbox((s, server) => {
