@@ -59,7 +59,7 @@ export function sessionInfo(s: Session): SessionInfoMsg {
     policyOrigin: s.policy.origin,
     containerId: s.container?.id ?? '',
     started: s.started,
-    principals: [s.principal],
+    principals: s.principals,
     denials: String(s.denials),
   };
 }

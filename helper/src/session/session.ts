@@ -152,6 +152,10 @@ export class Session {
   get principal(): string {
     return this.spec.agent;
   }
+  /** The agent, then each governed MCP server whose sandbox runs. */
+  get principals(): string[] {
+    return [this.principal, ...(this.mcpBridge?.principals() ?? [])];
+  }
   get policyHash(): string {
     return this.ir.hash;
   }
