@@ -32,8 +32,9 @@ class ExecJudge {
   void Install(Napi::Env env, Napi::Value rules);
 
   // At an exec's permission event: the verdict of the program's path, and (when allowed)
-  // the record exec.bpf.c judges the new image's argv by (for a `#!` script, a script record). A dynamic loader is a Loader:
-  // noted for exec.bpf.c, and for the caller to judge as a library read.
+  // the record exec.bpf.c judges the new image's argv by (for a `#!` script, a script
+  // record). A dynamic loader is a Loader: noted for exec.bpf.c, and for the caller to judge
+  // as a library read.
   Verdict Judge(int tid, int event_fd, const std::string& path);
 
   uint64_t hash_key() const { return hash_key_; }

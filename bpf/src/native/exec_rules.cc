@@ -29,8 +29,9 @@ leash_exec_matcher* NextMatcher(Napi::Env env, ExecRule* rule, const std::string
   if (rule->kernel.matcher_count >= LEASH_EXEC_MAX_MATCHERS) {
     throw Napi::RangeError::New(
         env, where + " has more argv/args conditions than the kernel program holds (at most " +
-                 std::to_string(LEASH_EXEC_MAX_MATCHERS) + " per policy, a containsAll counting " +
-                 "one per " + std::to_string(LEASH_EXEC_MAX_VALUES) + " values); split the policy");
+                 std::to_string(LEASH_EXEC_MAX_MATCHERS) + " per policy, a containsAll " +
+                 "counting one per " + std::to_string(LEASH_EXEC_MAX_VALUES) +
+                 " values); split the policy");
   }
   leash_exec_matcher* m = &rule->kernel.matchers[rule->kernel.matcher_count++];
   memset(m, 0, sizeof *m);
@@ -62,8 +63,9 @@ void ParseArgv(Napi::Env env, Napi::Object obj, ExecRule* rule, uint64_t key,
     // A conjunction splits into several matchers of one rule; its negation does not.
     if (negate && values.size() > per) {
       throw Napi::RangeError::New(env, where + ": a negated containsAll of " +
-                                           std::to_string(values.size()) + " values exceeds the " +
-                                           "kernel's " + std::to_string(per) + "; split the policy");
+                                           std::to_string(values.size()) +
+                                           " values exceeds the kernel's " +
+                                           std::to_string(per) + "; split the policy");
     }
     size_t from = 0;
     do {
