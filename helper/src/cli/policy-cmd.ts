@@ -260,6 +260,9 @@ export function suggestCommand(o: SuggestOptions, events: AuditEvent[], home: st
     suggestion = suggestPolicy({
       files: seen.files,
       connects: seen.connects,
+      execs: seen.execs,
+      http: seen.http,
+      mcp: seen.mcp,
       base: base.text,
       baseFile: base.origin,
       session: o.session,
@@ -279,7 +282,12 @@ export function suggestCommand(o: SuggestOptions, events: AuditEvent[], home: st
   if (output) fs.writeFileSync(output, suggestion.text);
   const summary = {
     events: seen.events,
-    requests: seen.files.length + seen.connects.length,
+    requests:
+      seen.files.length +
+      seen.connects.length +
+      seen.execs.length +
+      seen.http.length +
+      seen.mcp.length,
     covered: suggestion.covered,
     alreadyAllowed: suggestion.alreadyAllowed,
     policies: suggestion.ids.length,

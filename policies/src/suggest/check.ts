@@ -7,7 +7,7 @@
 import { policyAnnotations } from '../annotations';
 import { builtinRules } from '../builtin';
 import { compilePolicy } from '../compile';
-import { decideConnect, decideFile } from '../decide';
+import { decideConnect, decideExec, decideFile, decideHttp, decideMcp } from '../decide';
 import type { FileAccess, PrincipalIR, Verdict } from '../ir';
 import { authorize } from '../oracle';
 import type { Roots } from '../paths';
@@ -20,7 +20,10 @@ export interface Session extends Roots {
 
 export type Probe =
   | { principal: string; kind: 'file'; path: string; access: FileAccess }
-  | { principal: string; kind: 'connect'; ip: string; port: number };
+  | { principal: string; kind: 'connect'; ip: string; port: number }
+  | { principal: string; kind: 'exec'; program: string; argv: string[] }
+  | { principal: string; kind: 'http'; host: string; port: number; method: string; path: string }
+  | { principal: string; kind: 'mcp'; server: string; tool: string; arguments: string };
 
 /** Compiled rules per principal, with the built-in rules for every policy file. */
 export function compileFor(
@@ -57,7 +60,18 @@ const isBuiltin = (id: string): boolean => id.startsWith('leash:builtin/');
 export function decide(rules: Map<string, PrincipalIR>, p: Probe): Verdict {
   const ir = rules.get(p.principal);
   if (!ir) throw new Error(`no rules compiled for principal ${p.principal}`);
-  return p.kind === 'file' ? decideFile(ir, p.path, p.access) : decideConnect(ir, p.ip, p.port);
+  switch (p.kind) {
+    case 'file':
+      return decideFile(ir, p.path, p.access);
+    case 'connect':
+      return decideConnect(ir, p.ip, p.port);
+    case 'exec':
+      return decideExec(ir, p.program, p.argv);
+    case 'http':
+      return decideHttp(ir, p);
+    case 'mcp':
+      return decideMcp(ir, p);
+  }
 }
 
 function oracle(text: string, p: Probe, s: Session): Verdict {
@@ -67,22 +81,65 @@ function oracle(text: string, p: Probe, s: Session): Verdict {
     home: s.home,
     principal: p.principal,
   };
-  return p.kind === 'file'
-    ? authorize(text, {
+  switch (p.kind) {
+    case 'file':
+      return authorize(text, {
         ...common,
         action: p.access === 'read' ? 'ReadFile' : 'WriteFile',
         path: p.path,
-      })
-    : authorize(text, { ...common, action: 'Connect', ip: p.ip, port: p.port });
+      });
+    case 'connect':
+      return authorize(text, { ...common, action: 'Connect', ip: p.ip, port: p.port });
+    case 'exec':
+      return authorize(text, { ...common, action: 'Exec', path: p.program, argv: p.argv });
+    case 'http':
+      return authorize(text, {
+        ...common,
+        action: 'HttpRequest',
+        host: p.host,
+        port: p.port,
+        method: p.method,
+        path: p.path,
+      });
+    case 'mcp':
+      return authorize(text, {
+        ...common,
+        action: 'McpCall',
+        server: p.server,
+        tool: p.tool,
+        arguments: p.arguments,
+      });
+  }
 }
 
-export function describe(p: Probe): string {
-  if (p.kind === 'connect') {
-    const at = p.ip.includes(':') ? `[${p.ip}]:${p.port}` : `${p.ip}:${p.port}`;
-    return `${p.principal} Connect ${JSON.stringify(at)}`;
+/** The action and resource a probe stands for, as `LeftOut` and messages name them. */
+export function actionAndResource(p: Probe): { action: LeftOutAction; resource: string } {
+  switch (p.kind) {
+    case 'file':
+      return { action: p.access === 'read' ? 'ReadFile' : 'WriteFile', resource: p.path };
+    case 'connect':
+      return {
+        action: 'Connect',
+        resource: p.ip.includes(':') ? `[${p.ip}]:${p.port}` : `${p.ip}:${p.port}`,
+      };
+    case 'exec':
+      return { action: 'Exec', resource: p.program };
+    case 'http':
+      return {
+        action: 'HttpRequest',
+        resource: p.host.includes(':') ? `[${p.host}]:${p.port}` : `${p.host}:${p.port}`,
+      };
+    case 'mcp':
+      return { action: 'McpCall', resource: `${p.server}/${p.tool}` };
   }
-  const action = p.access === 'read' ? 'ReadFile' : 'WriteFile';
-  return `${p.principal} ${action} ${JSON.stringify(p.path)}`;
+}
+
+export type LeftOutAction =
+  'ReadFile' | 'WriteFile' | 'Connect' | 'Exec' | 'HttpRequest' | 'McpCall';
+
+export function describe(p: Probe): string {
+  const { action, resource } = actionAndResource(p);
+  return `${p.principal} ${action} ${JSON.stringify(resource)}`;
 }
 
 export interface CheckInput {

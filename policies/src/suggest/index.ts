@@ -9,24 +9,38 @@ import type { Diagnostic } from '../diagnostics';
 import { formatAddress, parseAddress, unmap } from '../ip';
 import { isWellFormed } from '../limits';
 import { isAtOrBelow, isNormalPath, type Roots } from '../paths';
-import { checkSuggestion, compileFor, decide, type Probe, type Session } from './check';
+import {
+  actionAndResource,
+  checkSuggestion,
+  compileFor,
+  decide,
+  type LeftOutAction,
+  type Probe,
+  type Session,
+} from './check';
 import { groupConnects, groupFiles } from './group';
 import { protectedSample, sensitive } from './protected';
 import {
   commentString,
   permitText,
   type ConnectPermit,
+  type ExecPermit,
   type FilePermit,
+  type HttpPermit,
+  type McpPermit,
   type Permit,
 } from './render';
-import type { SeenConnect, SeenFile } from './seen';
+import type { SeenConnect, SeenExec, SeenFile, SeenHttp, SeenMcp } from './seen';
 
 export {
   seenFromEvents,
   type AuditEvent,
   type Seen,
   type SeenConnect,
+  type SeenExec,
   type SeenFile,
+  type SeenHttp,
+  type SeenMcp,
 } from './seen';
 export { commentString } from './render';
 export { GROUP_AT } from './group';
@@ -34,6 +48,9 @@ export { GROUP_AT } from './group';
 export interface SuggestInput extends Roots {
   files: SeenFile[];
   connects: SeenConnect[];
+  execs?: SeenExec[];
+  http?: SeenHttp[];
+  mcp?: SeenMcp[];
   base: string;
   baseFile: string;
   session: string;
@@ -43,19 +60,14 @@ export interface SuggestInput extends Roots {
 
 export interface LeftOut {
   principal: string;
-  action: 'ReadFile' | 'WriteFile' | 'Connect';
-  /** A path, or `ip:port` (`[ip]:port` for IPv6). */
+  action: LeftOutAction;
+  /** A path, `ip:port` (`[ip]:port` for IPv6), `host:port`, or `server/tool`. */
   resource: string;
   reason: string;
 }
 
 function leftOutOf(p: Probe, reason: string): LeftOut {
-  if (p.kind === 'connect') {
-    const resource = p.ip.includes(':') ? `[${p.ip}]:${p.port}` : `${p.ip}:${p.port}`;
-    return { principal: p.principal, action: 'Connect', resource, reason };
-  }
-  const action = p.access === 'read' ? 'ReadFile' : 'WriteFile';
-  return { principal: p.principal, action, resource: p.path, reason };
+  return { principal: p.principal, ...actionAndResource(p), reason };
 }
 
 /** An address as Cedar's ip() takes it: IPv4-mapped addresses as the IPv4 they carry. */
@@ -88,21 +100,51 @@ export class SuggestError extends Error {
 
 const ID_PREFIX = 'suggested-';
 
-function principalsOf(input: SuggestInput): string[] {
-  return [...new Set([...input.files, ...input.connects].map((e) => e.principal))].sort();
+function probesOf(input: SuggestInput): Probe[] {
+  return [
+    ...input.files.map((f): Probe => ({ kind: 'file', ...f })),
+    ...input.connects.map((c): Probe => ({ kind: 'connect', ...c })),
+    ...(input.execs ?? []).map((e): Probe => ({ kind: 'exec', ...e })),
+    ...(input.http ?? []).map((h): Probe => ({ kind: 'http', ...h })),
+    ...(input.mcp ?? []).map((m): Probe => ({ kind: 'mcp', ...m })),
+  ];
 }
 
+function principalsOf(input: SuggestInput): string[] {
+  return [...new Set(probesOf(input).map((e) => e.principal))].sort();
+}
+
+const badPort = (port: number): boolean => !Number.isInteger(port) || port < 0 || port > 65535;
+
 /** Why a seen request cannot be expressed at all, or undefined when it can. */
-function malformed(e: SeenFile | SeenConnect): string | undefined {
-  if (!isWellFormed(e.principal) || e.principal === '') return 'the principal is not valid text';
-  if ('path' in e) {
-    if (!isWellFormed(e.path)) return 'the path is not valid Unicode';
-    if (!isNormalPath(e.path)) return 'not an absolute, normalised path';
-    return undefined;
+function malformed(p: Probe): string | undefined {
+  if (!isWellFormed(p.principal) || p.principal === '') return 'the principal is not valid text';
+  switch (p.kind) {
+    case 'file':
+    case 'exec': {
+      const path = p.kind === 'file' ? p.path : p.program;
+      if (!isWellFormed(path)) return 'the path is not valid Unicode';
+      if (!isNormalPath(path)) return 'not an absolute, normalised path';
+      if (p.kind === 'exec' && !p.argv.every(isWellFormed))
+        return 'an argument is not valid Unicode';
+      return undefined;
+    }
+    case 'connect':
+      if (!parseAddress(p.ip)) return 'not an IP address';
+      return badPort(p.port) ? 'not a port' : undefined;
+    case 'http':
+      if (!isWellFormed(p.host) || !/^[a-z0-9._:-]+$/.test(p.host) || p.host.endsWith('.')) {
+        return 'not a lower-case host name';
+      }
+      if (!isWellFormed(p.path) || !isWellFormed(p.method)) return 'not valid Unicode';
+      return badPort(p.port) ? 'not a port' : undefined;
+    case 'mcp':
+      if (![p.server, p.tool, p.arguments].every(isWellFormed)) return 'not valid Unicode';
+      if (p.server === '' || p.server.includes('/') || p.tool === '') {
+        return 'not an MCP server and tool name';
+      }
+      return undefined;
   }
-  if (!parseAddress(e.ip)) return 'not an IP address';
-  if (!Number.isInteger(e.port) || e.port < 0 || e.port > 65535) return 'not a port';
-  return undefined;
 }
 
 export function suggestPolicy(input: SuggestInput): Suggestion {
@@ -137,11 +179,11 @@ export function suggestPolicy(input: SuggestInput): Suggestion {
   // Sort each request: allowed already, left out (and so must stay denied), or to permit.
   const needFiles = new Map<string, string[]>();
   const needConnects = new Map<string, Array<{ ip: string; port: number }>>();
-  const seen: Probe[] = [
-    ...input.files.map((f): Probe => ({ kind: 'file', ...f })),
-    ...input.connects.map((c): Probe => ({ kind: 'connect', ...c })),
-  ];
-  for (const raw of seen) {
+  // Keyed by JSON of [principal, program], [principal, host], [principal, server, tool].
+  const needExecs = new Set<string>();
+  const needHttp = new Map<string, Set<number>>();
+  const needMcp = new Set<string>();
+  for (const raw of probesOf(input)) {
     const bad = malformed(raw);
     if (bad) {
       leftOut.push(leftOutOf(raw, bad));
@@ -168,8 +210,15 @@ export function suggestPolicy(input: SuggestInput): Suggestion {
     if (p.kind === 'file') {
       const key = JSON.stringify([p.principal, p.access]);
       needFiles.set(key, [...(needFiles.get(key) ?? []), p.path]);
-    } else {
+    } else if (p.kind === 'connect') {
       needConnects.set(p.principal, [...(needConnects.get(p.principal) ?? []), p]);
+    } else if (p.kind === 'exec') {
+      needExecs.add(JSON.stringify([p.principal, p.program]));
+    } else if (p.kind === 'http') {
+      const key = JSON.stringify([p.principal, p.host]);
+      needHttp.set(key, (needHttp.get(key) ?? new Set()).add(p.port));
+    } else {
+      needMcp.add(JSON.stringify([p.principal, p.server, p.tool]));
     }
   }
 
@@ -182,7 +231,13 @@ export function suggestPolicy(input: SuggestInput): Suggestion {
       return v.decision === 'allow' || v.policies.length > 0;
     });
 
-  const permits: Array<Omit<FilePermit, 'id'> | Omit<ConnectPermit, 'id'>> = [];
+  const permits: Array<
+    | Omit<FilePermit, 'id'>
+    | Omit<ConnectPermit, 'id'>
+    | Omit<ExecPermit, 'id'>
+    | Omit<HttpPermit, 'id'>
+    | Omit<McpPermit, 'id'>
+  > = [];
   for (const [key, paths] of [...needFiles].sort()) {
     const [principal, access] = JSON.parse(key) as [string, 'read' | 'write'];
     permits.push(...groupFiles(principal, access, paths, input, mayOpen(principal, access)));
@@ -190,11 +245,23 @@ export function suggestPolicy(input: SuggestInput): Suggestion {
   for (const [principal, endpoints] of [...needConnects].sort()) {
     permits.push(...groupConnects(principal, endpoints));
   }
+  for (const key of [...needExecs].sort()) {
+    const [principal, program] = JSON.parse(key) as [string, string];
+    permits.push({ kind: 'exec', principal, program });
+  }
+  for (const [key, ports] of [...needHttp].sort()) {
+    const [principal, host] = JSON.parse(key) as [string, string];
+    permits.push({ kind: 'http', principal, host, ports: [...ports].sort((a, b) => a - b) });
+  }
+  for (const key of [...needMcp].sort()) {
+    const [principal, server, tool] = JSON.parse(key) as [string, string, string];
+    permits.push({ kind: 'mcp', principal, server, tool });
+  }
 
   const taken = new Set(policyAnnotations(input.base).keys());
   const counters = new Map<string, number>();
   const named: Permit[] = permits.map((p) => {
-    const what = p.kind === 'connect' ? 'connect' : p.access;
+    const what = p.kind === 'file' ? p.access : p.kind;
     let n = counters.get(what) ?? 0;
     let id: string;
     do id = `${ID_PREFIX}${what}-${++n}`;

@@ -28,7 +28,33 @@ export interface ConnectPermit {
   ports: number[];
 }
 
-export type Permit = FilePermit | ConnectPermit;
+/** A permit to run one program, with any arguments. */
+export interface ExecPermit {
+  kind: 'exec';
+  id: string;
+  principal: string;
+  program: string;
+}
+
+/** A permit for HTTP requests to one host, on the ports seen, with any method and path. */
+export interface HttpPermit {
+  kind: 'http';
+  id: string;
+  principal: string;
+  host: string;
+  ports: number[];
+}
+
+/** A permit to call one MCP tool, with any arguments. */
+export interface McpPermit {
+  kind: 'mcp';
+  id: string;
+  principal: string;
+  server: string;
+  tool: string;
+}
+
+export type Permit = FilePermit | ConnectPermit | ExecPermit | HttpPermit | McpPermit;
 
 const ACTION: Record<FileAccess, string> = { read: 'ReadFile', write: 'WriteFile' };
 const SHOWN = 3;
@@ -98,6 +124,50 @@ function connectText(p: ConnectPermit): string {
   ].join('\n');
 }
 
+function scoped(p: Permit, action: string, comment: string, resource: string, when = ''): string {
+  return [
+    comment,
+    `@id(${cedarString(p.id)})`,
+    'permit (',
+    `  principal == Leash::Agent::${cedarString(p.principal)},`,
+    `  action == Leash::Action::"${action}",`,
+    `  resource == ${resource}`,
+    `)${when ? `\nwhen { ${when} }` : ''};`,
+  ].join('\n');
+}
+
+function execText(p: ExecPermit): string {
+  const comment = `// Exec of ${commentString(p.program)}, with any arguments`;
+  return scoped(p, 'Exec', comment, `Leash::File::${cedarString(p.program)}`);
+}
+
+function httpText(p: HttpPermit): string {
+  const ports = p.ports.map((n) => `resource.port == ${n}`);
+  const when = ports.length === 1 ? (ports[0] as string) : `(${ports.join(' || ')})`;
+  const shown = p.ports.join(', ');
+  const comment =
+    `// HTTP requests to ${commentString(p.host)} on port${p.ports.length > 1 ? 's' : ''} ` +
+    `${shown}, any method and path`;
+  return scoped(p, 'HttpRequest', comment, `Leash::Host::${cedarString(p.host)}`, when);
+}
+
+function mcpText(p: McpPermit): string {
+  const comment = `// MCP calls of tool ${commentString(p.tool)} of ${commentString(p.server)}`;
+  const tool = `Leash::McpTool::${cedarString(`${p.server}/${p.tool}`)}`;
+  return scoped(p, 'McpCall', comment, tool);
+}
+
 export function permitText(p: Permit): string {
-  return p.kind === 'file' ? fileText(p) : connectText(p);
+  switch (p.kind) {
+    case 'file':
+      return fileText(p);
+    case 'connect':
+      return connectText(p);
+    case 'exec':
+      return execText(p);
+    case 'http':
+      return httpText(p);
+    case 'mcp':
+      return mcpText(p);
+  }
 }

@@ -19,9 +19,36 @@ export interface SeenConnect {
   port: number;
 }
 
+/** One program a principal was seen to run, with its argv[1..]. */
+export interface SeenExec {
+  principal: string;
+  program: string;
+  argv: string[];
+}
+
+/** One HTTP request a principal was seen to send through the proxy. */
+export interface SeenHttp {
+  principal: string;
+  host: string;
+  port: number;
+  method: string;
+  path: string;
+}
+
+/** One MCP tool call a principal was seen to make. */
+export interface SeenMcp {
+  principal: string;
+  server: string;
+  tool: string;
+  arguments: string;
+}
+
 export interface Seen {
   files: SeenFile[];
   connects: SeenConnect[];
+  execs: SeenExec[];
+  http: SeenHttp[];
+  mcp: SeenMcp[];
   /** Events taken (before deduplication). */
   events: number;
   /** The session's workspace and policy file, from its Start event. */
@@ -43,6 +70,13 @@ export interface AuditEvent {
   access?: unknown;
   ip?: unknown;
   port?: unknown;
+  resource?: unknown;
+  argv?: unknown;
+  host?: unknown;
+  method?: unknown;
+  server?: unknown;
+  tool?: unknown;
+  arguments?: unknown;
   mode?: unknown;
   new?: unknown;
   workspace?: unknown;
@@ -55,13 +89,28 @@ const ACCESSES: Record<string, FileAccess[]> = {
   readwrite: ['read', 'write'],
 };
 
+/** The kinds of events a policy decides. */
+const JUDGED = new Set(['file', 'net', 'exec', 'http', 'mcp']);
+
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** Reads events in the order they were stored (by id). */
 export function seenFromEvents(events: AuditEvent[]): Seen {
-  const out: Seen = { files: [], connects: [], events: 0, modes: [], enforceOnly: false };
+  const out: Seen = {
+    files: [],
+    connects: [],
+    execs: [],
+    http: [],
+    mcp: [],
+    events: 0,
+    modes: [],
+    enforceOnly: false,
+  };
   const files = new Map<string, SeenFile>();
   const connects = new Map<string, SeenConnect>();
+  const execs = new Map<string, SeenExec>();
+  const http = new Map<string, SeenHttp>();
+  const mcp = new Map<string, SeenMcp>();
   let mode = 'enforce';
 
   for (const e of events) {
@@ -77,7 +126,8 @@ export function seenFromEvents(events: AuditEvent[]): Seen {
       out.modes.push(mode);
       continue;
     }
-    if (e.kind !== 'file' && e.kind !== 'net') continue;
+    if (!JUDGED.has(String(e.kind))) continue;
+    if (e.kind === 'mcp' && e.action !== 'McpCall') continue;
     if (mode === 'enforce' && e.decision !== 'deny') continue;
     if (mode === 'enforce') out.enforceOnly = true;
     const principal = text(e.principal);
@@ -91,14 +141,46 @@ export function seenFromEvents(events: AuditEvent[]): Seen {
       for (const a of accesses) {
         files.set(JSON.stringify([principal, path, a]), { principal, path, access: a });
       }
-    } else {
+    } else if (e.kind === 'net') {
       const ip = text(e.ip);
       if (ip === undefined || typeof e.port !== 'number') continue;
       out.events++;
       connects.set(JSON.stringify([principal, ip, e.port]), { principal, ip, port: e.port });
+    } else if (e.kind === 'exec') {
+      // A program that could not be named (the dynamic loader, an unknown program) is no
+      // path a policy can permit.
+      const program = text(e.resource);
+      if (program === undefined || !program.startsWith('/')) continue;
+      const argv = Array.isArray(e.argv)
+        ? e.argv.filter((a): a is string => typeof a === 'string')
+        : [];
+      out.events++;
+      execs.set(JSON.stringify([principal, program, argv]), { principal, program, argv });
+    } else if (e.kind === 'http') {
+      const host = text(e.host) ?? text(e.resource);
+      if (host === undefined || host === '' || typeof e.port !== 'number') continue;
+      const seen = {
+        principal,
+        host,
+        port: e.port,
+        method: text(e.method) ?? 'GET',
+        path: text(e.path) ?? '/',
+      };
+      out.events++;
+      http.set(JSON.stringify(seen), seen);
+    } else {
+      const server = text(e.server);
+      const tool = text(e.tool);
+      if (server === undefined || tool === undefined) continue;
+      const seen = { principal, server, tool, arguments: text(e.arguments) ?? '{}' };
+      out.events++;
+      mcp.set(JSON.stringify(seen), seen);
     }
   }
   out.files = [...files.values()];
   out.connects = [...connects.values()];
+  out.execs = [...execs.values()];
+  out.http = [...http.values()];
+  out.mcp = [...mcp.values()];
   return out;
 }

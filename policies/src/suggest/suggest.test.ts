@@ -320,3 +320,118 @@ describe('seenFromEvents', () => {
     assert.equal(seen.enforceOnly, true);
   });
 });
+
+describe('suggest: programs, HTTP hosts and MCP tools', () => {
+  const BASE =
+    '@id("usr-bin") permit (principal, action == Leash::Action::"Exec", resource in Leash::Dir::"/usr/bin");\n' +
+    '@id("no-curl") forbid (principal, action == Leash::Action::"Exec", resource == Leash::File::"/usr/bin/curl");\n' +
+    '@id("no-evil") forbid (principal, action == Leash::Action::"HttpRequest", resource == Leash::Host::"evil.test");\n';
+  const http = (host: string, port: number, method = 'GET') => ({
+    principal: 'shell',
+    host,
+    port,
+    method,
+    path: '/v1/x',
+  });
+
+  it('permits each program, host (on the ports seen) and tool seen, and nothing a forbid denies', () => {
+    const s = suggestPolicy({
+      files: [],
+      connects: [],
+      execs: [
+        { principal: 'shell', program: '/opt/tool/bin/run', argv: ['--fast'] },
+        { principal: 'shell', program: '/usr/bin/ls', argv: [] },
+        { principal: 'shell', program: '/usr/bin/curl', argv: ['evil.test'] },
+      ],
+      http: [
+        http('api.example.test', 443),
+        http('api.example.test', 8443, 'POST'),
+        http('evil.test', 443),
+      ],
+      mcp: [{ principal: 'shell', server: 'files', tool: 'read_file', arguments: '{"p":1}' }],
+      base: BASE,
+      baseFile: 'base.cedar',
+      ...SESSION,
+    });
+    assert.deepEqual(s.ids, ['suggested-exec-1', 'suggested-http-1', 'suggested-mcp-1']);
+    assert.equal(s.alreadyAllowed, 1, '/usr/bin/ls is allowed by the base');
+    assert.deepEqual(
+      s.leftOut.map((l) => [l.action, l.resource, l.reason]),
+      [
+        ['Exec', '/usr/bin/curl', 'forbidden by no-curl'],
+        ['HttpRequest', 'evil.test:443', 'forbidden by no-evil'],
+      ],
+    );
+    const text = `${BASE}\n${s.text}`;
+    const judge = (r: Record<string, unknown>): string =>
+      authorize(text, { ...SESSION, principal: 'shell', ...r } as Parameters<typeof authorize>[1])
+        .decision;
+    assert.equal(judge({ action: 'Exec', path: '/opt/tool/bin/run', argv: [] }), 'allow');
+    assert.equal(judge({ action: 'Exec', path: '/opt/tool/bin/other', argv: [] }), 'deny');
+    assert.equal(judge({ action: 'Exec', path: '/usr/bin/curl', argv: [] }), 'deny');
+    const req = (host: string, port: number) => ({
+      action: 'HttpRequest',
+      ...http(host, port, 'DELETE'),
+    });
+    assert.equal(judge(req('api.example.test', 8443)), 'allow');
+    assert.equal(judge(req('api.example.test', 80)), 'deny');
+    assert.equal(judge(req('evil.test', 443)), 'deny');
+    const call = (tool: string) => ({ action: 'McpCall', server: 'files', tool, arguments: '{}' });
+    assert.equal(judge(call('read_file')), 'allow');
+    assert.equal(judge(call('write_file')), 'deny');
+  });
+
+  it('reads programs, requests and tool calls from audit events, skipping unnamed programs', () => {
+    const seen = seenFromEvents([
+      { kind: 'session', action: 'Start', mode: 'enforce', workspace: '/w', origin: '/p.cedar' },
+      {
+        kind: 'exec',
+        action: 'Exec',
+        decision: 'deny',
+        principal: 'shell',
+        resource: '/usr/bin/x',
+        argv: ['-a'],
+      },
+      {
+        kind: 'exec',
+        action: 'Exec',
+        decision: 'deny',
+        principal: 'shell',
+        resource: 'dynamic loader',
+      },
+      {
+        kind: 'http',
+        action: 'HttpRequest',
+        decision: 'deny',
+        principal: 'shell',
+        resource: 'h.test',
+        host: 'h.test',
+        port: 443,
+        method: 'PUT',
+        path: '/a?b',
+      },
+      {
+        kind: 'mcp',
+        action: 'McpCall',
+        decision: 'deny',
+        principal: 'claude',
+        server: 's',
+        tool: 't',
+      },
+      { kind: 'mcp', action: 'Start', decision: '', principal: 'claude', server: 's' },
+      {
+        kind: 'exec',
+        action: 'Exec',
+        decision: 'allow',
+        principal: 'shell',
+        resource: '/usr/bin/y',
+      },
+    ]);
+    assert.deepEqual(seen.execs, [{ principal: 'shell', program: '/usr/bin/x', argv: ['-a'] }]);
+    assert.deepEqual(seen.http, [
+      { principal: 'shell', host: 'h.test', port: 443, method: 'PUT', path: '/a?b' },
+    ]);
+    assert.deepEqual(seen.mcp, [{ principal: 'claude', server: 's', tool: 't', arguments: '{}' }]);
+    assert.equal(seen.events, 3);
+  });
+});
