@@ -31,7 +31,8 @@ export interface KernelProbe {
 export interface FileEvent {
   /** The path as seen inside the sandbox. */
   path: string;
-  /** `exec`: the program of an exec, judged by its path (reported only with an ExecGuard). */
+  /** `exec`: the program of an exec refused by its path (reported only with an ExecGuard;
+   *  the ExecGuard reports the execs that start). */
   access: 'read' | 'write' | 'readwrite' | 'exec';
   decision: 'allow' | 'deny';
   /** The opening thread's id in leashd's PID namespace. */
@@ -119,7 +120,7 @@ export function probeKernel(): KernelProbe {
  * native thread. `mountPoints` are host-visible paths of the sandbox's mounts, such as
  * `/proc/<pid>/root` and `/proc/<pid>/root/<bind mount>`; events carry sandbox-side paths.
  * With `execGuard`, each exec's program is judged by its canonical path against that guard's
- * exec rules (a denied program fails with EPERM and is reported with access `exec`) and
+ * exec rules (a refused program fails with EPERM and is reported with access `exec`) and
  * recorded for the guard's argv check; the dynamic loader mapped for a program is a read of a
  * library. Without one, programs run unjudged and unreported. A guard keeps Node's event loop
  * alive until `close()`.

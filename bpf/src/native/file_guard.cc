@@ -242,7 +242,7 @@ void FileGuard::Answer(int event_fd, int tid, uint64_t mask) {
     }
   }
   std::string comm;
-  if (!exec || judged_exec) {
+  if (!exec || (judged_exec && !allowed)) {
     comm = ReadSmallFile("/proc/" + std::to_string(tid) + "/comm");
     if (!comm.empty() && comm.back() == '\n') comm.pop_back();
   }
@@ -254,7 +254,8 @@ void FileGuard::Answer(int event_fd, int tid, uint64_t mask) {
   close(event_fd);
   (allowed ? allowed_ : denied_)++;
 
-  if (exec && !judged_exec) return;
+  // An allowed exec is reported by the ExecGuard once it starts, with its argv.
+  if (exec && (!judged_exec || allowed)) return;
   Access access = exec            ? Access::Exec
                   : read && write ? Access::ReadWrite
                   : write         ? Access::Write
