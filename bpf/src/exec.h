@@ -41,10 +41,11 @@ enum leash_exec_matcher_kind {
  * from there, once the entry before it is seen to be bprm->filename; a nested handoff or a
  * missing record makes the script unknown, and then any argv rule that may apply denies.
  *
- * No race: the program runs in the exec-ing task, after the new argv is in place and before
- * that task returns to user space, and its SIGKILL cannot be blocked or undone (no SIGSTOP
- * and user-space verdict that a sibling's SIGCONT could cut short); /proc/<pid>/mem of the
- * task cannot be opened while its exec is in progress.
+ * No race on the verdict: the program runs in the exec-ing task, after the new argv is in
+ * place and before that task returns to user space, and its SIGKILL cannot be blocked or
+ * undone (no SIGSTOP and user-space verdict that a sibling's SIGCONT could cut short). What
+ * it does not stop is a sibling that writes the task's memory (/proc/<pid>/mem) after the
+ * check: such a writer can change anything the program does (docs/limitations.md).
  *
  * Strings are matched by a keyed 64-bit FNV-1a hash and their length (contains), or byte by
  * byte (like). An argv area longer than LEASH_EXEC_ARGV_BYTES or with more than
