@@ -72,6 +72,7 @@ export class McpBridge {
   private readonly conversations = new Set<net.Socket>();
   /** Each governed server's sandbox, started at its first connection and kept for the next. */
   private readonly sandboxes = new Map<string, Promise<PrincipalSandbox>>();
+  private closed = false;
 
   private constructor(
     private readonly opts: BridgeOptions,
@@ -139,6 +140,7 @@ export class McpBridge {
 
   /** Stops listening, ends every conversation and every server's sandbox. */
   async close(): Promise<void> {
+    this.closed = true;
     this.server.close();
     for (const s of this.conversations) s.destroy();
     fs.rmSync(this.socketPath, { force: true });
@@ -149,21 +151,21 @@ export class McpBridge {
     );
   }
 
+  /** Calls `fn` with each server's sandbox once it has started (now, or when it has). */
   private eachSandbox(fn: (s: PrincipalSandbox, server: string) => void): void {
-    for (const [server, p] of this.sandboxes)
-      void p.then(
-        (s) => fn(s, server),
-        () => undefined,
-      );
+    for (const [server, started] of this.sandboxes) {
+      started.then((s) => fn(s, server)).catch(() => undefined);
+    }
   }
 
   /** The server's sandbox, started on first use; a sandbox that ends is started anew next time. */
   private sandboxFor(server: GovernedServer): Promise<PrincipalSandbox> {
+    if (this.closed) return Promise.reject(new Error('the session is ending'));
     const running = this.sandboxes.get(server.name);
     if (running) return running;
+    const principal = `mcp:${server.name}`;
     const started = (async () => {
-      const env = server.env;
-      const sandbox = this.opts.principalSandbox(`mcp:${server.name}`, server.command, env);
+      const sandbox = this.opts.principalSandbox(principal, server.command, server.env);
       await sandbox.start();
       sandbox.onStop(() => {
         if (this.sandboxes.get(server.name) === started) this.sandboxes.delete(server.name);
