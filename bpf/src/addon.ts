@@ -27,7 +27,7 @@ export interface NativeChangeGuard {
 }
 
 export interface NativeExecGuard {
-  update(rules: ExecRule[]): void;
+  update(rules: ExecRule[], quietAllowed: boolean): void;
   close(): void;
   stats(): ExecGuardStats;
 }
@@ -56,6 +56,7 @@ export interface Addon {
     cgroupPath: string,
     rules: ExecRule[],
     onEvent: (e: ExecEvent) => void,
+    quietAllowed: boolean,
   ) => NativeExecGuard;
   ConnectGuard: new (
     cgroupPath: string,

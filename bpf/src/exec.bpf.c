@@ -202,6 +202,7 @@ int BPF_PROG(leash_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	__u64 *active_set, mask, generation;
 	struct scratch *s;
 	__u8 flags = 0, decision;
+	bool quiet;
 
 	if (!bpf_map_lookup_elem(&cgroups, &cgroup))
 		return 0;
@@ -274,6 +275,8 @@ int BPF_PROG(leash_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	event->flags = flags;
 	bpf_get_current_comm(event->comm, sizeof(event->comm));
 	bpf_probe_read_kernel(event->argv, sizeof(event->argv), s->buf);
-	bpf_ringbuf_submit(event, 0);
+	/* A denial wakes the reader at once; allowed execs may wait for its next poll. */
+	quiet = decision == DECISION_ALLOW && set->quiet_allowed;
+	bpf_ringbuf_submit(event, quiet ? BPF_RB_NO_WAKEUP : 0);
 	return 0;
 }

@@ -76,7 +76,8 @@ struct leash_exec_set {
 	__u64 unknown_mask; /* rules that may hold for a program no record names */
 	__u32 count;
 	__u8 loader_allowed; /* whether running the dynamic loader itself is allowed */
-	__u8 pad[3];
+	__u8 quiet_allowed;  /* allowed execs wait for the reader's next poll (no wakeup) */
+	__u8 pad[2];
 };
 
 struct leash_exec_program {

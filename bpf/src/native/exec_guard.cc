@@ -25,6 +25,7 @@ namespace {
 
 constexpr size_t kEventQueueSize = 4096;
 constexpr uint8_t kDecisionAllow = 1;
+constexpr int kQuietPollMs = 50;
 // Paths kept for execs whose event never came (the exec failed after its check).
 constexpr size_t kMaxPendingPaths = 16384;
 
@@ -52,6 +53,10 @@ uint32_t ScriptHandoffEntries(int fd) {
   return line.find_first_not_of(" \t", after) == std::string::npos ? 1 : 2;
 }
 
+bool QuietAllowed(const Napi::CallbackInfo& info, size_t index) {
+  return info.Length() > index && info[index].IsBoolean() && info[index].As<Napi::Boolean>();
+}
+
 void Write(int fd, const void* key, const void* value, const char* what) {
   if (bpf_map_update_elem(fd, key, value, BPF_ANY) != 0) {
     throw std::runtime_error(std::string("ExecGuard: writing ") + what + " failed: " +
@@ -77,7 +82,7 @@ ExecJudge::~ExecJudge() {
   }
 }
 
-void ExecJudge::Install(Napi::Env env, Napi::Value value) {
+void ExecJudge::Install(Napi::Env env, Napi::Value value, bool quiet_allowed) {
   ExecRuleSet parsed = ParseExecRules(env, value, hash_key_);
 
   std::lock_guard<std::mutex> lock(mutex_);
@@ -96,6 +101,7 @@ void ExecJudge::Install(Napi::Env env, Napi::Value value) {
     set.unknown_mask = parsed.unknown_mask;
     set.count = static_cast<__u32>(parsed.rules.size());
     set.loader_allowed = parsed.loader_allowed ? 1 : 0;
+    set.quiet_allowed = quiet_allowed ? 1 : 0;
     Write(sets_fd_, &slot, &set, "the exec rule set");
     __u32 zero = 0;
     Write(active_fd_, &zero, &next, "the active exec rule set");
@@ -179,7 +185,7 @@ Napi::Function ExecGuard::Define(Napi::Env env) {
 ExecGuard::ExecGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExecGuard>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString() || !info[2].IsFunction()) {
-    throw Napi::TypeError::New(env, "ExecGuard(cgroupPath: string, rules, onEvent)");
+    throw Napi::TypeError::New(env, "ExecGuard(cgroupPath: string, rules, onEvent, quiet?)");
   }
   std::string cgroup_path = info[0].As<Napi::String>().Utf8Value();
   ParseExecRules(env, info[1], 0);  // refuse bad rules before loading anything
@@ -210,7 +216,7 @@ ExecGuard::ExecGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExecGuar
         key, bpf_map__fd(skel_->maps.sets), bpf_map__fd(skel_->maps.rules),
         bpf_map__fd(skel_->maps.active), bpf_map__fd(skel_->maps.programs),
         bpf_map__fd(skel_->maps.scripts), bpf_map__fd(skel_->maps.loaders));
-    judge_->Install(env, info[1]);
+    judge_->Install(env, info[1], QuietAllowed(info, 3));
 
     // Only tasks of this cgroup are judged; its id is its directory's inode.
     __u64 cgroup_id = st.st_ino;
@@ -300,16 +306,19 @@ int ExecGuard::OnRingEvent(void* self, void* data, size_t size) {
   return 0;
 }
 
+// Allowed execs may be submitted without a wakeup (exec.bpf.c), so each round also consumes
+// what arrived quietly: their events come at most kQuietPollMs late.
 void ExecGuard::PollLoop() {
   while (running_) {
-    int n = ring_buffer__poll(ring_, 100);
+    int n = ring_buffer__poll(ring_, kQuietPollMs);
     if (n < 0 && n != -EINTR) return;
+    if (ring_buffer__consume(ring_) < 0) return;
   }
 }
 
 Napi::Value ExecGuard::Update(const Napi::CallbackInfo& info) {
   if (closed_) throw Napi::Error::New(info.Env(), "ExecGuard.update: the guard is closed");
-  judge_->Install(info.Env(), info[0]);
+  judge_->Install(info.Env(), info[0], QuietAllowed(info, 1));
   return info.Env().Undefined();
 }
 
@@ -318,6 +327,7 @@ void ExecGuard::Stop() {
   closed_ = true;
   running_ = false;
   if (poller_.joinable()) poller_.join();
+  ring_buffer__consume(ring_);  // the quiet events of the last round
   ring_buffer__free(ring_);
   bpf_link__destroy(link_);
   link_ = nullptr;

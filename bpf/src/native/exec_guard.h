@@ -29,7 +29,9 @@ class ExecJudge {
   ~ExecJudge();
 
   // Parses and installs a rule set in the kernel's idle slot, then makes it the active one.
-  void Install(Napi::Env env, Napi::Value rules);
+  // `quiet_allowed`: allowed execs are reported without waking the reader (they are only
+  // counted, so a short delay costs nothing and saves a wakeup per exec).
+  void Install(Napi::Env env, Napi::Value rules, bool quiet_allowed);
 
   // At an exec's permission event: the verdict of the program's path, and (when allowed)
   // the record exec.bpf.c judges the new image's argv by (for a `#!` script, a script

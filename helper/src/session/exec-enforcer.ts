@@ -66,11 +66,17 @@ export class ExecEnforcer {
     private readonly audit: AuditWriter,
     private readonly log: Logger,
   ) {
-    this.guard = new ExecGuard({ cgroupPath, rules, onEvent: (e) => this.onExec(e) });
+    this.guard = new ExecGuard({
+      cgroupPath,
+      rules,
+      onEvent: (e) => this.onExec(e),
+      quietAllowed: session.mode() === 'enforce',
+    });
   }
 
-  update(rules: ExecRule[]): void {
-    this.guard.update(rules);
+  /** Allowed execs are only counted in enforce mode, so their reports may come late. */
+  update(rules: ExecRule[], mode: Mode): void {
+    this.guard.update(rules, { quietAllowed: mode === 'enforce' });
   }
 
   close(): void {

@@ -321,7 +321,7 @@ export class Session {
   private enforce(mode: Mode, rules: PrincipalIR, always: Set<string>): void {
     const enforced = enforcedRules(mode, rules, always);
     this.connectGuard?.update(enforced.connects);
-    this.exec?.update(enforcedExecRules(mode, rules, always));
+    this.exec?.update(enforcedExecRules(mode, rules, always), mode);
     this.fileGuard?.update(enforced.files, { caching: enforced.caching });
     this.changeGuard?.update(enforced.files);
   }
