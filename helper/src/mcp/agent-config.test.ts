@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { agentProfile } from '../agents';
-import { shimCommand } from './bridge';
+import { shimCommand } from './run-dir';
 
 describe("agents' MCP configuration", () => {
   const shim = shimCommand('/w', 's1', 'notes');

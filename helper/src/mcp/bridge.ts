@@ -12,7 +12,6 @@
 import type Docker from 'dockerode';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { agentProfile } from '../agents';
 import { readLaunchLine } from '../daemon/launch';
@@ -20,6 +19,7 @@ import type { Logger } from '../log';
 import type { Mode } from '../session/modes';
 import { LAUNCHER_IN_SANDBOX, type DockerRuntime } from '../runtime/docker';
 import { LineReader } from './lines';
+import { prepareRunDir, shimCommand, socketPathFor } from './run-dir';
 import type { GovernedServer } from './servers';
 import type { SessionMcp } from './session-mcp';
 
@@ -50,22 +50,9 @@ export interface BridgeOptions {
   log: Logger;
 }
 
-/** The folder in the workspace's `.leash/` that holds the shim and the sessions' sockets. */
-export const RUN_DIR = path.join('.leash', 'run');
-const SHIM = 'mcp-shim.js';
 /** Longest unix socket path Linux accepts (sun_path less its terminating NUL). */
 const MAX_SOCKET_PATH = 107;
 const HANDSHAKE_MS = 10_000;
-
-/** The command an agent in the sandbox runs for a governed server (Node is the image's). */
-export function shimCommand(workspace: string, session: string, server: string): string[] {
-  const dir = path.join(workspace, RUN_DIR);
-  return ['node', path.join(dir, SHIM), socketPathFor(workspace, session), server];
-}
-
-export function socketPathFor(workspace: string, session: string): string {
-  return path.join(workspace, RUN_DIR, `mcp-${session}.sock`);
-}
 
 export class McpBridge {
   private readonly server: net.Server;
@@ -83,8 +70,7 @@ export class McpBridge {
 
   /** Puts the shim in place and listens on the session's socket. */
   static async open(opts: BridgeOptions): Promise<McpBridge> {
-    const dir = runDir(opts.workspace);
-    installShim(dir);
+    prepareRunDir(opts.workspace);
     const socketPath = socketPathFor(opts.workspace, opts.session);
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
       throw new Error(
@@ -336,35 +322,3 @@ export class McpBridge {
 
 /** How long a server may take to exit after its input ends, and after SIGTERM. */
 const EXIT_GRACE_MS = 5_000;
-
-/** `.leash/run` in the workspace, created by leashd and refused if anything there is not a
- *  plain directory (a cloned workspace could plant a symlink to aim root's writes elsewhere). */
-function runDir(workspace: string): string {
-  const leash = path.join(workspace, '.leash');
-  const dir = path.join(workspace, RUN_DIR);
-  for (const d of [leash, dir]) {
-    if (!fs.existsSync(d)) fs.mkdirSync(d, { mode: 0o755 });
-    const st = fs.lstatSync(d);
-    if (!st.isDirectory()) {
-      throw new Error(`${d} is not a plain directory; remove it so leashd can create it`);
-    }
-  }
-  writeNoFollow(path.join(dir, '.gitignore'), '*\n');
-  return dir;
-}
-
-/** Writes a file, never through a symlink planted where it goes. */
-function writeNoFollow(file: string, content: string | Buffer): void {
-  const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
-  const fd = fs.openSync(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o644);
-  try {
-    fs.writeFileSync(fd, content);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Copies the shim next to the sockets. */
-function installShim(dir: string): void {
-  writeNoFollow(path.join(dir, SHIM), fs.readFileSync(path.join(__dirname, 'shim.js')));
-}
