@@ -23,12 +23,14 @@
       "type": "none",
       "actions": [
         {
+          # Docker makes a directory at a bind-mount source that is missing (a session started
+          # while the addon was being rebuilt): such a directory is replaced, not moved into.
           "action_name": "build_static_launcher",
           "inputs": ["src/launcher/leash-launch.c"],
           "outputs": ["<(PRODUCT_DIR)/leash-launch"],
           "action": [
             "sh", "-c",
-            "gcc -static -O2 -Wall -Wextra -o <(PRODUCT_DIR)/leash-launch.tmp <@(_inputs) && mv -f <(PRODUCT_DIR)/leash-launch.tmp <(PRODUCT_DIR)/leash-launch"
+            "gcc -static -O2 -Wall -Wextra -o <(PRODUCT_DIR)/leash-launch.tmp <@(_inputs) && { [ ! -d <(PRODUCT_DIR)/leash-launch ] || rm -rf <(PRODUCT_DIR)/leash-launch; } && mv -fT <(PRODUCT_DIR)/leash-launch.tmp <(PRODUCT_DIR)/leash-launch"
           ]
         }
       ]

@@ -245,6 +245,7 @@ ExecGuard::ExecGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExecGuar
 
   on_event_ = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(),
                                             "leash-exec-events", kEventQueueSize, 1);
+  callback_ = Napi::Persistent(info[2].As<Napi::Function>());
   closed_ = false;
   running_ = true;
   poller_ = std::thread(&ExecGuard::PollLoop, this);
@@ -252,62 +253,61 @@ ExecGuard::ExecGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExecGuar
 
 ExecGuard::~ExecGuard() { Stop(); }
 
-struct ExecEventData {
-  leash_exec_event event;
-  std::string program;  // "" when no path record named it
-  std::string script;
-};
+
+Napi::Object ExecEventObject(Napi::Env env, const ExecEventData& d) {
+  const leash_exec_event& ev = d.event;
+  size_t shown = std::min<size_t>(ev.argv_len, sizeof ev.argv);
+  Napi::Array argv = Napi::Array::New(env);
+  size_t start = 0;
+  for (size_t i = 0; i <= shown; i++) {
+    if (i == shown || ev.argv[i] == '\0') {
+      if (i > start || i < shown) argv.Set(argv.Length(), std::string(ev.argv + start, i - start));
+      start = i + 1;
+    }
+  }
+  Napi::Object e = Napi::Object::New(env);
+  e.Set("pid", ev.pid);
+  e.Set("tid", ev.old_tid);
+  e.Set("decision", ev.decision == kDecisionAllow ? "allow" : "deny");
+  e.Set("argv", argv);
+  e.Set("truncated", ev.argv_len > sizeof ev.argv);
+  e.Set("unknownProgram", (ev.flags & LEASH_EXEC_UNKNOWN) != 0);
+  e.Set("overflow", (ev.flags & LEASH_EXEC_OVERFLOW) != 0);
+  e.Set("loader", (ev.flags & LEASH_EXEC_LOADER) != 0);
+  e.Set("comm", std::string(ev.comm, strnlen(ev.comm, sizeof ev.comm)));
+  if (!d.program.empty()) e.Set("program", d.program);
+  if (!d.script.empty()) e.Set("script", d.script);
+  return e;
+}
 
 int ExecGuard::OnRingEvent(void* self, void* data, size_t size) {
   auto* guard = static_cast<ExecGuard*>(self);
   if (size < sizeof(leash_exec_event)) return 0;
-  auto* copy = new ExecEventData;
+  auto copy = std::make_unique<ExecEventData>();
   memcpy(&copy->event, data, sizeof copy->event);
   const leash_exec_event& ev = copy->event;
   std::string program = guard->judge_->TakePath(static_cast<int>(ev.old_tid), &copy->script);
   if (!(ev.flags & (LEASH_EXEC_UNKNOWN | LEASH_EXEC_LOADER))) copy->program = std::move(program);
   if (!(ev.flags & LEASH_EXEC_SCRIPT)) copy->script.clear();
 
+  // While closing, on the JavaScript thread: kept to be delivered before close() returns.
+  if (guard->draining_) {
+    guard->drained_.push_back(std::move(copy));
+    return 0;
+  }
   napi_status status = guard->on_event_.NonBlockingCall(
-      copy, [](Napi::Env env, Napi::Function fn, ExecEventData* d) {
-        if (env != nullptr && fn != nullptr) {
-          const leash_exec_event& ev = d->event;
-          size_t shown = std::min<size_t>(ev.argv_len, sizeof ev.argv);
-          Napi::Array argv = Napi::Array::New(env);
-          size_t start = 0;
-          for (size_t i = 0; i <= shown; i++) {
-            if (i == shown || ev.argv[i] == '\0') {
-              if (i > start || i < shown) {
-                argv.Set(argv.Length(), std::string(ev.argv + start, i - start));
-              }
-              start = i + 1;
-            }
-          }
-          Napi::Object e = Napi::Object::New(env);
-          e.Set("pid", ev.pid);
-          e.Set("tid", ev.old_tid);
-          e.Set("decision", ev.decision == kDecisionAllow ? "allow" : "deny");
-          e.Set("argv", argv);
-          e.Set("truncated", ev.argv_len > sizeof ev.argv);
-          e.Set("unknownProgram", (ev.flags & LEASH_EXEC_UNKNOWN) != 0);
-          e.Set("overflow", (ev.flags & LEASH_EXEC_OVERFLOW) != 0);
-          e.Set("loader", (ev.flags & LEASH_EXEC_LOADER) != 0);
-          e.Set("comm", std::string(ev.comm, strnlen(ev.comm, sizeof ev.comm)));
-          if (!d->program.empty()) e.Set("program", d->program);
-          if (!d->script.empty()) e.Set("script", d->script);
-          fn.Call({e});
-        }
+      copy.get(), [](Napi::Env env, Napi::Function fn, ExecEventData* d) {
+        if (env != nullptr && fn != nullptr) fn.Call({ExecEventObject(env, *d)});
         delete d;
       });
-  if (status != napi_ok) {
-    delete copy;
+  if (status == napi_ok) {
+    copy.release();
+  } else {
     guard->dropped_++;
   }
   return 0;
 }
 
-// Allowed execs may be submitted without a wakeup (exec.bpf.c), so each round also consumes
-// what arrived quietly: their events come at most kQuietPollMs late.
 void ExecGuard::PollLoop() {
   while (running_) {
     int n = ring_buffer__poll(ring_, kQuietPollMs);
@@ -327,7 +327,8 @@ void ExecGuard::Stop() {
   closed_ = true;
   running_ = false;
   if (poller_.joinable()) poller_.join();
-  ring_buffer__consume(ring_);  // the quiet events of the last round
+  draining_ = true;
+  ring_buffer__consume(ring_);  // the quiet events of the last round, kept in drained_
   ring_buffer__free(ring_);
   bpf_link__destroy(link_);
   link_ = nullptr;
@@ -336,8 +337,13 @@ void ExecGuard::Stop() {
   on_event_.Release();
 }
 
+// Delivers the events still in the ring before returning, so that whoever stores them can
+// do so before it reports the session's end.
 Napi::Value ExecGuard::Close(const Napi::CallbackInfo& info) {
   Stop();
+  std::vector<std::unique_ptr<ExecEventData>> drained = std::move(drained_);
+  drained_.clear();
+  for (const auto& d : drained) callback_.Call({ExecEventObject(info.Env(), *d)});
   return info.Env().Undefined();
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "exec_rules.h"
 
@@ -54,6 +55,12 @@ class ExecJudge {
   const int sets_fd_, rules_fd_, active_fd_, programs_fd_, scripts_fd_, loaders_fd_;
 };
 
+struct ExecEventData {
+  leash_exec_event event;
+  std::string program;  // "" when no path record named it
+  std::string script;
+};
+
 class ExecGuard : public Napi::ObjectWrap<ExecGuard> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -78,6 +85,9 @@ class ExecGuard : public Napi::ObjectWrap<ExecGuard> {
   std::thread poller_;
   std::atomic<bool> running_{false};
   Napi::ThreadSafeFunction on_event_;
+  Napi::FunctionReference callback_;  // the same function, for close() to call directly
+  bool draining_ = false;
+  std::vector<std::unique_ptr<ExecEventData>> drained_;
   bool closed_ = true;
   std::atomic<uint64_t> dropped_{0};
 };
