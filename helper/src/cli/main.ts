@@ -32,6 +32,7 @@ import {
 } from './policy-cmd';
 import { approvePolicy, readPolicyFile } from './policy-source';
 import { run } from './run';
+import { registerSecretCommand } from './secret-cmd';
 import { SANDBOX_HOME } from '../session/session';
 
 const program = new Command('leash')
@@ -364,6 +365,8 @@ program
     const url = `http://127.0.0.1:${r.port}/#token=${r.token}`;
     console.log(o.json ? JSON.stringify({ url }) : url);
   });
+
+registerSecretCommand(program, withClient);
 
 program
   .command('demo')

@@ -12,6 +12,7 @@ import { loadSettings, SETTINGS_FILE, type DaemonSettings } from '../config';
 import { loadService } from '../grpc';
 import { logger } from '../log';
 import { loadGovernedServers, setGovernedServers } from '../mcp/servers';
+import { bridgeGateway, startEgress } from '../proxy/egress';
 import { DockerRuntime } from '../runtime/docker';
 import { SessionManager } from '../session/manager';
 import { newToken } from '../ui/access';
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     .option('--retention-days <days>', 'prune audit events older than this (0: never)')
     .option('--max-events <n>', 'keep at most this many audit events (0: no bound)')
     .option('--ui-port <port>', 'loopback port of the Control UI (0: off)')
+    .option('--proxy-test-settings <file>', 'tests only: JSON naming local upstreams and their CA')
     .option('--otlp-endpoint <url>', 'also send audit events to this OTLP/HTTP logs endpoint')
     .option(
       '--mcp-servers <file>',
@@ -60,6 +62,12 @@ async function main(): Promise<void> {
 
   fs.mkdirSync(settings.stateDir, { recursive: true, mode: 0o700 });
   fs.chmodSync(settings.stateDir, 0o700);
+  const egress = await startEgress({
+    stateDir: settings.stateDir,
+    gateway: await bridgeGateway(runtime.docker),
+    testSettingsFile: program.opts<{ proxyTestSettings?: string }>().proxyTestSettings,
+    log: log.child({ component: 'proxy' }),
+  });
   const store = new AuditStore(path.join(settings.stateDir, 'audit.db'));
   const audit = new AuditWriter(store, log.child({ component: 'audit' }));
   const retention = { maxAgeDays: settings.retentionDays, maxEvents: settings.maxEvents };
@@ -110,6 +118,7 @@ async function main(): Promise<void> {
       .catch((err: Error) => log.warn('shutdown step failed', { error: err.message }))
       .finally(() => {
         ui?.close();
+      egress.close();
         audit.close();
         store.close();
         fs.rmSync(settings.socket, { force: true });

@@ -14,6 +14,7 @@ import { parseMode } from '../session/modes';
 import { PolicyError, type Session } from '../session/session';
 import { VERSION } from '../config';
 import { readLaunchLine } from './launch';
+import { secretCalls } from '../secrets/calls';
 
 export interface DaemonState {
   backend: string;
@@ -99,6 +100,8 @@ export function buildService(deps: {
     })),
 
     controlUi: unary(() => state.ui),
+
+    ...secretCalls(unary),
 
     shutdown: unary(() => {
       setImmediate(deps.shutdown);

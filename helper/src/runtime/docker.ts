@@ -21,12 +21,17 @@ export interface ContainerSpec {
   image: string;
   workspace: string;
   env: Record<string, string>;
+  /** More read-only mounts (`host:container:ro`) and name servers, from the proxy's wiring. */
+  binds?: string[];
+  dns?: string[];
 }
 
 export interface SandboxContainer {
   id: string;
   /** Host pid of the container's init. */
   pid: number;
+  /** The container's IPv4 address on the bridge (the proxy knows its sessions by it). */
+  address: string;
   /** The container's cgroup v2 directory. */
   cgroupPath: string;
   /** Mount points inside the container that file enforcement watches. */
@@ -100,7 +105,9 @@ export class DockerRuntime {
           `${spec.workspace}:${spec.workspace}:rw`,
           `${leashDir}:${leashDir}:ro`,
           `${launcherPath}:${LAUNCHER_IN_SANDBOX}:ro`,
+          ...(spec.binds ?? []),
         ],
+        Dns: spec.dns ?? [],
         CapDrop: ['ALL'],
         CapAdd: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETUID', 'SETGID', 'KILL'],
         SecurityOpt: ['no-new-privileges', `seccomp=${JSON.stringify(sandboxSeccompProfile())}`],
@@ -127,6 +134,7 @@ export class DockerRuntime {
       return {
         id: container.id,
         pid,
+        address: info.NetworkSettings.IPAddress,
         cgroupPath: cgroupV2Path(pid),
         mountPoints: mountPoints(pid),
         lifeline,

@@ -25,6 +25,7 @@ import * as fs from 'node:fs';
 import type { AuditWriter } from '../audit/writer';
 import type { EventDecision } from '../audit/event';
 import type { Logger } from '../log';
+import { egressConnectRules, egressContainerSpec, SessionEgress } from '../proxy/session-egress';
 import { McpBridge } from '../mcp/bridge';
 import { governedServers } from '../mcp/servers';
 import { SessionMcp } from '../mcp/session-mcp';
@@ -80,6 +81,7 @@ export function compileFor(spec: {
   }
   const principal = result.ir.principals[spec.agent];
   if (!principal) throw new Error(`compiler gave no rules for principal ${spec.agent}`);
+  principal.connects = [...egressConnectRules(principal), ...principal.connects];
   const execErrors = execDiagnostics(principal, spec.policyOrigin);
   if (execErrors.length > 0) throw new PolicyError(execErrors, spec.policyOrigin);
   const always = new Set<string>();
@@ -104,6 +106,7 @@ export class Session {
   private changeGuard?: ChangeGuard;
   private keeper?: ChildProcess;
   private connectGuard?: ConnectGuard;
+  private egress?: SessionEgress;
   private exec?: ExecEnforcer;
   /** MCP governance: the policy and audit side, and the stdio bridge when servers are declared. */
   readonly mcp: SessionMcp;
@@ -169,11 +172,14 @@ export class Session {
 
   /** Starts the container and attaches enforcement; on any failure nothing is left running. */
   async start(): Promise<void> {
+    const egress = egressContainerSpec();
     this.container = await this.runtime.start({
       session: this.name,
       image: this.image,
       workspace: this.spec.workspace,
-      env: this.spec.env,
+      env: { ...this.spec.env, ...egress.env },
+      binds: egress.binds,
+      dns: egress.dns,
     });
     const c = this.container;
     try {
@@ -237,6 +243,22 @@ export class Session {
           log: this.log.child({ component: 'mcp' }),
         });
       }
+      this.egress = await SessionEgress.attach(
+        {
+          name: this.name,
+          principal: this.principal,
+          rules: () => this.rules,
+          mode: () => this.mode,
+          always: () => this.always,
+          push: (e) => {
+            if (e.decision === 'deny') this.denials++;
+            this.audit.push(e);
+          },
+          mcp: () => this.mcp,
+          log: this.log,
+        },
+        c,
+      );
     } catch (err) {
       await this.stop('enforcement failed to start');
       throw new Error(`could not enforce the policy: ${(err as Error).message}`);
@@ -284,6 +306,9 @@ export class Session {
     this.always = compiled.always;
     this.policyText = text;
     this.policyOrigin = origin;
+    this.egress?.redirect().catch((err: Error) => {
+      this.log.error('could not redirect the ports of the new policy', { error: err.message });
+    });
     this.mcpBridge?.applyPolicy(text, origin);
     this.record('policy', 'Reload', origin, { old: oldHash, new: compiled.ir.hash });
     return { oldHash, newHash: compiled.ir.hash };
@@ -336,6 +361,7 @@ export class Session {
       });
     }
     await this.mcpBridge?.close();
+    this.egress?.detach();
     this.fileGuard?.close();
     this.changeGuard?.close();
     this.connectGuard?.close();
@@ -447,7 +473,7 @@ export class Session {
       count: 1,
       pid: e.pid,
       comm: e.comm,
-      details: { ip: e.ip, port: e.port, protocol: e.protocol },
+      details: { ip: e.ip, port: e.port, protocol: e.protocol, hosts: this.egress?.namesOf(e.ip) },
     });
   }
 

@@ -1,0 +1,73 @@
+/**
+ * Where the proxy may connect for a host: addresses it resolved itself (never the client's
+ * idea of them), refusing the machine's own and link-local addresses so that a permissive
+ * policy does not open the host or a cloud metadata service to the sandbox.
+ */
+import * as dns from 'node:dns';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { ProxyTestSettings } from './settings';
+
+export class UpstreamResolver {
+  /** The CAs upstream certificates are verified against. */
+  readonly trusted: string[];
+
+  constructor(private readonly test: ProxyTestSettings | undefined) {
+    this.trusted = [
+      ...tls.rootCertificates,
+      ...readSystemBundle(),
+      ...(test?.upstreamCa ? [test.upstreamCa] : []),
+    ];
+  }
+
+  /** Whether names are answered only from the test settings (nothing forwarded). */
+  get closedWorld(): boolean {
+    return this.test !== undefined;
+  }
+
+  /** The addresses of `host`; throws with the reason when there are none the proxy may use. */
+  async resolve(host: string): Promise<string[]> {
+    if (this.test) {
+      const address = this.test.hosts[host];
+      if (!address) throw new Error(`${host} is not among the test hosts`);
+      return [address];
+    }
+    if (net.isIP(host)) return usable(host, [host]);
+    const found = await dns.promises.lookup(host, { all: true, verbatim: true });
+    return usable(
+      host,
+      found.map((a) => a.address),
+    );
+  }
+}
+
+function usable(host: string, addresses: string[]): string[] {
+  const ok = addresses.filter((a) => !refused(a));
+  if (ok.length === 0) {
+    throw new Error(
+      `${host} resolves only to addresses the proxy never connects to ` +
+        `(${addresses.join(', ') || 'none'}: loopback, link-local or unspecified)`,
+    );
+  }
+  return ok;
+}
+
+/** Loopback, link-local (cloud metadata lives there), unspecified and multicast. */
+export function refused(address: string): boolean {
+  const a = address.toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
+  if (net.isIPv4(a)) {
+    const [x, y] = a.split('.').map(Number) as [number, number];
+    return x === 127 || x === 0 || (x === 169 && y === 254) || x >= 224;
+  }
+  return a === '::1' || a === '::' || /^fe[89ab]/.test(a) || a.startsWith('ff');
+}
+
+function readSystemBundle(): string[] {
+  const file = '/etc/ssl/certs/ca-certificates.crt';
+  try {
+    return [require('node:fs').readFileSync(file, 'utf8') as string];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
