@@ -179,6 +179,19 @@ test('ExecGuard and FileGuard decide execs by program path and by argv', async (
   });
 });
 
+test('with quietAllowed, allowed execs are reported by close() at the latest', async (t) => {
+  if (!requireKernel(t)) return;
+  const bed = await ExecBed.start(() => []);
+  t.after(() => bed.stop());
+  bed.execGuard!.update([{ id: 'any', effect: 'permit', match: [] }], { quietAllowed: true });
+  assert.equal((await bed.run([`${bed.dir}/bin/tool`, 'quiet'])).ok, true);
+  bed.fileGuard!.close();
+  bed.execGuard!.close();
+  const e = bed.execEvents.find((x) => x.argv.includes('quiet'));
+  assert.equal(e?.decision, 'allow');
+  assert.equal(e?.program, `${bed.dir}/bin/tool`);
+});
+
 test('exec rules past the kernel bounds are refused, naming the policy', async (t) => {
   const tooMany: ExecRule[] = [
     {

@@ -26,6 +26,8 @@ namespace {
 constexpr size_t kEventQueueSize = 4096;
 constexpr uint8_t kDecisionAllow = 1;
 constexpr int kQuietPollMs = 50;
+// Events held for JavaScript at most; more are counted as dropped.
+constexpr size_t kMaxPendingEvents = 65536;
 // Paths kept for execs whose event never came (the exec failed after its check).
 constexpr size_t kMaxPendingPaths = 16384;
 
@@ -280,6 +282,7 @@ Napi::Object ExecEventObject(Napi::Env env, const ExecEventData& d) {
   return e;
 }
 
+// On the poller's thread (or in Stop): events wait in pending_ for the JavaScript thread.
 int ExecGuard::OnRingEvent(void* self, void* data, size_t size) {
   auto* guard = static_cast<ExecGuard*>(self);
   if (size < sizeof(leash_exec_event)) return 0;
@@ -290,29 +293,47 @@ int ExecGuard::OnRingEvent(void* self, void* data, size_t size) {
   if (!(ev.flags & (LEASH_EXEC_UNKNOWN | LEASH_EXEC_LOADER))) copy->program = std::move(program);
   if (!(ev.flags & LEASH_EXEC_SCRIPT)) copy->script.clear();
 
-  // While closing, on the JavaScript thread: kept to be delivered before close() returns.
-  if (guard->draining_) {
-    guard->drained_.push_back(std::move(copy));
-    return 0;
-  }
-  napi_status status = guard->on_event_.NonBlockingCall(
-      copy.get(), [](Napi::Env env, Napi::Function fn, ExecEventData* d) {
-        if (env != nullptr && fn != nullptr) fn.Call({ExecEventObject(env, *d)});
-        delete d;
-      });
-  if (status == napi_ok) {
-    copy.release();
-  } else {
+  std::lock_guard<std::mutex> lock(guard->pending_->mutex);
+  if (guard->pending_->events.size() >= kMaxPendingEvents) {
     guard->dropped_++;
+  } else {
+    guard->pending_->events.push_back(std::move(copy));
   }
   return 0;
 }
 
+std::vector<std::unique_ptr<ExecEventData>> ExecEventQueue::Take() {
+  std::lock_guard<std::mutex> lock(mutex);
+  std::vector<std::unique_ptr<ExecEventData>> taken;
+  taken.swap(events);
+  return taken;
+}
+
+// Each round asks the JavaScript thread to take what arrived (one call per round, not per
+// event); allowed execs may have been submitted without a wakeup (exec.bpf.c), so each round
+// also consumes what arrived quietly: their events come at most kQuietPollMs late.
 void ExecGuard::PollLoop() {
   while (running_) {
     int n = ring_buffer__poll(ring_, kQuietPollMs);
     if (n < 0 && n != -EINTR) return;
     if (ring_buffer__consume(ring_) < 0) return;
+    bool any;
+    {
+      std::lock_guard<std::mutex> lock(pending_->mutex);
+      any = !pending_->events.empty();
+    }
+    if (!any) continue;
+    using Queue = std::shared_ptr<ExecEventQueue>;
+    auto* queue = new Queue(pending_);
+    napi_status status = on_event_.NonBlockingCall(
+        queue, [](Napi::Env env, Napi::Function fn, Queue* q) {
+          if (env != nullptr && fn != nullptr) {
+            for (const auto& d : (*q)->Take()) fn.Call({ExecEventObject(env, *d)});
+          }
+          delete q;
+        });
+    // A full queue already holds a call that will take these too.
+    if (status != napi_ok) delete queue;
   }
 }
 
@@ -327,8 +348,7 @@ void ExecGuard::Stop() {
   closed_ = true;
   running_ = false;
   if (poller_.joinable()) poller_.join();
-  draining_ = true;
-  ring_buffer__consume(ring_);  // the quiet events of the last round, kept in drained_
+  ring_buffer__consume(ring_);  // the last round's, for Close() to deliver
   ring_buffer__free(ring_);
   bpf_link__destroy(link_);
   link_ = nullptr;
@@ -337,13 +357,11 @@ void ExecGuard::Stop() {
   on_event_.Release();
 }
 
-// Delivers the events still in the ring before returning, so that whoever stores them can
+// Delivers every event not yet delivered before returning, so that whoever stores them can
 // do so before it reports the session's end.
 Napi::Value ExecGuard::Close(const Napi::CallbackInfo& info) {
   Stop();
-  std::vector<std::unique_ptr<ExecEventData>> drained = std::move(drained_);
-  drained_.clear();
-  for (const auto& d : drained) callback_.Call({ExecEventObject(info.Env(), *d)});
+  for (const auto& d : pending_->Take()) callback_.Call({ExecEventObject(info.Env(), *d)});
   return info.Env().Undefined();
 }
 

@@ -61,6 +61,15 @@ struct ExecEventData {
   std::string script;
 };
 
+// Events read from the ring, waiting for the JavaScript thread; shared with queued calls so
+// that none outlives it.
+struct ExecEventQueue {
+  std::mutex mutex;
+  std::vector<std::unique_ptr<ExecEventData>> events;
+
+  std::vector<std::unique_ptr<ExecEventData>> Take();
+};
+
 class ExecGuard : public Napi::ObjectWrap<ExecGuard> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -86,8 +95,7 @@ class ExecGuard : public Napi::ObjectWrap<ExecGuard> {
   std::atomic<bool> running_{false};
   Napi::ThreadSafeFunction on_event_;
   Napi::FunctionReference callback_;  // the same function, for close() to call directly
-  bool draining_ = false;
-  std::vector<std::unique_ptr<ExecEventData>> drained_;
+  std::shared_ptr<ExecEventQueue> pending_ = std::make_shared<ExecEventQueue>();
   bool closed_ = true;
   std::atomic<uint64_t> dropped_{0};
 };
