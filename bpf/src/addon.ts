@@ -57,6 +57,7 @@ export interface Addon {
     rules: ExecRule[],
     onEvent: (e: ExecEvent) => void,
     quietAllowed: boolean,
+    trusted: string[],
   ) => NativeExecGuard;
   ConnectGuard: new (
     cgroupPath: string,

@@ -192,6 +192,18 @@ test('with quietAllowed, allowed execs are reported by close() at the latest', a
   assert.equal(e?.program, `${bed.dir}/bin/tool`);
 });
 
+test('a trusted program runs whatever the rules say; nothing else does', async (t) => {
+  if (!requireKernel(t)) return;
+  const everything = [{ id: 'nothing', effect: 'forbid' as const, match: [] }];
+  const bed = await ExecBed.start(
+    () => everything,
+    (dir) => [`${dir}/bin/tool`],
+  );
+  t.after(() => bed.stop());
+  assert.equal((await bed.run([`${bed.dir}/bin/tool`, '--any'])).ok, true);
+  assert.deepEqual(await bed.run([`${bed.dir}/bin/git`]), { ok: false, code: 'EPERM' });
+});
+
 test('exec rules past the kernel bounds are refused, naming the policy', async (t) => {
   const tooMany: ExecRule[] = [
     {

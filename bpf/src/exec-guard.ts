@@ -107,12 +107,15 @@ export class ExecGuard {
     rules: ExecRule[];
     onEvent: (e: ExecEvent) => void;
     quietAllowed?: boolean;
+    /** Canonical paths of leashd's own programs (its launcher), run whatever the rules say. */
+    trustedPrograms?: string[];
   }) {
     this.native = new (addon().ExecGuard)(
       opts.cgroupPath,
       opts.rules,
       opts.onEvent,
       opts.quietAllowed ?? false,
+      opts.trustedPrograms ?? [],
     );
   }
 

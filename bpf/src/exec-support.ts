@@ -44,7 +44,10 @@ export class ExecBed {
   ) {}
 
   /** Starts the runner (programs under `dir/bin`, `dir/denied`, `dir/scripts`) and guards it. */
-  static async start(rules: (dir: string) => ExecRule[]): Promise<ExecBed> {
+  static async start(
+    rules: (dir: string) => ExecRule[],
+    trusted: (dir: string) => string[] = () => [],
+  ): Promise<ExecBed> {
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-exec-'));
     const dir = path.join(base, 'mnt');
     fs.mkdirSync(dir);
@@ -63,6 +66,7 @@ export class ExecBed {
         cgroupPath: cgroup,
         rules: rules(dir),
         onEvent: (e) => bed.execEvents.push(e),
+        trustedPrograms: trusted(dir),
       });
       bed.fileGuard = new FileGuard({
         mountPoints: [`/proc/${pid}/root`, `/proc/${pid}/root${dir}`],

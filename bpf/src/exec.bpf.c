@@ -202,7 +202,7 @@ int BPF_PROG(leash_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	__u64 *active_set, mask, generation;
 	struct scratch *s;
 	__u8 flags = 0, decision;
-	bool quiet;
+	bool quiet, trusted = false;
 
 	if (!bpf_map_lookup_elem(&cgroups, &cgroup))
 		return 0;
@@ -227,6 +227,7 @@ int BPF_PROG(leash_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 		if (!set)
 			return 0;
 		mask = record->mask;
+		trusted = record->trusted;
 	} else {
 		flags |= LEASH_EXEC_UNKNOWN;
 	}
@@ -234,7 +235,9 @@ int BPF_PROG(leash_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	bpf_map_delete_elem(&programs, &tid);
 
 	read_argv(task, s, &whole);
-	if (flags & LEASH_EXEC_LOADER)
+	if (trusted)
+		decision = DECISION_ALLOW;
+	else if (flags & LEASH_EXEC_LOADER)
 		decision = set->loader_allowed ? DECISION_ALLOW : DECISION_DENY;
 	else
 		decision = judge(s, set, mask, 0, &flags);

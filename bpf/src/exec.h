@@ -84,8 +84,10 @@ struct leash_exec_program {
 	__u64 ino;
 	__u64 generation;
 	__u64 mask;
-	__u32 dev;  /* the kernel's encoding: major << 20 | minor */
-	__u32 skip; /* scripts: argv entries the interpreter handoff put before the script's own */
+	__u32 dev;     /* the kernel's encoding: major << 20 | minor */
+	__u32 skip;    /* scripts: argv entries the interpreter handoff put before the script's own */
+	__u32 trusted; /* leashd's own program (its launcher): runs whatever the rules say */
+	__u32 pad;
 };
 
 /* The key of a loader identity: programs that are dynamic loaders, run directly. */

@@ -139,6 +139,25 @@ describe('exec narrowing', { skip: sandboxSkip() }, () => {
     assert.match(r.stdout, /^after=137$/m, r.stderr);
   });
 
+  it('starts sessions under a policy that forbids every program outside /usr', () => {
+    const ws = makeWorkspace();
+    fs.copyFileSync('/bin/true', path.join(ws, 'mytrue'));
+    fs.chmodSync(path.join(ws, 'mytrue'), 0o755);
+    const policy = path.join(ws, 'p.cedar');
+    fs.writeFileSync(
+      policy,
+      BASE +
+        '\n@id("exec-any")\npermit (principal, action == Leash::Action::"Exec", resource);\n' +
+        '\n@id("only-usr")\nforbid (principal, action == Leash::Action::"Exec", resource)\n' +
+        'unless { resource in Leash::Dir::"/usr" };\n',
+    );
+    const r = daemon.cli([
+      ...['run', '--policy', policy, '--workspace', ws, 'shell', '--'],
+      ...['sh', '-c', `/usr/bin/true; echo "usr=$?"; ${ws}/mytrue; echo "ws=$?"`],
+    ]);
+    assert.match(r.stdout, /^usr=0\nws=126$/m, r.stderr);
+  });
+
   it('refuses a policy whose Exec rules exceed what the kernel can enforce', () => {
     const ws = makeWorkspace();
     const policy = path.join(ws, 'p.cedar');

@@ -69,14 +69,16 @@ void Write(int fd, const void* key, const void* value, const char* what) {
 }  // namespace
 
 ExecJudge::ExecJudge(uint64_t hash_key, int sets_fd, int rules_fd, int active_fd,
-                     int programs_fd, int scripts_fd, int loaders_fd)
+                     int programs_fd, int scripts_fd, int loaders_fd,
+                     std::set<std::string> trusted)
     : hash_key_(hash_key),
       sets_fd_(dup(sets_fd)),
       rules_fd_(dup(rules_fd)),
       active_fd_(dup(active_fd)),
       programs_fd_(dup(programs_fd)),
       scripts_fd_(dup(scripts_fd)),
-      loaders_fd_(dup(loaders_fd)) {}
+      loaders_fd_(dup(loaders_fd)),
+      trusted_(std::move(trusted)) {}
 
 ExecJudge::~ExecJudge() {
   for (int fd : {sets_fd_, rules_fd_, active_fd_, programs_fd_, scripts_fd_, loaders_fd_}) {
@@ -130,8 +132,9 @@ ExecJudge::Verdict ExecJudge::Judge(int tid, int event_fd, const std::string& pa
     return Verdict::Loader;
   }
 
-  uint64_t mask = ProgramMask(rules_, path);
-  PathVerdict verdict = JudgePath(rules_, mask);
+  bool trusted = trusted_.count(path) != 0;
+  uint64_t mask = trusted ? 0 : ProgramMask(rules_, path);
+  PathVerdict verdict = trusted ? PathVerdict::Allow : JudgePath(rules_, mask);
   if (verdict == PathVerdict::Deny) return Verdict::Deny;
 
   leash_exec_program record;
@@ -140,7 +143,8 @@ ExecJudge::Verdict ExecJudge::Judge(int tid, int event_fd, const std::string& pa
   record.dev = KernelDev(st.st_dev);
   record.generation = generation_;
   record.mask = mask;
-  record.skip = ScriptHandoffEntries(event_fd);
+  record.trusted = trusted ? 1 : 0;
+  record.skip = trusted ? 0 : ScriptHandoffEntries(event_fd);
   __u32 key = static_cast<__u32>(tid);
   // A script's interpreter makes the program record next; the script keeps its own.
   int map = record.skip > 0 ? scripts_fd_ : programs_fd_;
@@ -187,7 +191,17 @@ Napi::Function ExecGuard::Define(Napi::Env env) {
 ExecGuard::ExecGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExecGuard>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString() || !info[2].IsFunction()) {
-    throw Napi::TypeError::New(env, "ExecGuard(cgroupPath: string, rules, onEvent, quiet?)");
+    throw Napi::TypeError::New(env,
+                               "ExecGuard(cgroupPath: string, rules, onEvent, quiet?, trusted?)");
+  }
+  std::set<std::string> trusted;
+  if (info.Length() > 4 && info[4].IsArray()) {
+    Napi::Array list = info[4].As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Value v = list.Get(i);
+      if (!v.IsString()) throw Napi::TypeError::New(env, "ExecGuard: trusted must be paths");
+      trusted.insert(v.As<Napi::String>().Utf8Value());
+    }
   }
   std::string cgroup_path = info[0].As<Napi::String>().Utf8Value();
   ParseExecRules(env, info[1], 0);  // refuse bad rules before loading anything
@@ -217,7 +231,7 @@ ExecGuard::ExecGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExecGuar
     judge_ = std::make_shared<ExecJudge>(
         key, bpf_map__fd(skel_->maps.sets), bpf_map__fd(skel_->maps.rules),
         bpf_map__fd(skel_->maps.active), bpf_map__fd(skel_->maps.programs),
-        bpf_map__fd(skel_->maps.scripts), bpf_map__fd(skel_->maps.loaders));
+        bpf_map__fd(skel_->maps.scripts), bpf_map__fd(skel_->maps.loaders), std::move(trusted));
     judge_->Install(env, info[1], QuietAllowed(info, 3));
 
     // Only tasks of this cgroup are judged; its id is its directory's inode.

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -25,8 +26,9 @@ class ExecJudge {
  public:
   enum class Verdict { Allow, Deny, Loader };
 
+  // `trusted`: canonical paths of leashd's own programs, allowed whatever the rules say.
   ExecJudge(uint64_t hash_key, int sets_fd, int rules_fd, int active_fd, int programs_fd,
-            int scripts_fd, int loaders_fd);
+            int scripts_fd, int loaders_fd, std::set<std::string> trusted);
   ~ExecJudge();
 
   // Parses and installs a rule set in the kernel's idle slot, then makes it the active one.
@@ -51,6 +53,7 @@ class ExecJudge {
   ExecRuleSet rules_;
   uint64_t generation_ = 0;
   std::unordered_map<int, std::string> paths_, script_paths_;
+  const std::set<std::string> trusted_;
   const uint64_t hash_key_;
   const int sets_fd_, rules_fd_, active_fd_, programs_fd_, scripts_fd_, loaders_fd_;
 };

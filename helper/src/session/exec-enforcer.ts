@@ -14,16 +14,9 @@ import type { Mode } from './modes';
 
 const BUILTIN_PREFIX = 'leash:builtin/';
 
-/** Every session command starts as leash-launch, whatever the policy says of Exec. */
-const LAUNCHER_RULE: ExecRule = {
-  id: `${BUILTIN_PREFIX}launcher`,
-  effect: 'permit',
-  match: [{ on: 'program', path: { kind: 'exact', value: LAUNCHER_IN_SANDBOX } }],
-};
-
 /** Why the policy's Exec rules cannot be enforced (one line per reason), empty when they can. */
 export function execDiagnostics(principal: PrincipalIR, origin: string): string[] {
-  const why = execRulesUnenforceable([LAUNCHER_RULE, ...principal.exec]);
+  const why = execRulesUnenforceable(principal.exec);
   return why === undefined
     ? []
     : [
@@ -34,11 +27,11 @@ export function execDiagnostics(principal: PrincipalIR, origin: string): string[
 /** What the kernel enforces of Exec in a mode: all of it in enforce; otherwise every exec is
  *  allowed except by the built-in rules and the forbids annotated `@always`. */
 export function enforcedExecRules(mode: Mode, rules: PrincipalIR, always: Set<string>): ExecRule[] {
-  if (mode === 'enforce') return [LAUNCHER_RULE, ...rules.exec];
+  if (mode === 'enforce') return rules.exec;
   const held = rules.exec.filter(
     (r) => r.effect === 'forbid' && (r.id.startsWith(BUILTIN_PREFIX) || always.has(r.id)),
   );
-  return [LAUNCHER_RULE, { id: `leash:mode/${mode}`, effect: 'permit', match: [] }, ...held];
+  return [{ id: `leash:mode/${mode}`, effect: 'permit', match: [] }, ...held];
 }
 
 export interface ExecSessionView {
@@ -71,6 +64,8 @@ export class ExecEnforcer {
       rules,
       onEvent: (e) => this.onExec(e),
       quietAllowed: session.mode() === 'enforce',
+      // Every session command starts as leash-launch, whatever the policy says of Exec.
+      trustedPrograms: [LAUNCHER_IN_SANDBOX],
     });
   }
 
