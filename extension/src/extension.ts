@@ -49,7 +49,7 @@ export function activate(context: vscode.ExtensionContext): void {
       log.info(`session ${session} ended with exit code ${code ?? 'unknown'}`);
       void live.refresh();
     });
-    await live.refresh();
+    await live.refresh(true);
     return result && { session: result.session.name };
   };
   for (const agent of AGENTS) command(`leash.run${AGENT_TITLES[agent]}`, () => run(agent));
@@ -60,7 +60,7 @@ export function activate(context: vscode.ExtensionContext): void {
     async (node?: Node): Promise<void> => {
       const session = await pickSession(helper, node);
       if (session) await fn(session);
-      await live.refresh();
+      await live.refresh(true);
     };
   command(
     'leash.stopSession',
@@ -102,14 +102,14 @@ export function activate(context: vscode.ExtensionContext): void {
       decision,
       live.model.get(event.session)?.running ? session : undefined,
     );
-    await live.refresh();
+    await live.refresh(true);
   };
   command('leash.allowThis', fromEvent('allow'));
   command('leash.denyThis', fromEvent('deny'));
 
   command('leash.filterDenied', async () => {
     live.model.filters = { ...live.model.filters, deniedOnly: !live.model.filters.deniedOnly };
-    await live.refresh();
+    await live.refresh(true);
   });
   command('leash.filterKinds', async () => {
     const kinds = live.model.kinds();
@@ -119,7 +119,7 @@ export function activate(context: vscode.ExtensionContext): void {
     );
     if (!picked) return;
     live.model.filters = { ...live.model.filters, kinds: picked.map((p) => p.label) };
-    await live.refresh();
+    await live.refresh(true);
   });
 
   live.start();

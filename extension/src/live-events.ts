@@ -26,6 +26,7 @@ export class LiveEvents implements vscode.Disposable {
   /** Denials after this count as "since start" in the status bar. */
   private readonly startedAt = new Date().toISOString();
   private since = this.startedAt;
+  private lastListed = '';
 
   constructor(private readonly helper: Helper) {}
 
@@ -33,15 +34,20 @@ export class LiveEvents implements vscode.Disposable {
     void this.connect();
   }
 
-  /** Lists the running sessions again (after a run, stop or mode switch). */
-  async refresh(): Promise<void> {
+  /** Lists the running sessions again; redraws when they changed, or always with `force`. */
+  async refresh(force = false): Promise<void> {
     const client = this.helper.current();
     try {
       const reply = await client.call<{ sessions: SessionInfo[] }>('listSessions', {}, 5000);
+      const seen = JSON.stringify(reply.sessions);
+      const same = seen === this.lastListed && this.state === 'running';
+      this.lastListed = seen;
       this.model.setRunning(reply.sessions);
       this.setState('running');
+      if (same && !force) return; // nothing new: keep the view as it is (no flicker under the mouse)
     } catch (err) {
       log.debug(`listing sessions: ${(err as Error).message}`);
+      this.lastListed = '';
       this.model.setRunning([]);
       this.setState('unreachable');
     }
@@ -70,20 +76,23 @@ export class LiveEvents implements vscode.Disposable {
       : { follow: true, since: this.since };
     const stream = client.queryEvents(query);
     this.stream = stream;
+    // Redraw at most every 100 ms; a new session, an ended one or a denial (its count in the
+    // session's line) also lists the sessions again.
     let pending = false;
+    let relist = false;
     stream.on('data', (e: AuditEvent) => {
       const live = e.time >= this.startedAt;
       if (!this.model.add(e, live)) return;
-      if (e.kind === 'session' || (e.principal && !this.model.get(e.session)?.running)) {
-        void this.refresh();
-      }
-      if (!pending) {
-        pending = true;
-        setTimeout(() => {
-          pending = false;
-          this.changed.fire();
-        }, 100);
-      }
+      relist ||=
+        e.kind === 'session' || e.decision === 'deny' || !this.model.get(e.session)?.running;
+      if (pending) return;
+      pending = true;
+      setTimeout(() => {
+        pending = false;
+        if (relist) void this.refresh(true);
+        else this.changed.fire();
+        relist = false;
+      }, 100);
     });
     stream.on('error', (err: grpc.ServiceError) => {
       if (this.disposed) return;

@@ -103,21 +103,28 @@ export async function applyPolicy(helper: Helper, session: string): Promise<void
 /** Suggest Policy from Session: `leash policy suggest`, opened as a new, unsaved policy. */
 export async function suggestPolicy(session: string): Promise<void> {
   const cli = config.cliPath();
-  const text = await new Promise<string>((resolve, reject) =>
-    execFile(
-      cli,
-      ['--socket', config.socketPath(), 'policy', 'suggest', '--session', session],
-      { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
-      (err, out, errOut) =>
-        err
-          ? reject(
-              new Error(
-                `Leash: \`${cli} policy suggest\` failed: ${(errOut || err.message).trim()}`,
-              ),
-            )
-          : resolve(out),
-    ),
+  const args = ['--socket', config.socketPath(), 'policy', 'suggest', '--session', session];
+  log.info(`suggesting a policy from session ${session}: ${cli} ${args.join(' ')}`);
+  const title = `Leash: suggesting a policy from session ${session}…`;
+  const location = vscode.ProgressLocation.Notification;
+  const { text, summary } = await vscode.window.withProgress(
+    { location, title },
+    () =>
+      new Promise<{ text: string; summary: string }>((resolve, reject) =>
+        execFile(
+          cli,
+          args,
+          { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+          (err, out, errOut) => {
+            const said = errOut.trim().replace(/^leash: /gm, '');
+            if (err)
+              reject(new Error(`Leash: \`${cli} policy suggest\` failed: ${said || err.message}`));
+            else resolve({ text: out, summary: said });
+          },
+        ),
+      ),
   );
   const doc = await vscode.workspace.openTextDocument({ language: 'cedar', content: text });
   await vscode.window.showTextDocument(doc);
+  if (summary) void vscode.window.showInformationMessage(`Leash: ${summary}`);
 }

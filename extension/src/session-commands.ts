@@ -81,12 +81,29 @@ export async function showEvents(helper: Helper, session: SessionInfo): Promise<
   await vscode.window.showTextDocument(doc, { preview: true });
 }
 
-/** Open Control UI: leashd's page on loopback, with its token, in the browser. */
+/**
+ * Open Control UI: leashd's page on loopback, with its token. The page answers only requests
+ * addressed to 127.0.0.1 and refuses to be framed, so it opens in a browser on leashd's machine.
+ * Where the editor runs in a browser elsewhere (code-server, remote), a port forward would
+ * drop the token and be refused: the address is offered to copy instead.
+ */
 export async function openControlUi(helper: Helper): Promise<void> {
   const client = await helper.ensure();
   const ui = await client.call<{ port: number; token: string; problem: string }>('controlUi', {});
-  if (!ui.port)
+  if (!ui.port) {
     throw new Error(`Leash: the Control UI is not served: ${ui.problem || 'no reason given'}`);
-  const local = vscode.Uri.parse(`http://127.0.0.1:${ui.port}/#token=${ui.token}`);
-  await vscode.env.openExternal(await vscode.env.asExternalUri(local));
+  }
+  const page = vscode.Uri.parse(`http://127.0.0.1:${ui.port}/`);
+  const address = `${page.toString(true)}#token=${ui.token}`;
+  const external = await vscode.env.asExternalUri(page);
+  if (external.toString() === page.toString()) {
+    await vscode.env.openExternal(vscode.Uri.parse(address, true));
+    return;
+  }
+  const pick = await vscode.window.showInformationMessage(
+    `Leash: the Control UI is at ${page.toString(true)} on the machine leashd runs on; ` +
+      'open it in a browser there (its token is in the address you copy).',
+    'Copy Address',
+  );
+  if (pick) await vscode.env.clipboard.writeText(address);
 }

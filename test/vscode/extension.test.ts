@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { makeWorkspace, TestDaemon, waitFor } from '../support/leashd';
-import { launchChromium } from '../ui/browser';
+import { freePort, launchChromium } from '../ui/browser';
 import { ARTIFACTS, CodeServer, REPO, VSIX, vscodeSkip } from './code-server';
-import { runCommand, screenshot, workbenchReady } from './workbench';
+import { editorShows, pick, runCommand, screenshot, workbenchReady } from './workbench';
 
 const skip = vscodeSkip();
 const fixture = (name: string): string =>
@@ -20,17 +21,24 @@ const fixture = (name: string): string =>
 const sha256 = (text: string): string => crypto.createHash('sha256').update(text).digest('hex');
 
 describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
-  const daemon = new TestDaemon();
+  let daemon: TestDaemon;
+  // The user's configuration (policy approvals) and the host checks' report, kept apart from
+  // leashd's own folder, which goes away when a test stops leashd.
+  let home = '';
+  let uiPort = 0;
   let code: CodeServer;
   let workspace: string;
   let policyFile: string;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let unpacked: string;
 
-  const report = (): string => path.join(daemon.dir, 'host-report.txt');
+  const report = (): string => path.join(home, 'host-report.txt');
 
   before(async () => {
     fs.rmSync(ARTIFACTS, { recursive: true, force: true });
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-vscode-home-'));
+    uiPort = await freePort();
+    daemon = new TestDaemon(['--ui-port', String(uiPort)]);
     await daemon.start();
     workspace = makeWorkspace({
       'README.md': 'a workspace for the extension suite\n',
@@ -39,17 +47,19 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
     });
     policyFile = path.join(workspace, '.leash', 'policy.cedar');
     // The user approved the workspace's policy before (as `leash policy approve` records it).
-    const approvals = path.join(daemon.dir, 'config', 'leash', 'approved-policies.json');
+    const approvals = path.join(home, 'config', 'leash', 'approved-policies.json');
     fs.mkdirSync(path.dirname(approvals), { recursive: true });
     fs.writeFileSync(approvals, JSON.stringify({ [policyFile]: sha256(fixture('policy.cedar')) }));
     code = new CodeServer({
       env: {
         LEASH_SOCKET: daemon.socket,
-        XDG_CONFIG_HOME: path.join(daemon.dir, 'config'),
+        XDG_CONFIG_HOME: path.join(home, 'config'),
         LEASH_VSCODE_REPORT: report(),
       },
       settings: {
         'leash.cliPath': path.join(REPO, 'helper', 'bin', 'leash'),
+        // Never start a leashd of the machine's own from the suite.
+        'leash.startHelper': false,
         'workbench.startupEditor': 'none',
         'workbench.tips.enabled': false,
         'telemetry.telemetryLevel': 'off',
@@ -75,7 +85,8 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
       if (fs.existsSync(logs)) fs.cpSync(logs, path.join(ARTIFACTS, 'logs'), { recursive: true });
     }
     await code?.stop();
-    await daemon.stop();
+    await daemon?.stop();
+    if (home) fs.rmSync(home, { recursive: true, force: true });
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
   });
 
@@ -141,6 +152,10 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
     assert.equal(await row.locator('.codicon-error').count(), 1, 'the denial has no error icon');
     await page.locator('.statusbar-item', { hasText: '1 denied' }).waitFor();
     await row.hover();
+    const tooltip = page.locator('.monaco-hover, .workbench-hover', {
+      hasText: 'deciding policy: default deny',
+    });
+    await tooltip.first().waitFor({ timeout: 10_000 });
     await screenshot(page, '02-denial-in-leash-view');
   });
 
@@ -163,8 +178,7 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
     const before = fs.readFileSync(policyFile, 'utf8');
     await page.locator('.statusbar-item', { hasText: 'Leash:' }).first().click();
     const row = denialRow(page);
-    await row.hover();
-    await row.locator('.action-label[aria-label="Allow This"]').click();
+    await clickInlineAction(row, 'Allow This');
 
     await waitFor('the permit in the policy file', () =>
       fs.readFileSync(policyFile, 'utf8').includes('@id("allow-writefile")'),
@@ -181,6 +195,57 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
     await screenshot(page, '05-next-write-allowed');
   });
 
+  test('Deny This adds a forbid for an allowed event, and the same write is denied again', async () => {
+    await page.locator('.statusbar-item', { hasText: 'Leash:' }).first().click();
+    const allowed = page
+      .locator('.monaco-list-row', { hasText: 'WriteFile' })
+      .filter({ hasText: 'notes.txt' })
+      .filter({ has: page.locator('.codicon-pass') })
+      .first();
+    await allowed.waitFor({ timeout: 20_000 });
+    await clickInlineAction(allowed, 'Deny This');
+    await waitFor('the forbid in the policy file', () =>
+      fs.readFileSync(policyFile, 'utf8').includes('@id("deny-writefile")'),
+    );
+
+    // The shell prints "denied 2" only when the write fails; the typed line shows $((1+1)).
+    await typeInTerminal(page, 'echo third > notes.txt || echo "denied $((1+1))"');
+    await terminalShows(page, 'denied 2');
+    assert.equal(fs.readFileSync(path.join(workspace, 'notes.txt'), 'utf8'), 'second\n');
+  });
+
+  test('Suggest Policy from Session opens a checked policy for what the session did', async () => {
+    await runCommand(page, 'Leash: Suggest Policy from Session');
+    await editorShows(page, `from session "${session}":`);
+    await screenshot(page, '07-suggest-policy');
+  });
+
+  test('Open Control UI, in a browser-based VS Code, offers the address of the page leashd serves', async () => {
+    await runCommand(page, 'Leash: Open Control UI');
+    const toast = page.locator('.notification-toast', {
+      hasText: `the Control UI is at http://127.0.0.1:${uiPort}/ on the machine leashd runs on`,
+    });
+    await toast.waitFor({ timeout: 20_000 });
+    assert.equal(await toast.locator('a.monaco-button', { hasText: 'Copy Address' }).count(), 1);
+    await screenshot(page, '08-control-ui-address');
+    await page.keyboard.press('Escape');
+  });
+
+  test('Switch Mode changes the running session to the mode picked', async () => {
+    await runCommand(page, 'Leash: Switch Mode');
+    await pick(page, 'record');
+    await waitFor('record mode', () =>
+      daemon.cli(['sessions', '--json']).stdout.includes('"mode":"record"'),
+    );
+  });
+
+  test('Show Events lists the decisions of the session, the denial with its policy', async () => {
+    await runCommand(page, 'Leash: Show Events');
+    await editorShows(page, `events of session ${session}`);
+    await editorShows(page, 'default deny');
+    await screenshot(page, '06-show-events');
+  });
+
   test('Ctrl-C reaches the sandbox, and the exit code shows when the session ends', async () => {
     await typeInTerminal(page, 'sleep 120');
     await page.keyboard.press('Control+C');
@@ -189,7 +254,30 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
     await typeInTerminal(page, 'exit 3');
     await terminalShows(page, `session ${session} exited with code 3`);
     await waitFor('the session to end', () => sessions().length === 0, 30_000);
-    await screenshot(page, '06-exit-code');
+    await screenshot(page, '08-exit-code');
+  });
+
+  test('Stop Session ends a running session and its terminal says so', async () => {
+    await runCommand(page, 'Leash: Run Shell');
+    await waitFor('a second session', () => sessions().some((s) => s !== session), 60_000);
+    const second = sessions().find((s) => s !== session) as string;
+    await runCommand(page, 'Leash: Stop Session');
+    await waitFor('the session to stop', () => sessions().length === 0, 30_000);
+    await terminalShows(page, `session ${second}`);
+    await screenshot(page, '09-stop-session');
+  });
+
+  test('when leashd stops, a command says it is not running on its socket and offers Start Helper', async () => {
+    await daemon.stop();
+    // The status bar notices first: leashd is not reachable any more.
+    await page.locator('.statusbar-item .codicon-debug-disconnect').waitFor({ timeout: 20_000 });
+    await runCommand(page, 'Leash: Run Shell');
+    const toast = page.locator('.notification-toast', {
+      hasText: `leashd is not running on ${daemon.socket}`,
+    });
+    await toast.waitFor({ timeout: 20_000 });
+    assert.equal(await toast.locator('a.monaco-button', { hasText: 'Start Helper' }).count(), 1);
+    await screenshot(page, '10-helper-not-running');
   });
 
   function sessions(): string[] {
@@ -218,4 +306,17 @@ async function typeInTerminal(page: Page, line: string): Promise<void> {
 /** Waits for text in the terminal (the DOM renderer keeps its rows as text). */
 async function terminalShows(page: Page, text: string, ms = 30_000): Promise<void> {
   await page.locator('.xterm-rows', { hasText: text }).first().waitFor({ timeout: ms });
+}
+
+/** Hovers a tree row and clicks one of its inline actions (the view may redraw meanwhile). */
+async function clickInlineAction(row: Locator, title: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await row.hover();
+      await row.locator(`.action-label[aria-label="${title}"]`).click({ timeout: 3000 });
+      return;
+    } catch (err) {
+      if (attempt === 5) throw err;
+    }
+  }
 }

@@ -18,7 +18,23 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ state: 'visible', timeout: 15_000 });
   await input.press('Enter');
-  await input.waitFor({ state: 'hidden' });
+}
+
+/** Picks an entry of the quick pick a command opened. */
+export async function pick(page: Page, label: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
+  await row.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(label);
+  await input.press('Enter');
+}
+
+/** Waits for an editor whose text contains `text`. */
+export async function editorShows(page: Page, text: string, ms = 30_000): Promise<void> {
+  await page
+    .locator('.monaco-editor .view-lines', { hasText: text })
+    .first()
+    .waitFor({ timeout: ms });
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
