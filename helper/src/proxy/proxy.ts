@@ -137,7 +137,7 @@ export class EgressProxy {
       socket.destroy();
       return;
     }
-    const conn: Connection = { client, port, tls: false };
+    const conn: Connection = { client, raw: socket, port, tls: false };
     socket.setTimeout(IDLE_MS, () => {
       this.refuse(conn, `idle for ${IDLE_MS / 1000} s`);
       socket.destroy();
@@ -195,6 +195,7 @@ export class EgressProxy {
         this.refuse(conn, `request headers not complete within ${HEADERS_DEADLINE_MS / 1000} s`);
       }
       socket.destroy();
+      conn.raw.destroy();
     }, HEADERS_DEADLINE_MS);
     conn.headersTimer.unref();
     socket.once('close', () => clearTimeout(conn.headersTimer));

@@ -17,6 +17,8 @@ import type { UpstreamResolver } from './upstream';
 
 export interface Connection {
   client: EgressClient;
+  /** The TCP connection (under the TLS socket, for HTTPS): closing it closes everything. */
+  raw: net.Socket;
   /** The port the sandbox connected to. */
   port: number;
   tls: boolean;
