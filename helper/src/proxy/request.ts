@@ -9,8 +9,16 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Logger } from '../log';
 import { governMcpHttp, type McpHttpOutcome } from '../mcp/http';
-import { expandSecrets, PLACEHOLDER_PREFIX, type SecretStore } from '../secrets/store';
+import type { SecretStore } from '../secrets/store';
 import { nowRfc3339Nano } from '../time';
+import { requestFacts } from './facts';
+import {
+  forwardable,
+  headerNames,
+  placeholders,
+  upstreamHeaders,
+  withoutHopByHop,
+} from './headers';
 import type { HttpRequestFacts, HttpVerdict } from './http-rules';
 import type { EgressClient } from './proxy';
 import type { UpstreamResolver } from './upstream';
@@ -34,18 +42,6 @@ export interface Deps {
   upstream: UpstreamResolver;
   log: Logger;
 }
-
-/** Headers of one hop only, never forwarded. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 /** A request body read whole (for MCP governance) may be at most this large. */
 const MAX_BUFFERED_BODY = 16 * 1024 * 1024;
@@ -223,107 +219,6 @@ function judge(req: http.IncomingMessage, conn: Connection, deps: Deps): Judged 
   return { forward: true, facts, headers };
 }
 
-function requestFacts(
-  req: http.IncomingMessage,
-  conn: Connection,
-): { facts: HttpRequestFacts } | { problem: string; status: number; host?: string } {
-  const hostHeader = req.headers.host;
-  if (!hostHeader) return { problem: 'the request has no Host header', status: 400 };
-  const authority = parseAuthority(hostHeader);
-  if (!authority)
-    return { problem: `Host header ${JSON.stringify(hostHeader)} is not valid`, status: 400 };
-  const host = authority.host;
-  let path = req.url ?? '/';
-  if (!path.startsWith('/')) {
-    let target: URL;
-    try {
-      target = new URL(path);
-    } catch {
-      return { problem: `request target ${JSON.stringify(path)} is not valid`, status: 400, host };
-    }
-    if (normalHost(target.hostname) !== host) {
-      return {
-        problem: `request target ${target.host} and Host ${host} differ`,
-        status: 403,
-        host,
-      };
-    }
-    path = target.pathname + target.search;
-  }
-  if (conn.tls && conn.sni !== host) {
-    return {
-      problem: `TLS server name ${conn.sni ?? '(none)'} and Host header ${host} differ`,
-      status: 403,
-      host,
-    };
-  }
-  if (authority.port !== undefined && authority.port !== conn.port) {
-    return {
-      problem: `Host header port ${authority.port} is not the port connected to (${conn.port})`,
-      status: 403,
-      host,
-    };
-  }
-  return { facts: { host, port: conn.port, method: (req.method ?? '').toUpperCase(), path } };
-}
-
-function parseAuthority(value: string): { host: string; port?: number } | undefined {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s/@]+)(?::(\d{1,5}))?$/.exec(value.trim());
-  if (!m) return undefined;
-  const port = m[2] === undefined ? undefined : Number(m[2]);
-  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
-  return { host: normalHost((m[1] as string).replace(/^\[|\]$/g, '')), port };
-}
-
-function normalHost(h: string): string {
-  return h.toLowerCase().replace(/\.$/, '');
-}
-
-/** The client's headers minus hop-by-hop ones, with each injection replacing its header. */
-function upstreamHeaders(
-  raw: string[],
-  verdict: HttpVerdict,
-  secrets: SecretStore,
-): Record<string, string | string[]> {
-  const injected = new Map(
-    verdict.inject.map((i) => [
-      i.name.toLowerCase(),
-      { name: i.name, value: expandSecrets(i.value, secrets) },
-    ]),
-  );
-  const headers: Record<string, string | string[]> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase();
-    if (HOP_BY_HOP.has(name) || injected.has(name)) continue;
-    const value = raw[i + 1] as string;
-    const prior = headers[name];
-    headers[name] = prior === undefined ? value : [...[prior].flat(), value];
-  }
-  for (const { name, value } of injected.values()) headers[name.toLowerCase()] = value;
-  return headers;
-}
-
-function placeholders(headers: Record<string, string | string[]>): string[] {
-  return Object.entries(headers)
-    .filter(([, v]) => [v].flat().some((x) => x.includes(PLACEHOLDER_PREFIX)))
-    .map(([name]) => name);
-}
-
-function headerNames(raw: string[]): string[] {
-  const names = new Set<string>();
-  for (let i = 0; i < raw.length; i += 2) names.add((raw[i] as string).toLowerCase());
-  return [...names];
-}
-
-function forwardable(raw: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (!HOP_BY_HOP.has((raw[i] as string).toLowerCase()))
-      out.push(raw[i] as string, raw[i + 1] as string);
-  }
-  return out;
-}
-
 /** The 403 body: who denied, and the Cedar permit that would allow it. */
 function denial(conn: Connection, f: HttpRequestFacts, v: HttpVerdict): string {
   const what = `${f.method} ${conn.tls ? 'https' : 'http'}://${f.host}:${f.port}${f.path}`;
@@ -353,14 +248,6 @@ async function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> 
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
-}
-
-function withoutHopByHop(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(h)) {
-    if (!HOP_BY_HOP.has(name) && value !== undefined) out[name] = value;
-  }
-  return out;
 }
 
 /** A refusal after the verdict (the request was allowed but cannot be carried). */

@@ -4,6 +4,7 @@
  * policy does not open the host or a cloud metadata service to the sandbox.
  */
 import * as dns from 'node:dns';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { ProxyTestSettings } from './settings';
@@ -65,7 +66,7 @@ export function refused(address: string): boolean {
 function readSystemBundle(): string[] {
   const file = '/etc/ssl/certs/ca-certificates.crt';
   try {
-    return [require('node:fs').readFileSync(file, 'utf8') as string];
+    return [fs.readFileSync(file, 'utf8')];
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;

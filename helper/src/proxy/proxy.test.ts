@@ -1,0 +1,207 @@
+/**
+ * The proxy in process, on loopback, without a sandbox: verdicts, injection, refusals and
+ * upstream verification, against a real HTTPS upstream whose CA only the proxy trusts.
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { NewEvent } from '../audit/event';
+import { logger } from '../log';
+import type { SessionMcp } from '../mcp/session-mcp';
+import { SecretStore } from '../secrets/store';
+import { CertificateAuthority } from './ca';
+import type { HttpVerdict } from './http-rules';
+import { EgressProxy, type EgressClient } from './proxy';
+import { UpstreamResolver } from './upstream';
+
+type Recorded = Omit<NewEvent, 'session' | 'principal'>;
+
+describe('the egress proxy (in process)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-proxy-unit-'));
+  const seen: http.IncomingHttpHeaders[] = [];
+  const events: Recorded[] = [];
+  let ca: CertificateAuthority;
+  let untrusted: http.Server;
+  let upstream: https.Server;
+  let proxy: EgressProxy;
+  let tlsPort = 0;
+  let roguePort = 0;
+  let verdict: HttpVerdict = { decision: 'allow', policies: ['p'], inject: [] };
+
+  const client: EgressClient = {
+    name: 's1',
+    principal: 'shell',
+    judge: () => ({ decision: verdict.decision, verdict }),
+    record: (e) => events.push(e),
+    mcp: () => ({}) as SessionMcp,
+  };
+
+  before(async () => {
+    ca = await CertificateAuthority.open(path.join(dir, 'proxy'));
+    const upstreamCa = await CertificateAuthority.open(path.join(dir, 'upstream'));
+    const rogueCa = await CertificateAuthority.open(path.join(dir, 'rogue'));
+    const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      seen.push(req.headers);
+      res.end(`upstream saw ${req.method} ${req.url}`);
+    };
+    upstream = https.createServer(
+      { SNICallback: (name, done) => void upstreamCa.contextFor(name).then((c) => done(null, c)) },
+      serve,
+    );
+    untrusted = https.createServer(
+      { SNICallback: (name, done) => void rogueCa.contextFor(name).then((c) => done(null, c)) },
+      serve,
+    );
+    tlsPort = await listen(upstream, '127.0.0.1');
+    roguePort = await listen(untrusted, '127.0.0.2');
+    const secrets = new SecretStore(dir);
+    secrets.set('KEY', 'real-secret-value');
+    proxy = new EgressProxy({
+      bindAddress: '127.0.0.1',
+      ca,
+      secrets,
+      upstream: new UpstreamResolver({
+        hosts: { 'api.test': '127.0.0.1', 'rogue.test': '127.0.0.2' },
+        upstreamCa: upstreamCa.certPem,
+      }),
+      log: logger('proxy-test'),
+    });
+    proxy.attach('127.0.0.1', client);
+  });
+  after(() => {
+    proxy.close();
+    upstream.close();
+    untrusted.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function get(
+    port: number,
+    opts: { sni: string; host?: string; path?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: string }> {
+    const proxyPort = await proxy.portFor(port);
+    return new Promise((resolve, reject) => {
+      https
+        .get(
+          {
+            host: '127.0.0.1',
+            port: proxyPort,
+            servername: opts.sni,
+            path: opts.path ?? '/',
+            headers: { host: opts.host ?? opts.sni, ...opts.headers },
+            ca: ca.certPem,
+            agent: false,
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        )
+        .on('error', reject);
+    });
+  }
+
+  it('forwards an allowed request and swaps the injected header in on the wire', async () => {
+    verdict = {
+      decision: 'allow',
+      policies: ['key'],
+      inject: [{ name: 'X-Api-Key', value: 'Bearer ${secret:KEY}', policy: 'key' }],
+    };
+    const r = await get(tlsPort, {
+      sni: 'api.test',
+      path: '/v1?q=1',
+      headers: { 'x-api-key': 'leash-placeholder-x' },
+    });
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.body, 'upstream saw GET /v1?q=1');
+    assert.equal(seen.at(-1)?.['x-api-key'], 'Bearer real-secret-value');
+    const e = events.at(-1);
+    assert.equal(e?.decision, 'allow');
+    assert.deepEqual(e?.details.injected, ['x-api-key']);
+    assert.equal(e?.details.placeholders, undefined, 'the placeholder was replaced');
+    assert.ok(!JSON.stringify(events).includes('real-secret-value'));
+  });
+
+  it('denies by default with a 403 that names the permit to add', async () => {
+    verdict = { decision: 'deny', policies: [], inject: [] };
+    const r = await get(tlsPort, { sni: 'api.test', path: '/x' });
+    assert.equal(r.status, 403);
+    assert.match(r.body, /no policy permits it \(default deny\)/);
+    assert.match(r.body, /resource == Leash::Host::"api.test"/);
+  });
+
+  it('denies a Host header that disagrees with the TLS server name, whatever the policy', async () => {
+    verdict = { decision: 'allow', policies: ['p'], inject: [] };
+    const before = seen.length;
+    const r = await get(tlsPort, { sni: 'api.test', host: 'rogue.test' });
+    assert.equal(r.status, 403);
+    assert.match(r.body, /TLS server name api.test and Host header rogue.test differ/);
+    assert.equal(seen.length, before);
+    assert.match(String(events.at(-1)?.details.reason), /differ/);
+  });
+
+  it('answers 503 naming a secret that is not set', async () => {
+    verdict = {
+      decision: 'allow',
+      policies: ['k'],
+      inject: [{ name: 'Authorization', value: '${secret:MISSING}', policy: 'k' }],
+    };
+    const r = await get(tlsPort, { sni: 'api.test' });
+    assert.equal(r.status, 503);
+    assert.match(r.body, /secret MISSING is not set; set it on the host/);
+  });
+
+  it('answers 502 when the upstream certificate is not trusted', async () => {
+    verdict = { decision: 'allow', policies: ['p'], inject: [] };
+    const r = await get(roguePort, { sni: 'rogue.test' });
+    assert.equal(r.status, 502);
+    assert.match(r.body, /certificate of rogue.test:\d+ failed verification/);
+  });
+
+  it('refuses Content-Length with Transfer-Encoding and logs why', async () => {
+    const port = await proxy.portFor(80);
+    const reply = await rawExchange(
+      port,
+      'POST / HTTP/1.1\r\nHost: api.test\r\nContent-Length: 3\r\n' +
+        'Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    );
+    assert.match(reply, /^HTTP\/1.1 400/);
+    assert.match(String(events.at(-1)?.details.reason), /malformed HTTP/);
+  });
+
+  it('closes connections from an address of no session', async () => {
+    proxy.detach('127.0.0.1');
+    try {
+      const reply = await rawExchange(
+        await proxy.portFor(80),
+        'GET / HTTP/1.1\r\nHost: api.test\r\n\r\n',
+      );
+      assert.equal(reply, '');
+    } finally {
+      proxy.attach('127.0.0.1', client);
+    }
+  });
+});
+
+function listen(server: net.Server, address: string): Promise<number> {
+  return new Promise((resolve) =>
+    server.listen(0, address, () => resolve((server.address() as net.AddressInfo).port)),
+  );
+}
+
+/** Sends `text` on a plain connection and returns all that comes back until close. */
+function rawExchange(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(text));
+    let got = '';
+    s.on('data', (d: Buffer) => (got += d.toString()));
+    s.on('close', () => resolve(got));
+    s.on('error', reject);
+  });
+}
