@@ -104,6 +104,7 @@ describe('the egress proxy', { skip: sandboxSkip() }, () => {
   before(async () => {
     await upstream.listen(apiAddress, 443, { key: certs.key, cert: certs.cert });
     await upstream.listen(apiAddress, 80);
+    await upstream.listen(apiAddress, 8443, { key: certs.key, cert: certs.cert });
     await badUpstream.listen(badAddress, 443, { key: certs.selfKey, cert: certs.selfCert });
     directPort = await bystander.listen(GATEWAY, 0, { key: certs.key, cert: certs.cert });
     await daemon.start();
@@ -124,11 +125,13 @@ describe('the egress proxy', { skip: sandboxSkip() }, () => {
     script: string,
     policy = API,
     files: Record<string, string> = {},
+    flags: string[] = [],
   ): Promise<{ out: string; session: string; status: number }> {
     const ws = makeWorkspace({ ...files, 'policy.cedar': BASE + policy });
     const r = await daemon.cliAsync([
       'run',
       '--json',
+      ...flags,
       '--policy',
       path.join(ws, 'policy.cedar'),
       '--workspace',
@@ -229,6 +232,46 @@ describe('the egress proxy', { skip: sandboxSkip() }, () => {
     );
     const e = httpEvents(r.session).find((x) => x.path === '/leak');
     assert.deepEqual(e?.placeholders, ['authorization']);
+  });
+
+  it('redirects a port a permit names to the proxy', async () => {
+    const policy =
+      API +
+      '\n@id("api-8443")\npermit (principal, action == Leash::Action::"HttpRequest", resource)\n' +
+      'when { resource == Leash::Host::"api.test" && resource.port == 8443 };\n';
+    const r = await run(httpsCmd('api.test:8443', { path: '/named-port' }), policy);
+    assert.match(r.out, /"url":"\/named-port"/, r.out);
+    const e = httpEvents(r.session).find((x) => x.path === '/named-port');
+    assert.equal(e?.port, 8443);
+    assert.ok((e?.policies as string[]).includes('api-8443'));
+  });
+
+  it('in shadow mode forwards what the policy would deny and logs it as would-deny', async () => {
+    const r = await run(
+      httpsCmd('api.test:443', { sni: 'other.test', path: '/shadowed' }),
+      API,
+      {},
+      ['--mode', 'shadow'],
+    );
+    assert.match(r.out, /"url":"\/shadowed"/, r.out);
+    assert.equal(httpEvents(r.session).find((x) => x.path === '/shadowed')?.decision, 'would-deny');
+  });
+
+  it('keeps secret values out of every CLI answer', () => {
+    const list = daemon.cli(['secret', 'list', '--json']);
+    assert.equal(list.status, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout), { names: ['TEST_API_KEY'] });
+    const set = daemon.cli(['secret', 'set', 'FROM_ENV', '--from-env', 'LEASH_TEST_VALUE'], {
+      env: { LEASH_TEST_VALUE: 'env-value-42' },
+    });
+    assert.equal(set.status, 0, set.stderr);
+    assert.ok(!(set.stdout + set.stderr).includes('env-value-42'));
+    assert.equal(daemon.cli(['secret', 'rm', 'FROM_ENV']).status, 0);
+    const again = daemon.cli(['secret', 'rm', 'FROM_ENV']);
+    assert.notEqual(again.status, 0);
+    assert.match(again.stderr, /no secret named FROM_ENV/);
+    const bad = daemon.cli(['secret', 'set', 'bad name'], { input: 'x' });
+    assert.match(bad.stderr, /not valid/);
   });
 
   it('gives the workload an error for an upstream certificate that fails verification', async () => {
