@@ -9,7 +9,8 @@
         "src/native/change_guard.cc",
         "src/native/connect_guard.cc",
         "src/native/exec_rules.cc",
-        "src/native/exec_guard.cc"
+        "src/native/exec_guard.cc",
+        "src/native/exec_argv.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -63,11 +63,12 @@ test('ExecGuard and FileGuard decide execs by program path and by argv', async (
   });
 
   await t.test('a program no permit names fails at exec with EPERM and is reported', async () => {
-    assert.deepEqual(await run([`${dir}/denied/tool`]), { ok: false, code: 'EPERM' });
+    assert.deepEqual(await run([`${dir}/denied/tool`, 'x y']), { ok: false, code: 'EPERM' });
     const e = await eventually('the exec event', () =>
       bed.fileEvents.find((f) => f.access === 'exec' && f.path === `${dir}/denied/tool`),
     );
     assert.equal(e.decision, 'deny');
+    assert.deepEqual(e.argv, [`${dir}/denied/tool`, 'x y']);
   });
 
   await t.test('a symlink is judged as the program it leads to', async () => {

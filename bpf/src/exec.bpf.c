@@ -273,6 +273,8 @@ int BPF_PROG(leash_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	event->pid = bpf_get_current_pid_tgid() >> 32;
 	event->old_tid = tid;
 	event->generation = generation;
+	event->ino = file.ino;
+	event->dev = file.dev;
 	event->argv_len = whole;
 	event->decision = decision;
 	event->flags = flags;

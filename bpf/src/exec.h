@@ -109,6 +109,8 @@ struct leash_exec_event {
 	__u32 pid;     /* the new program's process id */
 	__u32 old_tid; /* the thread that called exec (names its program record) */
 	__u64 generation;
+	__u64 ino;      /* the program that runs (for a script, its interpreter) */
+	__u32 dev;
 	__u32 argv_len; /* bytes of the argv area, whole */
 	__u8 decision;  /* LEASH_ALLOW or LEASH_DENY of connect.h's values: 1, 2 */
 	__u8 flags;

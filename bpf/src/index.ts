@@ -35,6 +35,9 @@ export interface FileEvent {
    *  the ExecGuard reports the execs that start). */
   access: 'read' | 'write' | 'readwrite' | 'exec';
   decision: 'allow' | 'deny';
+  /** For a refused exec: argv[0..] as the caller asked for it, read from its memory while it
+   *  waited (for the audit log only: its siblings could change that memory). */
+  argv?: string[];
   /** The opening thread's id in leashd's PID namespace. */
   pid: number;
   comm: string;

@@ -74,6 +74,7 @@ describe('exec narrowing', { skip: sandboxSkip() }, () => {
     const env = events.find((e) => e.resource === '/usr/bin/env');
     assert.equal(env?.decision, 'deny');
     assert.deepEqual(env?.policies, ['no-env']);
+    assert.deepEqual(env?.argv, ['true']);
     const force = events.find((e) => (e.argv as string[] | undefined)?.includes('--force'));
     assert.equal(force?.decision, 'deny');
     assert.equal(force?.resource, '/usr/bin/true');
@@ -87,6 +88,10 @@ describe('exec narrowing', { skip: sandboxSkip() }, () => {
     const rmrf = events.find((e) => e.decision === 'deny' && e.resource === '/usr/bin/echo');
     assert.deepEqual(rmrf?.argv, ['-rf', 'x']);
     assert.deepEqual(rmrf?.policies, ['no-rm-rf']);
+    // The session command, exec'd by leash-launch in the same process, is named right.
+    const shell = events.find((e) => (e.argv as string[] | undefined)?.[0] === '-c');
+    assert.equal(shell?.resource, '/usr/bin/dash');
+    assert.equal(events.filter((e) => e.resource === 'unknown program').length, 0);
     const plain = events.find((e) => e.decision === 'allow' && e.resource === '/usr/bin/echo');
     assert.deepEqual(plain?.policies, ['exec-system']);
   });

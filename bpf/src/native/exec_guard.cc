@@ -149,26 +149,35 @@ ExecJudge::Verdict ExecJudge::Judge(int tid, int event_fd, const std::string& pa
   // A script's interpreter makes the program record next; the script keeps its own.
   int map = record.skip > 0 ? scripts_fd_ : programs_fd_;
   if (bpf_map_update_elem(map, &key, &record, BPF_ANY) != 0) return Verdict::Deny;
-  auto& paths = record.skip > 0 ? script_paths_ : paths_;
-  if (paths.size() >= kMaxPendingPaths) paths.clear();
-  paths[tid] = path;
+  if (path_count_ >= kMaxPendingPaths) {
+    paths_.clear();
+    path_count_ = 0;
+  }
+  paths_[tid].push_back({record.ino, record.dev, record.skip > 0, path});
+  path_count_++;
   return Verdict::Allow;
 }
 
-std::string ExecJudge::TakePath(int tid, std::string* script) {
+std::string ExecJudge::TakePath(int tid, uint64_t ino, uint32_t dev, std::string* script) {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::string path;
   auto found = paths_.find(tid);
-  if (found != paths_.end()) {
-    path = std::move(found->second);
-    paths_.erase(found);
+  if (found == paths_.end()) return "";
+  std::deque<JudgedPath>& queue = found->second;
+  std::string program;
+  while (!queue.empty() && program.empty()) {
+    JudgedPath judged = std::move(queue.front());
+    queue.pop_front();
+    path_count_--;
+    if (judged.script) {
+      *script = std::move(judged.path);
+    } else if (judged.ino == ino && judged.dev == dev) {
+      program = std::move(judged.path);
+    } else {
+      script->clear();  // an exec that never started, and any script that led to it
+    }
   }
-  auto found_script = script_paths_.find(tid);
-  if (found_script != script_paths_.end()) {
-    *script = std::move(found_script->second);
-    script_paths_.erase(found_script);
-  }
-  return path;
+  if (queue.empty()) paths_.erase(found);
+  return program;
 }
 
 std::string ProbeExecObject() {
@@ -303,8 +312,11 @@ int ExecGuard::OnRingEvent(void* self, void* data, size_t size) {
   auto copy = std::make_unique<ExecEventData>();
   memcpy(&copy->event, data, sizeof copy->event);
   const leash_exec_event& ev = copy->event;
-  std::string program = guard->judge_->TakePath(static_cast<int>(ev.old_tid), &copy->script);
-  if (!(ev.flags & (LEASH_EXEC_UNKNOWN | LEASH_EXEC_LOADER))) copy->program = std::move(program);
+  // Only an exec whose program record was found has a judged path; others leave the queue.
+  if (!(ev.flags & (LEASH_EXEC_UNKNOWN | LEASH_EXEC_LOADER))) {
+    copy->program =
+        guard->judge_->TakePath(static_cast<int>(ev.old_tid), ev.ino, ev.dev, &copy->script);
+  }
   if (!(ev.flags & LEASH_EXEC_SCRIPT)) copy->script.clear();
 
   std::lock_guard<std::mutex> lock(guard->pending_->mutex);

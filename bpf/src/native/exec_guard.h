@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -44,15 +45,23 @@ class ExecJudge {
 
   uint64_t hash_key() const { return hash_key_; }
 
-  // The path judged for a thread's exec (for a script, the script's path in `script`),
-  // forgotten once taken: it names the program of the event exec.bpf.c sends next.
-  std::string TakePath(int tid, std::string* script);
+  // The path judged for the exec of file (ino, dev) by a thread (for a script, the script's
+  // path in `script`), taken in order: paths judged for that thread's earlier execs that never
+  // started are dropped, later ones stay.
+  std::string TakePath(int tid, uint64_t ino, uint32_t dev, std::string* script);
 
  private:
   std::mutex mutex_;
   ExecRuleSet rules_;
   uint64_t generation_ = 0;
-  std::unordered_map<int, std::string> paths_, script_paths_;
+  struct JudgedPath {
+    uint64_t ino;
+    uint32_t dev;
+    bool script;
+    std::string path;
+  };
+  std::unordered_map<int, std::deque<JudgedPath>> paths_;
+  size_t path_count_ = 0;
   const std::set<std::string> trusted_;
   const uint64_t hash_key_;
   const int sets_fd_, rules_fd_, active_fd_, programs_fd_, scripts_fd_, loaders_fd_;

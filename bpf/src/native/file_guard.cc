@@ -1,5 +1,7 @@
 #include "file_guard.h"
 
+#include "exec_argv.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -242,6 +244,8 @@ void FileGuard::Answer(int event_fd, int tid, uint64_t mask) {
     }
   }
   std::string comm;
+  std::vector<std::string> argv;
+  if (exec && judged_exec && !allowed) argv = RequestedArgv(tid);  // while it still waits
   if (!exec || (judged_exec && !allowed)) {
     comm = ReadSmallFile("/proc/" + std::to_string(tid) + "/comm");
     if (!comm.empty() && comm.back() == '\n') comm.pop_back();
@@ -260,7 +264,7 @@ void FileGuard::Answer(int event_fd, int tid, uint64_t mask) {
                   : read && write ? Access::ReadWrite
                   : write         ? Access::Write
                                   : Access::Read;
-  Emit(std::move(path), access, allowed, tid, std::move(comm));
+  Emit(std::move(path), access, allowed, tid, std::move(comm), std::move(argv));
 }
 
 struct FileEventData {
@@ -269,14 +273,17 @@ struct FileEventData {
   bool allowed;
   int pid;
   std::string comm;
+  std::vector<std::string> argv;  // a refused exec's argv as requested
 };
 
-void FileGuard::Emit(std::string path, Access access, bool allowed, int tid, std::string comm) {
+void FileGuard::Emit(std::string path, Access access, bool allowed, int tid, std::string comm,
+                     std::vector<std::string> argv) {
   const char* name = access == Access::ReadWrite ? "readwrite"
                      : access == Access::Write   ? "write"
                      : access == Access::Exec    ? "exec"
                                                  : "read";
-  auto* data = new FileEventData{std::move(path), name, allowed, tid, std::move(comm)};
+  auto* data =
+      new FileEventData{std::move(path), name, allowed, tid, std::move(comm), std::move(argv)};
   napi_status status = on_event_.NonBlockingCall(
       data, [](Napi::Env env, Napi::Function fn, FileEventData* d) {
         if (env != nullptr && fn != nullptr) {
@@ -286,6 +293,11 @@ void FileGuard::Emit(std::string path, Access access, bool allowed, int tid, std
           e.Set("decision", d->allowed ? "allow" : "deny");
           e.Set("pid", d->pid);
           e.Set("comm", d->comm);
+          if (!d->argv.empty()) {
+            Napi::Array argv = Napi::Array::New(env, d->argv.size());
+            for (size_t i = 0; i < d->argv.size(); i++) argv.Set(i, d->argv[i]);
+            e.Set("argv", argv);
+          }
           fn.Call({e});
         }
         delete d;

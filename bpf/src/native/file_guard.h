@@ -32,7 +32,8 @@ class FileGuard : public Napi::ObjectWrap<FileGuard> {
   void Mark(Napi::Env env, const std::string& mount_point);
   void AnswerLoop();
   void Answer(int event_fd, int tid, uint64_t mask);
-  void Emit(std::string path, Access access, bool allowed, int tid, std::string comm);
+  void Emit(std::string path, Access access, bool allowed, int tid, std::string comm,
+            std::vector<std::string> argv = {});
   void Stop();
 
   int group_fd_ = -1;

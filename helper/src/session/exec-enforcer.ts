@@ -82,8 +82,10 @@ export class ExecEnforcer {
    *  failed with EPERM); an allowed program is logged when it starts, with its argv. */
   onProgram(e: FileEvent): void {
     if (e.decision === 'allow') return;
-    const verdict = decideExec(this.session.rules(), e.path, []);
-    this.write(e.path, undefined, 'deny', verdict, e.pid, e.comm, {});
+    // As the caller asked for it; the refusal did not depend on it.
+    const argv = e.argv?.slice(1);
+    const verdict = decideExec(this.session.rules(), e.path, argv ?? []);
+    this.write(e.path, argv, 'deny', verdict, e.pid, e.comm, {});
   }
 
   private onExec(e: ExecEvent): void {
