@@ -9,6 +9,7 @@ import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
 import { sandboxSkip } from '../support/env';
 import { makeWorkspace, sessionOf, sleep, TestDaemon, waitFor } from '../support/leashd';
 import { loopbackAddress, makeCertificates, Upstream } from './upstream';
@@ -145,6 +146,22 @@ describe('the egress proxy', { skip: sandboxSkip() }, () => {
     return { out: r.stdout + r.stderr, session: sessionOf(r.stderr), status: r.status };
   }
 
+  /** `leash events export` of the session holds http and Resolve events the schema accepts. */
+  function assertExportMatchesSchema(session: string): void {
+    const r = daemon.cli(['events', 'export', '--session', session]);
+    assert.equal(r.status, 0, r.stderr);
+    const schemaFile = path.resolve(__dirname, '..', '..', '..', 'docs', 'audit.schema.json');
+    const validate = new Ajv2020({ allErrors: true }).compile(
+      JSON.parse(fs.readFileSync(schemaFile, 'utf8')) as object,
+    );
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string });
+    for (const line of lines) assert.ok(validate(line), JSON.stringify(validate.errors));
+    assert.ok(lines.some((l) => l.kind === 'http'));
+  }
+
   function httpEvents(session: string): Record<string, unknown>[] {
     return daemon.events(session).filter((e) => e.kind === 'http');
   }
@@ -178,6 +195,7 @@ describe('the egress proxy', { skip: sandboxSkip() }, () => {
     assert.deepEqual(e?.policies, []);
     const resolve = daemon.events(r.session).find((x) => x.action === 'Resolve');
     assert.equal(resolve?.resource, 'other.test');
+    assertExportMatchesSchema(r.session);
   });
 
   it('denies a forbidden path and names the forbid', async () => {
