@@ -178,7 +178,8 @@ describe('leash run', { skip: sandboxSkip() }, () => {
     const ws = makeWorkspace();
     const r = daemon.cli(['run', '--policy', POLICY, '--workspace', ws, 'shell', '--', 'env']);
     assert.equal(r.status, 0, r.stderr);
-    assert.doesNotMatch(r.stdout, /LEASH_SOCKET|NODE_|npm_/);
+    // NODE_EXTRA_CA_CERTS is leashd's own (the proxy's CA), not the caller's.
+    assert.doesNotMatch(r.stdout, /LEASH_SOCKET|NODE_(?!EXTRA_CA_CERTS=)|npm_/);
     assert.match(r.stdout, /^HOME=\/root$/m);
   });
 
