@@ -46,6 +46,8 @@ export interface Deps {
 /** A request body read whole (for MCP governance) may be at most this large. */
 const MAX_BUFFERED_BODY = 16 * 1024 * 1024;
 
+/** Upstreams (host, port, addresses) whose keep-alive connections are pooled at once. */
+const MAX_AGENTS = 256;
 const agents = new Map<string, http.Agent>();
 
 export async function handleRequest(
@@ -331,6 +333,12 @@ function agentFor(
     agent = secure
       ? new https.Agent({ keepAlive: true, ca: deps.upstream.trusted, ALPNProtocols: ['http/1.1'] })
       : new http.Agent({ keepAlive: true });
+    // Bounded: the least recently created upstream's idle connections go first.
+    if (agents.size >= MAX_AGENTS) {
+      const [oldest, old] = agents.entries().next().value as [string, http.Agent];
+      old.destroy();
+      agents.delete(oldest);
+    }
     agents.set(key, agent);
   }
   return agent;
