@@ -10,6 +10,7 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 import type { NewEvent } from '../audit/event';
 import { logger } from '../log';
 import type { SessionMcp } from '../mcp/session-mcp';
@@ -144,6 +145,27 @@ describe('the egress proxy (in process)', () => {
     assert.match(r.body, /TLS server name api.test and Host header rogue.test differ/);
     assert.equal(seen.length, before);
     assert.match(String(events.at(-1)?.details.reason), /differ/);
+  });
+
+  it('offers only HTTP/1.1 by ALPN, so an HTTP/2 client downgrades', async () => {
+    const port = await proxy.portFor(tlsPort);
+    const protocol = await new Promise<string | false | null>((resolve, reject) => {
+      const s = tls.connect(
+        {
+          host: '127.0.0.1',
+          port,
+          servername: 'api.test',
+          ca: ca.certPem,
+          ALPNProtocols: ['h2', 'http/1.1'],
+        },
+        () => {
+          resolve(s.alpnProtocol);
+          s.destroy();
+        },
+      );
+      s.on('error', reject);
+    });
+    assert.equal(protocol, 'http/1.1');
   });
 
   it('answers 503 naming a secret that is not set', async () => {
