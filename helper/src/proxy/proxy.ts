@@ -57,14 +57,16 @@ export class EgressProxy {
       clearTimeout(conn.headersTimer);
       conn.served = true;
       res.on('finish', () => this.armHeadersDeadline(req.socket, conn, true));
-      void handleRequest(req, res, conn, this.deps());
+      handleRequest(req, res, conn, this.deps()).catch((err: Error) => this.failed(conn, req, err));
     });
     this.http.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       const conn = this.connectionOf(socket);
       if (!conn) return void socket.destroy();
       clearTimeout(conn.headersTimer);
       conn.served = true;
-      void handleUpgrade(req, socket, head, conn, this.deps());
+      handleUpgrade(req, socket, head, conn, this.deps()).catch((err: Error) =>
+        this.failed(conn, req, err),
+      );
     });
     this.http.on('connect', (req: http.IncomingMessage, socket: net.Socket) => {
       const conn = this.connectionOf(socket);
@@ -199,6 +201,16 @@ export class EgressProxy {
     }, HEADERS_DEADLINE_MS);
     conn.headersTimer.unref();
     socket.once('close', () => clearTimeout(conn.headersTimer));
+  }
+
+  /** A bug met while serving one request: that connection ends, the proxy serves on. */
+  private failed(conn: Connection, req: http.IncomingMessage, err: Error): void {
+    this.o.log.error('proxy failed on a request', {
+      session: conn.client.name,
+      target: req.url,
+      error: err.stack ?? err.message,
+    });
+    conn.raw.destroy();
   }
 
   /** A connection refused before any request was judged: logged with its reason. */

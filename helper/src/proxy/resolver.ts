@@ -55,9 +55,10 @@ export class SandboxResolver {
         continue;
       }
       udp.on('message', (msg, from) => {
-        void this.answer(msg, from.address).then((reply) => {
-          if (reply) udp.send(reply, from.port, from.address);
-        });
+        this.answer(msg, from.address).then(
+          (reply) => reply && udp.send(reply, from.port, from.address),
+          (err: Error) => this.failed(err),
+        );
       });
       this.udp = udp;
       this.tcp = tcp;
@@ -95,15 +96,24 @@ export class SandboxResolver {
         }
         const msg = buffered.subarray(2, 2 + length);
         buffered = buffered.subarray(2 + length);
-        void this.answer(msg, (socket.remoteAddress ?? '').replace(/^::ffff:/, '')).then((r) => {
-          if (!r) return;
-          const framed = Buffer.alloc(2 + r.length);
-          framed.writeUInt16BE(r.length, 0);
-          r.copy(framed, 2);
-          if (socket.writable) socket.write(framed);
-        });
+        const from = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+        this.answer(msg, from).then(
+          (r) => {
+            if (!r) return;
+            const framed = Buffer.alloc(2 + r.length);
+            framed.writeUInt16BE(r.length, 0);
+            r.copy(framed, 2);
+            if (socket.writable) socket.write(framed);
+          },
+          (err: Error) => this.failed(err),
+        );
       }
     });
+  }
+
+  /** A bug met while answering one query: logged; the query goes unanswered. */
+  private failed(err: Error): void {
+    this.o.log.error('resolver failed on a query', { error: err.stack ?? err.message });
   }
 
   /** The reply to one query, or undefined for garbage and strangers (dropped, logged). */
