@@ -58,7 +58,7 @@ export function governMcpHttp(req: McpHttpRequest, session: SessionMcp): McpHttp
   if (encoding !== 'identity') {
     const body = errorResponse(
       null,
-      PARSE_ERROR,
+      INVALID_REQUEST,
       `leash: MCP requests with Content-Encoding ${encoding} are refused; send them uncompressed`,
     );
     return jsonAnswer(415, body);
