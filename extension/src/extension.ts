@@ -1,4 +1,7 @@
-/** Entry point: wires the helper connection, the commands, the sidebar, the status bar and the language client. */
+/**
+ * Entry point: wires the helper connection, the commands, the Leash view, the status bar and the
+ * language client.
+ */
 import * as vscode from 'vscode';
 import * as config from './config';
 import { Helper, report } from './helper';
@@ -80,7 +83,7 @@ export function activate(context: vscode.ExtensionContext): void {
   );
   command(
     'leash.suggestPolicy',
-    onSession((s) => suggestPolicy(s.name)),
+    onSession((s) => suggestPolicy(s)),
   );
   command('leash.openControlUi', () => openControlUi(helper));
   command('leash.startHelper', async () => {
@@ -137,7 +140,8 @@ async function pickEvent(live: LiveEvents, decision: 'allow' | 'deny') {
     .slice(0, 200);
   if (events.length === 0) {
     throw new Error(
-      `Leash: no recent ${decision === 'allow' ? 'denied' : 'allowed'} file or connect event to ${decision}.`,
+      `Leash: no recent ${decision === 'allow' ? 'denied' : 'allowed'} file or connect event ` +
+        `to ${decision}.`,
     );
   }
   const pick = await vscode.window.showQuickPick(

@@ -2,8 +2,8 @@
  * The extension's way to leashd: one client for the configured socket, started on demand when
  * the setting allows, and notifications that say what is wrong and offer the fix.
  */
-import { execFile } from 'node:child_process';
 import * as vscode from 'vscode';
+import { runCli } from './cli';
 import { HelperError, LeashClient, socketState } from './client';
 import * as config from './config';
 import { helperProblem, type Fix } from './helper-problem';
@@ -36,23 +36,11 @@ export class Helper implements vscode.Disposable {
 
   /** Runs `leash helper start` (leashd needs root: the CLI says so when it is not). */
   start(): Promise<void> {
-    this.starting ??= new Promise<void>((resolve, reject) => {
-      const socket = config.socketPath();
-      const cli = config.cliPath();
-      log.info(`starting leashd: ${cli} --socket ${socket} helper start`);
-      execFile(cli, ['--socket', socket, 'helper', 'start'], { timeout: 60_000 }, (err, out, e) => {
-        if (out) log.info(out.trim());
-        if (e) log.warn(e.trim());
-        if (!err) return resolve();
-        const why = (e || err.message).trim().split('\n').pop();
-        reject(
-          new Error(
-            `Leash: \`${cli} helper start\` failed: ${why}. ` +
-              'Set leash.cliPath to the leash CLI, or start leashd as root.',
-          ),
-        );
-      });
-    }).finally(() => (this.starting = undefined));
+    this.starting ??= runCli(['helper', 'start'], 60_000)
+      .then(({ stdout, said }) => {
+        log.info(`leash helper start: ${[stdout.trim(), said].filter(Boolean).join('; ')}`);
+      })
+      .finally(() => (this.starting = undefined));
     return this.starting;
   }
 

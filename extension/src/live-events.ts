@@ -44,7 +44,8 @@ export class LiveEvents implements vscode.Disposable {
       this.lastListed = seen;
       this.model.setRunning(reply.sessions);
       this.setState('running');
-      if (same && !force) return; // nothing new: keep the view as it is (no flicker under the mouse)
+      // Nothing new: keep the view as it is (a redraw under the mouse hides inline actions).
+      if (same && !force) return;
     } catch (err) {
       log.debug(`listing sessions: ${(err as Error).message}`);
       this.lastListed = '';

@@ -2,10 +2,13 @@
  * Commands that change or produce policy text: Allow This / Deny This (through the language
  * server's `leash/policyFromEvent`), Apply Policy and Suggest Policy from Session.
  */
-import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { PolicyFromEventRequest } from '@leash/language-server/dist/protocol';
+import { runCli } from './cli';
 import * as config from './config';
 import { lspEvent } from './event-text';
 import type { Helper } from './helper';
@@ -100,31 +103,33 @@ export async function applyPolicy(helper: Helper, session: string): Promise<void
   );
 }
 
-/** Suggest Policy from Session: `leash policy suggest`, opened as a new, unsaved policy. */
-export async function suggestPolicy(session: string): Promise<void> {
-  const cli = config.cliPath();
-  const args = ['--socket', config.socketPath(), 'policy', 'suggest', '--session', session];
-  log.info(`suggesting a policy from session ${session}: ${cli} ${args.join(' ')}`);
+/**
+ * Suggest Policy from Session: `leash policy suggest`, added to the policy the session runs
+ * (when it came from a file), opened as a new, unsaved policy.
+ */
+export async function suggestPolicy(info: SessionInfo): Promise<void> {
+  const session = info.name;
+  log.info(`suggesting a policy from session ${session}`);
   const title = `Leash: suggesting a policy from session ${session}…`;
   const location = vscode.ProgressLocation.Notification;
-  const { text, summary } = await vscode.window.withProgress(
-    { location, title },
-    () =>
-      new Promise<{ text: string; summary: string }>((resolve, reject) =>
-        execFile(
-          cli,
-          args,
-          { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
-          (err, out, errOut) => {
-            const said = errOut.trim().replace(/^leash: /gm, '');
-            if (err)
-              reject(new Error(`Leash: \`${cli} policy suggest\` failed: ${said || err.message}`));
-            else resolve({ text: out, summary: said });
-          },
-        ),
-      ),
-  );
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-suggest-'));
+  const file = path.join(dir, 'suggested.cedar');
+  let text: string;
+  let said: string;
+  try {
+    const args = ['policy', 'suggest', '--session', session, '--output', file];
+    if (path.isAbsolute(info.policyOrigin)) args.push('--base', info.policyOrigin);
+    ({ said } = await vscode.window.withProgress({ location, title }, () => runCli(args, 120_000)));
+    text = fs.readFileSync(file, 'utf8');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  log.info(`suggested ${text.length} characters for session ${session}: ${said}`);
+  if (text.trim() === '') {
+    void vscode.window.showInformationMessage(`Leash: nothing to suggest. ${said}`);
+    return;
+  }
   const doc = await vscode.workspace.openTextDocument({ language: 'cedar', content: text });
   await vscode.window.showTextDocument(doc);
-  if (summary) void vscode.window.showInformationMessage(`Leash: ${summary}`);
+  if (said) void vscode.window.showInformationMessage(`Leash: ${said}`);
 }

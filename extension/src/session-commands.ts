@@ -73,7 +73,9 @@ export async function showEvents(helper: Helper, session: SessionInfo): Promise<
       `${e.time}  ${e.decision.toUpperCase().padEnd(10)} ${e.principal.padEnd(10)} ` +
       `${eventLabel(e)}  [${decidingPolicies(e)}]`,
   );
-  const header = `Leash: ${events.length} events of session ${session.name} (${session.agent}, ${session.mode})`;
+  const header =
+    `Leash: ${events.length} events of session ${session.name} ` +
+    `(${session.agent}, ${session.mode})`;
   const doc = await vscode.workspace.openTextDocument({
     language: 'log',
     content: [header, '', ...lines].join('\n') + '\n',

@@ -14,7 +14,8 @@ export function statusBar(live: LiveEvents): vscode.Disposable {
   const update = (): void => {
     if (live.state !== 'running') {
       item.text = live.state === 'connecting' ? '$(sync~spin) Leash' : '$(debug-disconnect) Leash';
-      item.tooltip = `Leash: leashd ${live.state === 'connecting' ? 'connecting' : 'not reachable'} on ${config.socketPath()}`;
+      const state = live.state === 'connecting' ? 'connecting' : 'not reachable';
+      item.tooltip = `Leash: leashd ${state} on ${config.socketPath()}`;
       item.backgroundColor =
         live.state === 'unreachable'
           ? new vscode.ThemeColor('statusBarItem.warningBackground')
@@ -25,7 +26,8 @@ export function statusBar(live: LiveEvents): vscode.Disposable {
       item.text = `$(shield) Leash: ${running} running, ${denials} denied`;
       item.tooltip =
         `Leash: leashd running on ${config.socketPath()}\n` +
-        `${running} session(s) of this workspace running, ${denials} denial(s) since the window opened`;
+        `${running} session(s) of this workspace running, ` +
+        `${denials} denial(s) since the window opened`;
       item.backgroundColor = undefined;
     }
     item.show();

@@ -1,4 +1,4 @@
-/** The shapes leashd's gRPC API sends and takes (helper/proto/leash.proto), as proto-loader gives them. */
+/** What leashd's gRPC API (helper/proto/leash.proto) sends and takes, as proto-loader gives it. */
 
 export interface SessionInfo {
   name: string;

@@ -75,9 +75,17 @@ export class CodeServer {
     ];
   }
 
+  /** This process's environment, less node:test's marker for its own children, plus `env`. */
+  private env(): NodeJS.ProcessEnv {
+    const env = { ...process.env, ...this.opts.env };
+    delete env.NODE_TEST_CONTEXT;
+    return env;
+  }
+
   /** Installs a .vsix the way a user would: `code-server --install-extension`. */
   installExtension(vsix: string): void {
     const r = spawnSync(process.execPath, [...this.args(), '--install-extension', vsix], {
+      env: this.env(),
       encoding: 'utf8',
       timeout: 120_000,
     });
@@ -95,7 +103,7 @@ export class CodeServer {
       process.execPath,
       [...this.args(), '--bind-addr', `127.0.0.1:${this.port}`],
       {
-        env: { ...process.env, ...this.opts.env },
+        env: this.env(),
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       },

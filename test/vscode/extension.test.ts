@@ -120,7 +120,20 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
   let page: Page;
   let session = '';
 
-  test('Leash: Run Shell opens a terminal attached to a new session', async () => {
+  /** A step of the user's journey; a failing step leaves a screenshot of what was on screen. */
+  const step = (name: string, fn: () => Promise<void>): void => {
+    test(name, async () => {
+      try {
+        await fn();
+      } catch (err) {
+        if (page)
+          await screenshot(page, `failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`);
+        throw err;
+      }
+    });
+  };
+
+  step('Leash: Run Shell opens a terminal attached to a new session', async () => {
     page = await browser.context.newPage();
     await page.goto(code.url(workspace));
     await workbenchReady(page);
@@ -139,7 +152,7 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
     await screenshot(page, '01-run-shell-terminal');
   });
 
-  test('a denied write shows in the Leash view, marked, with the deciding policy', async () => {
+  step('a denied write shows in the Leash view, marked, with the deciding policy', async () => {
     await typeInTerminal(page, 'echo first > notes.txt');
     await terminalShows(page, 'notes.txt: Operation not permitted');
     // The kernel creates the file before the open is judged; the denied write put nothing in it.
@@ -159,7 +172,7 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
     await screenshot(page, '02-denial-in-leash-view');
   });
 
-  test('a policy with an error gets a squiggle and the message', async () => {
+  step('a policy with an error gets a squiggle and the message', async () => {
     await page.keyboard.press('Control+P');
     await page.locator('.quick-input-widget input').fill('broken.cedar');
     await page
@@ -174,64 +187,77 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
     await screenshot(page, '03-policy-squiggle');
   });
 
-  test('Allow This adds a permit for the event, applies it, and the next write is allowed', async () => {
-    const before = fs.readFileSync(policyFile, 'utf8');
-    await page.locator('.statusbar-item', { hasText: 'Leash:' }).first().click();
-    const row = denialRow(page);
-    await clickInlineAction(row, 'Allow This');
+  step(
+    'Allow This adds a permit for the event, applies it, and the next write is allowed',
+    async () => {
+      const before = fs.readFileSync(policyFile, 'utf8');
+      await page.locator('.statusbar-item', { hasText: 'Leash:' }).first().click();
+      const row = denialRow(page);
+      await clickInlineAction(row, 'Allow This');
 
-    await waitFor('the permit in the policy file', () =>
-      fs.readFileSync(policyFile, 'utf8').includes('@id("allow-writefile")'),
-    );
-    const after = fs.readFileSync(policyFile, 'utf8');
-    assert.ok(after.startsWith(before), 'Allow This changed more than it appended');
-    assert.match(after, /\/\/ Allowed from audit event \d+:/);
-    await page.locator('.tab.active', { hasText: 'policy.cedar' }).waitFor();
-    await screenshot(page, '04-allow-this-policy');
+      await waitFor('the permit in the policy file', () =>
+        fs.readFileSync(policyFile, 'utf8').includes('@id("allow-writefile")'),
+      );
+      const after = fs.readFileSync(policyFile, 'utf8');
+      assert.ok(after.startsWith(before), 'Allow This changed more than it appended');
+      assert.match(after, /\/\/ Allowed from audit event \d+:/);
+      await page.locator('.tab.active', { hasText: 'policy.cedar' }).waitFor();
+      await screenshot(page, '04-allow-this-policy');
 
-    await typeInTerminal(page, 'echo second > notes.txt && echo "wrote $(cat notes.txt)"');
-    await terminalShows(page, 'wrote second');
-    assert.equal(fs.readFileSync(path.join(workspace, 'notes.txt'), 'utf8'), 'second\n');
-    await screenshot(page, '05-next-write-allowed');
-  });
+      await typeInTerminal(page, 'echo second > notes.txt && echo "wrote $(cat notes.txt)"');
+      await terminalShows(page, 'wrote second');
+      assert.equal(fs.readFileSync(path.join(workspace, 'notes.txt'), 'utf8'), 'second\n');
+      await screenshot(page, '05-next-write-allowed');
+    },
+  );
 
-  test('Deny This adds a forbid for an allowed event, and the same write is denied again', async () => {
-    await page.locator('.statusbar-item', { hasText: 'Leash:' }).first().click();
-    const allowed = page
-      .locator('.monaco-list-row', { hasText: 'WriteFile' })
-      .filter({ hasText: 'notes.txt' })
-      .filter({ has: page.locator('.codicon-pass') })
-      .first();
-    await allowed.waitFor({ timeout: 20_000 });
-    await clickInlineAction(allowed, 'Deny This');
-    await waitFor('the forbid in the policy file', () =>
-      fs.readFileSync(policyFile, 'utf8').includes('@id("deny-writefile")'),
-    );
+  step(
+    'Deny This adds a forbid for an allowed event, and the same write is denied again',
+    async () => {
+      await page.locator('.statusbar-item', { hasText: 'Leash:' }).first().click();
+      const allowed = page
+        .locator('.monaco-list-row', { hasText: 'WriteFile' })
+        .filter({ hasText: 'notes.txt' })
+        .filter({ has: page.locator('.codicon-pass') })
+        .first();
+      await allowed.waitFor({ timeout: 20_000 });
+      await clickInlineAction(allowed, 'Deny This');
+      await waitFor('the forbid in the policy file', () =>
+        fs.readFileSync(policyFile, 'utf8').includes('@id("deny-writefile")'),
+      );
 
-    // The shell prints "denied 2" only when the write fails; the typed line shows $((1+1)).
-    await typeInTerminal(page, 'echo third > notes.txt || echo "denied $((1+1))"');
-    await terminalShows(page, 'denied 2');
-    assert.equal(fs.readFileSync(path.join(workspace, 'notes.txt'), 'utf8'), 'second\n');
-  });
+      // The shell prints "denied 2" only when the write fails; the typed line shows $((1+1)).
+      await typeInTerminal(page, 'echo third > notes.txt || echo "denied $((1+1))"');
+      await terminalShows(page, 'denied 2');
+      await screenshot(page, '06-deny-this-denied-again');
+      assert.equal(fs.readFileSync(path.join(workspace, 'notes.txt'), 'utf8'), 'second\n');
+    },
+  );
 
-  test('Suggest Policy from Session opens a checked policy for what the session did', async () => {
+  step('Suggest Policy from Session opens a checked policy for what the session did', async () => {
+    await typeInTerminal(page, 'echo x > /var/tmp/leash-suggest || echo "refused $((2+1))"');
+    await terminalShows(page, 'refused 3');
     await runCommand(page, 'Leash: Suggest Policy from Session');
     await editorShows(page, `from session "${session}":`);
+    await editorShows(page, 'Leash::File::"/var/tmp/leash-suggest"');
     await screenshot(page, '07-suggest-policy');
   });
 
-  test('Open Control UI, in a browser-based VS Code, offers the address of the page leashd serves', async () => {
-    await runCommand(page, 'Leash: Open Control UI');
-    const toast = page.locator('.notification-toast', {
-      hasText: `the Control UI is at http://127.0.0.1:${uiPort}/ on the machine leashd runs on`,
-    });
-    await toast.waitFor({ timeout: 20_000 });
-    assert.equal(await toast.locator('a.monaco-button', { hasText: 'Copy Address' }).count(), 1);
-    await screenshot(page, '08-control-ui-address');
-    await page.keyboard.press('Escape');
-  });
+  step(
+    'Open Control UI, in a browser-based VS Code, offers the address of the page leashd serves',
+    async () => {
+      await runCommand(page, 'Leash: Open Control UI');
+      const toast = page.locator('.notification-toast', {
+        hasText: `the Control UI is at http://127.0.0.1:${uiPort}/ on the machine leashd runs on`,
+      });
+      await toast.waitFor({ timeout: 20_000 });
+      assert.equal(await toast.locator('a.monaco-button', { hasText: 'Copy Address' }).count(), 1);
+      await screenshot(page, '08-control-ui-address');
+      await page.keyboard.press('Escape');
+    },
+  );
 
-  test('Switch Mode changes the running session to the mode picked', async () => {
+  step('Switch Mode changes the running session to the mode picked', async () => {
     await runCommand(page, 'Leash: Switch Mode');
     await pick(page, 'record');
     await waitFor('record mode', () =>
@@ -239,46 +265,63 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
     );
   });
 
-  test('Show Events lists the decisions of the session, the denial with its policy', async () => {
+  step('Show Events lists the decisions of the session, the denial with its policy', async () => {
     await runCommand(page, 'Leash: Show Events');
     await editorShows(page, `events of session ${session}`);
     await editorShows(page, 'default deny');
-    await screenshot(page, '06-show-events');
+    await screenshot(page, '09-show-events');
   });
 
-  test('Ctrl-C reaches the sandbox, and the exit code shows when the session ends', async () => {
+  step('Apply Policy applies the policy in the editor to the running session', async () => {
+    await page.locator('.tab', { hasText: 'policy.cedar' }).first().click();
+    await runCommand(page, 'Leash: Apply Policy');
+    await page
+      .locator('.notification-toast', {
+        hasText: `applied .leash/policy.cedar to session ${session}`,
+      })
+      .waitFor({ timeout: 20_000 });
+  });
+
+  step('Ctrl-C reaches the sandbox, and the exit code shows when the session ends', async () => {
     await typeInTerminal(page, 'sleep 120');
+    // Ctrl-C must reach sleep itself, not bash before it started sleep.
+    await waitFor('sleep to run', () =>
+      daemon.events(session).some((e) => e.action === 'Exec' && e.resource === '/usr/bin/sleep'),
+    );
     await page.keyboard.press('Control+C');
     await typeInTerminal(page, 'echo "after interrupt"');
     await terminalShows(page, 'after interrupt', 10_000);
     await typeInTerminal(page, 'exit 3');
     await terminalShows(page, `session ${session} exited with code 3`);
     await waitFor('the session to end', () => sessions().length === 0, 30_000);
-    await screenshot(page, '08-exit-code');
+    await screenshot(page, '10-exit-code');
   });
 
-  test('Stop Session ends a running session and its terminal says so', async () => {
+  step('Stop Session ends a running session and its terminal says so', async () => {
     await runCommand(page, 'Leash: Run Shell');
     await waitFor('a second session', () => sessions().some((s) => s !== session), 60_000);
     const second = sessions().find((s) => s !== session) as string;
     await runCommand(page, 'Leash: Stop Session');
     await waitFor('the session to stop', () => sessions().length === 0, 30_000);
     await terminalShows(page, `session ${second}`);
-    await screenshot(page, '09-stop-session');
+    await screenshot(page, '11-stop-session');
   });
 
-  test('when leashd stops, a command says it is not running on its socket and offers Start Helper', async () => {
-    await daemon.stop();
-    // The status bar notices first: leashd is not reachable any more.
-    await page.locator('.statusbar-item .codicon-debug-disconnect').waitFor({ timeout: 20_000 });
-    await runCommand(page, 'Leash: Run Shell');
-    const toast = page.locator('.notification-toast', {
-      hasText: `leashd is not running on ${daemon.socket}`,
-    });
-    await toast.waitFor({ timeout: 20_000 });
-    assert.equal(await toast.locator('a.monaco-button', { hasText: 'Start Helper' }).count(), 1);
-    await screenshot(page, '10-helper-not-running');
-  });
+  step(
+    'when leashd stops, a command says it is not running on its socket and offers Start Helper',
+    async () => {
+      await daemon.stop();
+      // The status bar notices first: leashd is not reachable any more.
+      await page.locator('.statusbar-item .codicon-debug-disconnect').waitFor({ timeout: 20_000 });
+      await runCommand(page, 'Leash: Run Shell');
+      const toast = page.locator('.notification-toast', {
+        hasText: `leashd is not running on ${daemon.socket}`,
+      });
+      await toast.waitFor({ timeout: 20_000 });
+      assert.equal(await toast.locator('a.monaco-button', { hasText: 'Start Helper' }).count(), 1);
+      await screenshot(page, '12-helper-not-running');
+    },
+  );
 
   function sessions(): string[] {
     const r = daemon.cli(['sessions', '--json']);
