@@ -1,22 +1,12 @@
 /** Runs the `leash` CLI (leash.cliPath) for what only the CLI does: starting leashd, suggesting. */
 import { execFile } from 'node:child_process';
+import { childEnv } from './child-env';
 import * as config from './config';
 
 export interface CliOutput {
   stdout: string;
   /** What the CLI said on stderr, without its `leash: ` prefixes. */
   said: string;
-}
-
-/**
- * The extension host's environment without its IPC channel to VS Code: a Node child that
- * inherits NODE_CHANNEL_FD opens a channel on a descriptor it does not have and ends silently.
- */
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.NODE_CHANNEL_FD;
-  delete env.NODE_CHANNEL_SERIALIZATION_MODE;
-  return env;
 }
 
 export function runCli(args: string[], timeoutMs: number): Promise<CliOutput> {

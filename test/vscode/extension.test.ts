@@ -282,6 +282,28 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
       .waitFor({ timeout: 20_000 });
   });
 
+  step('the denied-only filter leaves only denials in the view', async () => {
+    await page.locator('.statusbar-item', { hasText: 'Leash:' }).first().click();
+    // The icon a tree row shows for its decision (inline actions have icons of their own).
+    const icons = (name: string) =>
+      page.locator(`.monaco-list-row:visible .custom-view-tree-node-item-icon.codicon-${name}`);
+    const filter = page.locator('.action-label[aria-label="Toggle Denied Only"]').first();
+    await filter.click();
+    await waitForAsync('only denials', async () => (await icons('pass').count()) === 0);
+    assert.ok((await icons('error').count()) >= 2);
+    await screenshot(page, '09b-denied-only');
+    await filter.click();
+    await icons('pass').first().waitFor();
+  });
+
+  step("the terminal's size follows the panel", async () => {
+    const before = await ttySize(page);
+    await runCommand(page, 'View: Toggle Maximized Panel');
+    const after = await ttySize(page);
+    assert.ok(after.rows > before.rows, `rows ${before.rows} → ${after.rows}`);
+    await runCommand(page, 'View: Toggle Maximized Panel');
+  });
+
   step('Ctrl-C reaches the sandbox, and the exit code shows when the session ends', async () => {
     await typeInTerminal(page, 'sleep 120');
     // Ctrl-C must reach sleep itself, not bash before it started sleep.
@@ -362,4 +384,34 @@ async function clickInlineAction(row: Locator, title: string): Promise<void> {
       if (attempt === 5) throw err;
     }
   }
+}
+
+/** Polls an async check every 200 ms, like waitFor. */
+async function waitForAsync(
+  what: string,
+  check: () => Promise<boolean>,
+  ms = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The size the sandbox's tty reports now (`stty size`), read back from the terminal. */
+let sizeQueries = 0;
+async function ttySize(page: Page): Promise<{ rows: number; cols: number }> {
+  const mark = `tty${++sizeQueries}`;
+  await typeInTerminal(page, `echo "${mark}=$(stty size | tr ' ' x)"`);
+  const rows = page.locator('.terminal-wrapper.active .xterm-rows');
+  const pattern = new RegExp(`${mark}=(\\d+)x(\\d+)`);
+  let found: RegExpMatchArray | null = null;
+  await waitForAsync('stty size', async () => {
+    found = ((await rows.textContent()) ?? '').match(pattern);
+    return found !== null;
+  });
+  const [, r, c] = found as unknown as RegExpMatchArray;
+  return { rows: Number(r), cols: Number(c) };
 }
