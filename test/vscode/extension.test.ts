@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
+import { REQUIRE_KERNEL } from '../support/env';
 import { makeWorkspace, TestDaemon, waitFor } from '../support/leashd';
 import { freePort, launchChromium } from '../ui/browser';
 import { ARTIFACTS, CodeServer, REPO, VSIX, vscodeSkip } from './code-server';
@@ -329,6 +330,25 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
     await screenshot(page, '11-stop-session');
   });
 
+  step('Run Claude starts Claude Code in the agents image, in a terminal of its own', async () => {
+    const agents = daemon.cli(['agents', '--json']).stdout.split('\n').filter(Boolean);
+    const claude = agents.map((l) => JSON.parse(l) as { agent: string; built: string });
+    if (claude.find((a) => a.agent === 'claude')?.built !== 'yes') {
+      // The agents image is built in CI (LEASH_REQUIRE_KERNEL=1) and on request only.
+      assert.ok(!REQUIRE_KERNEL, 'LEASH_REQUIRE_KERNEL=1 but the agents image is not built');
+      return;
+    }
+    await runCommand(page, 'Leash: Run Claude');
+    await page
+      .locator('.terminal-tabs-entry, .single-terminal-tab', { hasText: 'Leash: Claude' })
+      .first()
+      .waitFor({ timeout: 90_000 });
+    await waitFor('a claude session', () => sessionsOf('claude').length === 1, 90_000);
+    await screenshot(page, '11b-run-claude');
+    await runCommand(page, 'Leash: Stop Session');
+    await waitFor('the claude session to stop', () => sessionsOf('claude').length === 0, 30_000);
+  });
+
   step(
     'when leashd stops, a command says it is not running on its socket and offers Start Helper',
     async () => {
@@ -344,6 +364,13 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
       await screenshot(page, '12-helper-not-running');
     },
   );
+
+  function sessionsOf(agent: string): string[] {
+    const r = daemon.cli(['sessions', '--json']);
+    const lines = r.stdout.split('\n').filter(Boolean);
+    const all = lines.map((l) => JSON.parse(l) as { name: string; agent: string });
+    return all.filter((s) => s.agent === agent).map((s) => s.name);
+  }
 
   function sessions(): string[] {
     const r = daemon.cli(['sessions', '--json']);
