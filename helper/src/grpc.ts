@@ -32,6 +32,7 @@ export interface SessionInfoMsg {
   started: string;
   principals: string[];
   denials: string;
+  notices: string[];
 }
 
 export interface EventMsg {

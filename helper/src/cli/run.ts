@@ -36,19 +36,29 @@ export async function run(opts: RunOptions): Promise<{ session: string; exitCode
     if (v !== undefined) env[key] = v;
   }
   try {
-    const info = await client.call<SessionInfoMsg>('createSession', {
-      name: opts.name ?? '',
-      agent: opts.agent,
-      workspace: opts.workspace,
-      mode: opts.mode ?? 'enforce',
-      policyText: policy.text,
-      policyOrigin: policy.origin,
-      command,
-      env,
-    });
+    // Creating a session may build a devcontainer image first: allow it time.
+    const info = await client.call<SessionInfoMsg>(
+      'createSession',
+      {
+        name: opts.name ?? '',
+        agent: opts.agent,
+        workspace: opts.workspace,
+        mode: opts.mode ?? 'enforce',
+        policyText: policy.text,
+        policyOrigin: policy.origin,
+        command,
+        env,
+      },
+      20 * 60_000,
+    );
     process.stderr.write(
       opts.json ? JSON.stringify({ session: info.name }) + '\n' : `leash: session ${info.name}\n`,
     );
+    for (const notice of info.notices) {
+      process.stderr.write(
+        opts.json ? JSON.stringify({ notice }) + '\n' : `leash: not honoured: ${notice}\n`,
+      );
+    }
     const exitCode = await attach(client, info.name, tty, forwardStdin, opts);
     return { session: info.name, exitCode };
   } finally {

@@ -62,6 +62,7 @@ export function sessionInfo(s: Session): SessionInfoMsg {
     started: s.started,
     principals: s.principals,
     denials: String(s.denials),
+    notices: s.notices,
   };
 }
 
@@ -263,6 +264,9 @@ async function startAttach(
     tty: start.tty,
     env: session.spec.env,
     workdir: session.spec.workspace,
+    ...(session.spec.devcontainer?.user !== undefined
+      ? { user: session.spec.devcontainer.user }
+      : {}),
   });
   if (start.tty && start.cols > 0) await resize(exec, start.cols, start.rows, log);
 

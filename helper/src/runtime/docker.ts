@@ -149,7 +149,7 @@ export class DockerRuntime {
   async exec(
     id: string,
     command: string[],
-    opts: { tty: boolean; env: Record<string, string>; workdir: string },
+    opts: { tty: boolean; env: Record<string, string>; workdir: string; user?: string },
   ): Promise<{ exec: Docker.Exec; stream: Duplex }> {
     const exec = await this.docker.getContainer(id).exec({
       Cmd: command,
@@ -159,6 +159,7 @@ export class DockerRuntime {
       Tty: opts.tty,
       Env: Object.entries(opts.env).map(([k, v]) => `${k}=${v}`),
       WorkingDir: opts.workdir,
+      ...(opts.user !== undefined ? { User: opts.user } : {}),
     });
     const stream = (await exec.start({ hijack: true, stdin: true, Tty: opts.tty })) as Duplex;
     return { exec, stream };

@@ -3,10 +3,12 @@ import * as crypto from 'node:crypto';
 import { agentEnv, agentImage, agentProfile, KNOWN_AGENTS } from '../agents';
 import type { AuditWriter } from '../audit/writer';
 import type { Logger } from '../log';
+import { readDevcontainer, type DevcontainerSetup } from '../runtime/devcontainer';
+import { baseImageOf, homeIn, withAgentLayer } from '../runtime/devcontainer-image';
 import { ENV_ALLOWLIST, type DockerRuntime } from '../runtime/docker';
 import { parseMode } from './modes';
 import { followPolicyFile } from './policy-watch';
-import { Session, type SessionSpec } from './session';
+import { SANDBOX_HOME, Session, type SessionSpec } from './session';
 import { checkWorkspace } from './workspace';
 
 export { KNOWN_AGENTS };
@@ -22,6 +24,40 @@ export class SessionManager {
     private readonly image: string,
     private readonly leashdPaths: string[],
   ) {}
+
+  /** The image, home, environment and extras from the workspace's devcontainer.json, if any. */
+  private async devcontainer(
+    workspace: string,
+    profile: { name: string; image: string },
+    leashImage: string,
+  ): Promise<
+    | { image: string; home: string; env: Record<string, string>; setup: DevcontainerSetup }
+    | undefined
+  > {
+    const dc = readDevcontainer(workspace);
+    if (!dc) return undefined;
+    const docker = this.runtime.docker;
+    const base = await baseImageOf(docker, dc);
+    const image =
+      profile.image === 'base'
+        ? base
+        : await withAgentLayer(docker, base, leashImage, profile.name);
+    const user = dc.user ?? ((await docker.getImage(image).inspect()).Config.User || 'root');
+    const home = await homeIn(docker, image, user);
+    this.log.info('sandbox from devcontainer.json', { file: dc.file, image, user, home });
+    return {
+      image,
+      home,
+      env: dc.env,
+      setup: {
+        file: dc.file,
+        ...(dc.user !== undefined ? { user: dc.user } : {}),
+        mounts: dc.mounts,
+        ...(dc.postCreate ? { postCreate: dc.postCreate } : {}),
+        notices: dc.notHonoured.map((n) => `${dc.file}: ${n}`),
+      },
+    };
+  }
 
   list(): Session[] {
     return [...this.sessions.values()];
@@ -42,26 +78,37 @@ export class SessionManager {
     }
     if (this.sessions.has(name)) throw new Error(`a session named ${name} already exists`);
     const workspace = checkWorkspace(req.workspace, this.leashdPaths);
-    const image = agentImage(profile, this.image);
-    if (!(await this.runtime.imageExists(image))) {
+    const leashImage = agentImage(profile, this.image);
+    if (!(await this.runtime.imageExists(leashImage))) {
       throw new Error(
         profile.image === 'base'
-          ? `sandbox image ${image} is missing; run \`npm run setup\` to build it`
-          : `agents image ${image} is missing; run \`bash scripts/build-agent-image.sh\` ` +
+          ? `sandbox image ${leashImage} is missing; run \`npm run setup\` to build it`
+          : `agents image ${leashImage} is missing; run \`bash scripts/build-agent-image.sh\` ` +
               '(or `LEASH_AGENT_IMAGES=1 npm run setup`) to build it',
       );
     }
 
-    const env: Record<string, string> = { PATH: SANDBOX_PATH, HOME: '/root' };
+    const dc = await this.devcontainer(workspace, profile, leashImage);
+    const image = dc?.image ?? leashImage;
+
+    const env: Record<string, string> = { PATH: SANDBOX_PATH, HOME: dc?.home ?? SANDBOX_HOME };
     for (const key of ENV_ALLOWLIST) {
       const v = req.env[key];
       if (v !== undefined) env[key] = v;
     }
-    Object.assign(env, agentEnv(profile, req.env));
+    Object.assign(env, dc?.env ?? {}, agentEnv(profile, req.env));
     const command = profile.command(req.command);
     const log = this.log.child({ session: name });
     const session = new Session(
-      { ...req, name, mode, workspace, env, command },
+      {
+        ...req,
+        name,
+        mode,
+        workspace,
+        env,
+        command,
+        ...(dc ? { home: dc.home, devcontainer: dc.setup } : {}),
+      },
       this.runtime,
       this.audit,
       log,

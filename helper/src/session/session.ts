@@ -29,10 +29,12 @@ import { egressConnectRules, egressContainerSpec, SessionEgress } from '../proxy
 import { McpBridge } from '../mcp/bridge';
 import { governedServers } from '../mcp/servers';
 import { SessionMcp } from '../mcp/session-mcp';
+import { bindsOf, type DevcontainerSetup } from '../runtime/devcontainer';
 import { LAUNCHER_IN_SANDBOX, type DockerRuntime, type SandboxContainer } from '../runtime/docker';
 import { nowRfc3339Nano } from '../time';
 import { enforcedRules, type Mode } from './modes';
 import { enforcedExecRules, ExecEnforcer, execDiagnostics } from './exec-enforcer';
+import { runOneOff } from './post-create';
 
 export type { Mode } from './modes';
 
@@ -48,6 +50,10 @@ export interface SessionSpec {
   policyOrigin: string;
   command: string[];
   env: Record<string, string>;
+  /** The sandbox user's home, which `@home` stands for; SANDBOX_HOME when unset. */
+  home?: string;
+  /** What the workspace's devcontainer.json asks for beyond its image. */
+  devcontainer?: DevcontainerSetup;
 }
 
 /** A policy that failed to compile; `diagnostics` are file:line:column lines. */
@@ -66,12 +72,13 @@ export function compileFor(spec: {
   workspace: string;
   policyText: string;
   policyOrigin: string;
+  home?: string;
 }): { ir: PolicyIR; principal: PrincipalIR; always: Set<string> } {
   const result = compilePolicy(spec.policyText, spec.policyOrigin, {
     session: spec.name,
     principals: [spec.agent],
     workspace: spec.workspace,
-    home: SANDBOX_HOME,
+    home: spec.home ?? SANDBOX_HOME,
     // The policy file itself is never writable from the sandbox (when it is visible there).
     policyFile: spec.policyOrigin,
   });
@@ -159,6 +166,10 @@ export class Session {
   get principals(): string[] {
     return [this.principal, ...(this.mcpBridge?.principals() ?? [])];
   }
+  /** What the session was asked for and does not honour, for the user. */
+  get notices(): string[] {
+    return this.spec.devcontainer?.notices ?? [];
+  }
   get policyHash(): string {
     return this.ir.hash;
   }
@@ -178,7 +189,7 @@ export class Session {
       image: this.image,
       workspace: this.spec.workspace,
       env: { ...this.spec.env, ...egress.env },
-      binds: egress.binds,
+      binds: [...egress.binds, ...bindsOf(this.spec.devcontainer?.mounts ?? [])],
       dns: egress.dns,
     });
     const c = this.container;
@@ -267,6 +278,7 @@ export class Session {
     c.lifeline.on('close', () => {
       if (this.state !== 'stopped') void this.stop('the sandbox ended');
     });
+    await this.runPostCreate();
     this.state = 'running';
     this.record('session', 'Start', this.name, {
       workspace: this.spec.workspace,
@@ -280,6 +292,32 @@ export class Session {
       mounts: c.mountPoints,
       cgroup: c.cgroupPath,
     });
+  }
+
+  /** Runs the devcontainer's postCreateCommand under the policy; a failure ends the session. */
+  private async runPostCreate(): Promise<void> {
+    const dc = this.spec.devcontainer;
+    if (!dc?.postCreate || !this.container) return;
+    const command =
+      'argv' in dc.postCreate ? dc.postCreate.argv : ['/bin/sh', '-c', dc.postCreate.shell];
+    const result = await runOneOff(
+      this.runtime,
+      this.container.id,
+      {
+        command,
+        env: this.spec.env,
+        workdir: this.spec.workspace,
+        ...(dc.user !== undefined ? { user: dc.user } : {}),
+      },
+      (pid, fd) => this.superviseLaunch(pid, fd),
+    );
+    if (result.code !== 0) {
+      await this.stop('postCreateCommand failed');
+      throw new Error(
+        `postCreateCommand of ${dc.file} failed with exit code ${result.code}:\n` +
+          result.output.trim(),
+      );
+    }
   }
 
   /**
