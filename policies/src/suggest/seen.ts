@@ -70,6 +70,7 @@ export interface AuditEvent {
   access?: unknown;
   ip?: unknown;
   port?: unknown;
+  policies?: unknown;
   resource?: unknown;
   argv?: unknown;
   host?: unknown;
@@ -88,6 +89,9 @@ const ACCESSES: Record<string, FileAccess[]> = {
   write: ['write'],
   readwrite: ['read', 'write'],
 };
+
+/** The built-in permit of connects that the proxy takes over (helper/src/proxy). */
+const EGRESS_RULE = 'leash:builtin/egress';
 
 /** The kinds of events a policy decides. */
 const JUDGED = new Set(['file', 'net', 'exec', 'http', 'mcp']);
@@ -142,6 +146,9 @@ export function seenFromEvents(events: AuditEvent[]): Seen {
         files.set(JSON.stringify([principal, path, a]), { principal, path, access: a });
       }
     } else if (e.kind === 'net') {
+      // Connects to the proxy's redirected ports are leashd's own built-in permit: no policy
+      // needs to allow them.
+      if (Array.isArray(e.policies) && e.policies.includes(EGRESS_RULE)) continue;
       const ip = text(e.ip);
       if (ip === undefined || typeof e.port !== 'number') continue;
       out.events++;

@@ -435,3 +435,30 @@ describe('suggest: programs, HTTP hosts and MCP tools', () => {
     assert.equal(seen.events, 3);
   });
 });
+
+describe('suggest: connects the proxy takes over', () => {
+  it('ignores connects allowed by the built-in egress permit', () => {
+    const seen = seenFromEvents([
+      { kind: 'session', action: 'Start', mode: 'record', workspace: '/w', origin: '/p.cedar' },
+      {
+        kind: 'net',
+        action: 'Connect',
+        decision: 'allow',
+        principal: 'shell',
+        ip: '93.184.216.34',
+        port: 443,
+        policies: ['leash:builtin/egress'],
+      },
+      {
+        kind: 'net',
+        action: 'Connect',
+        decision: 'allow',
+        principal: 'shell',
+        ip: '10.0.0.1',
+        port: 22,
+        policies: [],
+      },
+    ]);
+    assert.deepEqual(seen.connects, [{ principal: 'shell', ip: '10.0.0.1', port: 22 }]);
+  });
+});
