@@ -17,19 +17,9 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-/**
- * Set once stderr can no longer be written (its reader went away). A failed write is reported
- * as an 'error' event on the stream; unheard, that event would be an uncaught exception, whose
- * handler logs, which fails again: a busy loop. Logging simply stops instead.
- */
-let stderrGone = false;
-process.stderr.on('error', () => {
-  stderrGone = true;
-});
-
 export function logger(component: string, base: Record<string, unknown> = {}): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>): void => {
-    if (stderrGone || order[level] < order[threshold]) return;
+    if (order[level] < order[threshold]) return;
     const line = { time: new Date().toISOString(), level, component, ...base, msg, ...fields };
     process.stderr.write(JSON.stringify(line) + '\n');
   };
