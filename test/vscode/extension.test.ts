@@ -115,6 +115,7 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
     const text = fs.existsSync(report()) ? fs.readFileSync(report(), 'utf8') : '(no report)';
     assert.equal(status, 0, `extension-host checks failed:\n${text}\n${code.log}`);
     assert.match(text, /^ok - the packaged extension activates$/m);
+    assert.match(text, /^ok - the language server reports a misspelt action/m);
     await page.close();
   });
 

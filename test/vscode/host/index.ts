@@ -52,6 +52,37 @@ const checks: [string, () => Promise<void>][] = [
       assert.ok(languages.includes('cedar') && languages.includes('cedarschema'));
     },
   ],
+  [
+    'settings have defaults that need no setup',
+    async () => {
+      const leash = vscode.workspace.getConfiguration('leash');
+      assert.equal(leash.inspect('policyFile')?.defaultValue, '.leash/policy.cedar');
+      assert.equal(leash.inspect('mode')?.defaultValue, 'enforce');
+      assert.equal(leash.inspect('defaultAgent')?.defaultValue, 'shell');
+      assert.equal(leash.inspect('socketPath')?.defaultValue, '');
+    },
+  ],
+  [
+    'the language server reports a misspelt action in a .cedar file, with its range',
+    async () => {
+      const folder = vscode.workspace.workspaceFolders?.[0];
+      assert.ok(folder, 'no workspace folder is open');
+      const uri = vscode.Uri.joinPath(folder.uri, 'broken.cedar');
+      const doc = await vscode.workspace.openTextDocument(uri);
+      assert.equal(doc.languageId, 'cedar');
+      const deadline = Date.now() + 30_000;
+      let found: vscode.Diagnostic | undefined;
+      while (!found && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        found = vscode.languages
+          .getDiagnostics(uri)
+          .find((d) => d.severity === vscode.DiagnosticSeverity.Error && d.source === 'leash');
+      }
+      assert.ok(found, 'no error from the leash language server within 30 s');
+      assert.match(found.message, /ReadFlie/);
+      assert.equal(doc.getText(found.range).includes('ReadFlie'), true);
+    },
+  ],
 ];
 
 export async function run(): Promise<void> {
