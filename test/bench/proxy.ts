@@ -9,23 +9,12 @@ import * as path from 'node:path';
 import { makeWorkspace, TestDaemon } from '../support/leashd';
 import { loopbackAddress, makeCertificates, Upstream } from '../proxy/upstream';
 import { summarise, type Result } from './stats';
+import { WORKSPACE_RW } from '../support/policies';
 
 const GATEWAY = '172.17.0.1';
 const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
-const POLICY = (directPort: number): string => `
-@id("exec-any")
-permit (principal, action == Leash::Action::"Exec", resource);
-@id("system-read")
-permit (principal, action == Leash::Action::"ReadFile", resource in Leash::Dir::"/");
-@id("workspace-rw")
-permit (
-  principal,
-  action in [Leash::Action::"ReadFile", Leash::Action::"WriteFile"],
-  resource in Leash::Dir::"@workspace"
-);
-@id("dev-null")
-permit (principal, action == Leash::Action::"WriteFile", resource == Leash::File::"/dev/null");
+const POLICY = (directPort: number): string => `${WORKSPACE_RW}
 @id("api")
 permit (principal, action == Leash::Action::"HttpRequest", resource == Leash::Host::"api.test");
 @id("direct")

@@ -6,13 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sandboxSkip } from '../support/env';
 import { makeWorkspace, sessionOf, sleep, TestDaemon } from '../support/leashd';
+import { WORKSPACE_RW_NO_EXEC } from '../support/policies';
 
-const BASE = fs
-  .readFileSync(path.resolve(__dirname, '..', '..', 'fixtures', 'workspace-rw.cedar'), 'utf8')
-  .replace(
-    /@id\("exec-any"\)\npermit \(principal, action == Leash::Action::"Exec", resource\);/,
-    '',
-  );
+const BASE = WORKSPACE_RW_NO_EXEC;
 
 const EXEC_POLICIES = `
 @id("exec-system")

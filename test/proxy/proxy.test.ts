@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
+import { WORKSPACE_RW } from '../support/policies';
 import { sandboxSkip } from '../support/env';
 import { makeWorkspace, sessionOf, sleep, TestDaemon, waitFor } from '../support/leashd';
 import { loopbackAddress, makeCertificates, Upstream } from './upstream';
@@ -17,20 +18,7 @@ import { loopbackAddress, makeCertificates, Upstream } from './upstream';
 const SECRET = 'sk-test-5f1c9e0a7b3d';
 const GATEWAY = '172.17.0.1';
 
-const BASE = `
-@id("exec-any")
-permit (principal, action == Leash::Action::"Exec", resource);
-@id("system-read")
-permit (principal, action == Leash::Action::"ReadFile", resource in Leash::Dir::"/");
-@id("workspace-rw")
-permit (
-  principal,
-  action in [Leash::Action::"ReadFile", Leash::Action::"WriteFile"],
-  resource in Leash::Dir::"@workspace"
-);
-@id("dev-null")
-permit (principal, action == Leash::Action::"WriteFile", resource == Leash::File::"/dev/null");
-`;
+const BASE = `${WORKSPACE_RW}\n`;
 
 const API = `
 @id("api")

@@ -10,13 +10,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sandboxSkip } from '../support/env';
 import { makeWorkspace, sessionOf, TestDaemon } from '../support/leashd';
+import { WORKSPACE_RW_NO_EXEC } from '../support/policies';
 
-const FILES = fs
-  .readFileSync(path.resolve(__dirname, '..', '..', 'fixtures', 'workspace-rw.cedar'), 'utf8')
-  .replace(
-    /@id\("exec-any"\)\npermit \(principal, action == Leash::Action::"Exec", resource\);/,
-    '',
-  );
+const FILES = WORKSPACE_RW_NO_EXEC;
 
 function policyFor(ws: string): string {
   return `${FILES}
