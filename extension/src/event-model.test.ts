@@ -17,6 +17,7 @@ function session(name: string, workspace: string, principals = ['shell']): Sessi
     started: '',
     principals,
     denials: '0',
+    notices: [],
   };
 }
 

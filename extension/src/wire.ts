@@ -1,37 +1,10 @@
 /** What leashd's gRPC API (helper/proto/leash.proto) sends and takes, as proto-loader gives it. */
 
-export interface SessionInfo {
-  name: string;
-  agent: string;
-  workspace: string;
-  mode: string;
-  state: string;
-  policyHash: string;
-  policyOrigin: string;
-  containerId: string;
-  started: string;
-  principals: string[];
-  /** int64, as a decimal string. */
-  denials: string;
-}
-
-export interface AuditEvent {
-  id: string;
-  time: string;
-  session: string;
-  principal: string;
-  kind: string;
-  action: string;
-  machine: string;
-  resource: string;
-  decision: string;
-  policies: string[];
-  count: string;
-  pid: number;
-  comm: string;
-  /** Kind-specific fields as a JSON object. */
-  details: string;
-}
+// The messages leashd's own code declares are taken from there, so the two cannot drift.
+export type {
+  SessionInfoMsg as SessionInfo,
+  EventMsg as AuditEvent,
+} from '@leash/helper/dist/grpc';
 
 export interface StatusReply {
   healthy: boolean;
