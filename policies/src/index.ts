@@ -42,7 +42,15 @@ export { describeExecRule, describeHttpRule, describeMcpRule, describeString } f
 export { formatPolicy, type FormatResult } from './format';
 export { LINT_RULES } from './lint';
 export { splitPolicies, tokenize, type PolicySource, type Token } from './source';
-export { formatCidr, parseCidr, type Cidr } from './ip';
+export {
+  formatAddress,
+  formatCidr,
+  parseAddress,
+  parseCidr,
+  unmap,
+  type Address,
+  type Cidr,
+} from './ip';
 export { isNormalPath } from './paths';
 export { describeRequest } from './explain';
 export {

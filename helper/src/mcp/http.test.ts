@@ -153,6 +153,34 @@ describe('governMcpHttp', () => {
     assert.equal(outcome.kind, 'pass');
   });
 
+  it('judges a call behind a byte-order mark, on any method, without MCP headers', () => {
+    const outcome = governMcpHttp(
+      {
+        host: 'mcp.test',
+        method: 'PUT',
+        headers: { 'content-type': 'text/plain' },
+        body: Buffer.from('\uFEFF' + JSON.stringify(call(7, 'delete'))),
+      },
+      session([]),
+    );
+    assert.equal(outcome.kind, 'answer');
+    if (outcome.kind === 'answer') assert.match(outcome.body.toString(), /no-delete/);
+  });
+
+  it('refuses a body declared as JSON that it cannot read, even without MCP headers', () => {
+    const outcome = governMcpHttp(
+      {
+        host: 'api.test',
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-16le' },
+        body: Buffer.from(JSON.stringify(call(8, 'delete')), 'utf16le'),
+      },
+      session([]),
+    );
+    assert.equal(outcome.kind, 'answer');
+    if (outcome.kind === 'answer') assert.equal(outcome.status, 400);
+  });
+
   it('forwards an allowed call and records it against the host as the server name', async () => {
     const rows: NewEvent[] = [];
     const before = received.length;

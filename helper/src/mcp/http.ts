@@ -48,18 +48,25 @@ export interface McpResponseFilter {
 const MAX_JSON_RESPONSE = 16 * 1024 * 1024;
 
 export function governMcpHttp(req: McpHttpRequest, session: SessionMcp): McpHttpOutcome {
-  if (req.method.toUpperCase() !== 'POST') return { kind: 'pass' };
+  // Any method with a body is looked at: a server may take JSON-RPC on PUT as well as POST.
+  if (req.body.length === 0) return { kind: 'pass' };
+  // A body declared as JSON must be readable here, or a call could hide in a form this check
+  // cannot read (a byte-order mark, another encoding, compression) and that a server accepts.
+  // JSON that reads and is not JSON-RPC is some other API's and passes.
   const marked = looksLikeMcp(req.headers);
-  const text = req.body.toString('utf8');
+  const mustRead = marked || declaresJson(req.headers);
+  const text = withoutBom(req.body.toString('utf8'));
   const rpc = isJsonRpc(text);
-  if (!marked && rpc !== true) return { kind: 'pass' };
+  if (rpc === false && !marked) return { kind: 'pass' };
+  if (rpc === 'unparsable' && !mustRead) return { kind: 'pass' };
 
   const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (encoding !== 'identity') {
     const body = errorResponse(
       null,
       INVALID_REQUEST,
-      `leash: MCP requests with Content-Encoding ${encoding} are refused; send them uncompressed`,
+      `leash: JSON requests with Content-Encoding ${encoding} are refused, as a JSON-RPC call ` +
+        'in them could not be judged; send them uncompressed',
     );
     return jsonAnswer(415, body);
   }
@@ -96,6 +103,17 @@ function jsonAnswer(status: number, body: unknown): McpHttpOutcome {
 
 /** Headers only an MCP client sends: its session, its protocol version, or a JSON POST that
  *  accepts an event stream back. */
+function declaresJson(h: IncomingHttpHeaders): boolean {
+  const type =
+    String(h['content-type'] ?? '')
+      .toLowerCase()
+      .split(';')[0]
+      ?.trim() ?? '';
+  return type === 'application/json' || type.endsWith('+json');
+}
+
+const withoutBom = (text: string): string => (text.startsWith('\uFEFF') ? text.slice(1) : text);
+
 function looksLikeMcp(h: IncomingHttpHeaders): boolean {
   if (h['mcp-session-id'] !== undefined || h['mcp-protocol-version'] !== undefined) return true;
   const type = String(h['content-type'] ?? '').toLowerCase();

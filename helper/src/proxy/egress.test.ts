@@ -98,10 +98,20 @@ describe('HttpRequest rules as the resolver and redirection see them', () => {
       '::1',
       'fe80::1',
       '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '0:0:0:0:0:ffff:127.0.0.1',
+      '0:0:0:0:0:ffff:a9fe:a9fe',
+      '0:0:0:0:0:0:0:1',
+      '::127.0.0.1',
+      'FE80::1%eth0',
+      'ff02::1',
+      'not-an-address',
     ]) {
       assert.equal(refused(a), true, a);
     }
-    assert.equal(refused('140.82.112.3'), false);
+    for (const a of ['140.82.112.3', '2606:4700::1111', '::ffff:140.82.112.3']) {
+      assert.equal(refused(a), false, a);
+    }
   });
 });
 

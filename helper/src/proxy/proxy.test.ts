@@ -197,6 +197,50 @@ describe('the egress proxy (in process)', () => {
     assert.match(String(events.at(-1)?.details.reason), /malformed HTTP/);
   });
 
+  /** Sends `raw` over TLS to the proxy's listener for `port` and returns all it answers. */
+  async function rawTls(port: number, sni: string, raw: string): Promise<string> {
+    const proxyPort = await proxy.portFor(port);
+    return new Promise((resolve, reject) => {
+      const s = tls.connect({
+        host: '127.0.0.1',
+        port: proxyPort,
+        servername: sni,
+        ca: ca.certPem,
+      });
+      let out = '';
+      s.on('secureConnect', () => s.write(raw));
+      s.on('data', (d: Buffer) => (out += d.toString()));
+      s.on('close', () => resolve(out));
+      s.on('error', reject);
+      setTimeout(() => s.destroy(), 5000).unref();
+    });
+  }
+
+  it('sends nothing after an upgrade request until the upstream switches protocols', async () => {
+    verdict = { decision: 'allow', policies: ['p'], inject: [] };
+    const before = seen.length;
+    const reply = await rawTls(
+      tlsPort,
+      'api.test',
+      'GET /ok HTTP/1.1\r\nHost: api.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n' +
+        'GET /admin/smuggled HTTP/1.1\r\nHost: evil.test\r\nConnection: close\r\n\r\n',
+    );
+    assert.match(reply, /^HTTP\/1.1 200/);
+    assert.equal((reply.match(/HTTP\/1.1 /g) ?? []).length, 1, reply);
+    assert.equal(seen.length - before, 1, 'only the judged request reached the upstream');
+    assert.ok(seen.slice(before).every((h) => h.host === 'api.test'));
+  });
+
+  it('refuses an upgrade request that carries a body', async () => {
+    const reply = await rawTls(
+      tlsPort,
+      'api.test',
+      'POST /mcp HTTP/1.1\r\nHost: api.test\r\nConnection: Upgrade\r\nUpgrade: x\r\n' +
+        'Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+    );
+    assert.match(reply, /^HTTP\/1.1 400 .*\r\n[\s\S]*carries no body/);
+  });
+
   it('closes connections from an address of no session', async () => {
     proxy.detach('127.0.0.1');
     try {

@@ -66,7 +66,7 @@ export async function handleRequest(
   const { facts, headers } = judged;
   let mcp: McpHttpOutcome = { kind: 'pass' };
   let body: Buffer | undefined;
-  if (facts.method === 'POST') {
+  if (hasBody(req)) {
     // Read whole so that JSON-RPC in it (MCP over HTTP) is judged before anything is sent.
     body = await readBody(req);
     if (!body) {
@@ -126,7 +126,13 @@ export async function handleUpgrade(
   conn: Connection,
   deps: Deps,
 ): Promise<void> {
-  const judged = judge(req, conn, deps);
+  const judged: Judged = hasBody(req)
+    ? {
+        forward: false,
+        status: 400,
+        body: 'leash: an upgrade request carries no body; send it without one\n',
+      }
+    : judge(req, conn, deps);
   if (!judged.forward) {
     const reason = http.STATUS_CODES[judged.status] ?? 'Forbidden';
     socket.end(
@@ -152,9 +158,7 @@ export async function handleUpgrade(
       for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
       lines.push('connection: upgrade', `upgrade: ${req.headers.upgrade ?? ''}`);
       up.write(lines.join('\r\n') + '\r\n\r\n');
-      if (head.length) up.write(head);
-      up.pipe(socket);
-      socket.pipe(up);
+      tunnelAfterSwitch(up, socket, head);
     });
     up.on('error', (err) => {
       deps.log.warn('upstream of an upgrade failed', { host: facts.host, error: err.message });
@@ -170,6 +174,48 @@ export async function handleUpgrade(
     socket.destroy();
   }
 }
+
+/** Whether a request has a body to read (a length above zero, or a chunked one). */
+function hasBody(req: http.IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/**
+ * Becomes a raw tunnel only once the upstream answers 101 Switching Protocols. Until then the
+ * client's bytes stay unsent: anything it wrote after its upgrade request (`head`, and what
+ * follows) would otherwise reach the upstream as further HTTP requests that were never judged.
+ * Any other answer is passed back and the connection closed.
+ */
+function tunnelAfterSwitch(up: net.Socket, socket: net.Socket, head: Buffer): void {
+  let seen = Buffer.alloc(0);
+  const onData = (chunk: Buffer): void => {
+    seen = Buffer.concat([seen, chunk]);
+    const end = seen.indexOf('\r\n\r\n');
+    if (end < 0) {
+      if (seen.length > MAX_UPGRADE_HEAD) {
+        up.destroy();
+        socket.destroy();
+      }
+      return;
+    }
+    up.off('data', onData);
+    const status = /^HTTP\/1\.[01] (\d{3})/.exec(seen.toString('latin1', 0, Math.min(end, 64)));
+    socket.write(seen);
+    if (status?.[1] !== '101') {
+      socket.end();
+      up.destroy();
+      return;
+    }
+    if (head.length) up.write(head);
+    up.pipe(socket);
+    socket.pipe(up);
+  };
+  up.on('data', onData);
+}
+
+/** The largest upstream answer head to an upgrade that is waited for. */
+const MAX_UPGRADE_HEAD = 64 * 1024;
 
 type Judged =
   | { forward: false; status: number; body: string }

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { ProxyTestSettings } from './settings';
+import { parseAddress, unmap } from '@leash/policies';
 
 export class UpstreamResolver {
   /** The CAs upstream certificates are verified against. */
@@ -53,14 +54,27 @@ function usable(host: string, addresses: string[]): string[] {
   return ok;
 }
 
-/** Loopback, link-local (cloud metadata lives there), unspecified and multicast. */
+/**
+ * Loopback, link-local (cloud metadata lives there), unspecified and multicast, in any spelling:
+ * the address is parsed and an IPv4-mapped IPv6 address judged as the IPv4 it carries, so
+ * `0:0:0:0:0:ffff:7f00:1` is 127.0.0.1. IPv4-compatible addresses (`::a.b.c.d`) are refused
+ * whole. Something that is not an address at all is refused too.
+ */
 export function refused(address: string): boolean {
-  const a = address.toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
-  if (net.isIPv4(a)) {
-    const [x, y] = a.split('.').map(Number) as [number, number];
+  const parsed = parseAddress(address.replace(/%.*$/, ''));
+  if (!parsed) return true;
+  const a = unmap(parsed);
+  if (a.family === 4) {
+    const x = Number(a.bits >> 24n);
+    const y = Number((a.bits >> 16n) & 0xffn);
     return x === 127 || x === 0 || (x === 169 && y === 254) || x >= 224;
   }
-  return a === '::1' || a === '::' || /^fe[89ab]/.test(a) || a.startsWith('ff');
+  const top = Number(a.bits >> 112n);
+  return (
+    a.bits >> 32n === 0n || // ::, ::1 and IPv4-compatible
+    (top & 0xffc0) === 0xfe80 || // link-local
+    top >> 8 === 0xff // multicast
+  );
 }
 
 function readSystemBundle(): string[] {
