@@ -24,7 +24,8 @@ async function exists(docker: Docker, image: string): Promise<boolean> {
   }
 }
 
-/** Every file below `dir`, relative, sorted; symlinks are listed, not followed. */
+/** Every file below `dir`, relative, sorted; symlinks are listed, not followed; anything else
+ *  (a FIFO, a socket, a device) is refused. */
 function filesOf(dir: string): string[] {
   const out: string[] = [];
   let bytes = 0;
@@ -32,7 +33,13 @@ function filesOf(dir: string): string[] {
     for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const child = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(child);
-      else {
+      else if (!entry.isFile() && !entry.isSymbolicLink()) {
+        // A FIFO would block the read (and leashd with it); sockets and devices are no content.
+        throw new Error(
+          `the devcontainer build context holds ${path.join(dir, child)}, which is neither a ` +
+            'file, a directory nor a symbolic link; remove it or point build.context elsewhere',
+        );
+      } else {
         out.push(child);
         bytes += fs.lstatSync(path.join(dir, child)).size;
         if (bytes > MAX_CONTEXT_BYTES) {

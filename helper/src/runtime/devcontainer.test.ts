@@ -3,7 +3,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import Docker from 'dockerode';
 import { readDevcontainer } from './devcontainer';
+import { baseImageOf } from './devcontainer-image';
 
 function workspaceWith(json: string, files: Record<string, string> = {}): string {
   const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-dc-'));
@@ -73,6 +76,26 @@ describe('devcontainer.json', () => {
       'initializeCommand (line 3): it would run on the host, outside the sandbox',
       'forwardPorts (line 4): ports are not forwarded; connects are decided by the policy',
     ]);
+  });
+
+  it('refuses a build context that a symbolic link takes outside the workspace', () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-home-'));
+    fs.writeFileSync(path.join(outside, 'Dockerfile'), 'FROM leash/base:latest\n');
+    const ws = workspaceWith('{"build": {"context": "../h", "dockerfile": "../h/Dockerfile"}}');
+    fs.symlinkSync(outside, path.join(ws, 'h'));
+    assert.throws(() => readDevcontainer(ws), /build\.context must be inside the workspace/);
+  });
+
+  it('refuses a FIFO in the build context before reading it, so nothing blocks', async () => {
+    const ws = workspaceWith('{"build": {"context": "..", "dockerfile": "../Dockerfile"}}', {
+      Dockerfile: 'FROM leash/base:latest\n',
+    });
+    execFileSync('mkfifo', [path.join(ws, 'pipe')]);
+    const dc = readDevcontainer(ws);
+    assert.ok(dc);
+    // No engine is asked: the context is refused while it is being listed.
+    const docker = new Docker({ socketPath: path.join(ws, 'no-engine.sock') });
+    await assert.rejects(baseImageOf(docker, dc), /holds .*pipe, which is neither a file/);
   });
 
   const refusals: [string, string, RegExp][] = [

@@ -215,11 +215,17 @@ export function readDevcontainer(workspace: string): Devcontainer | undefined {
       String(findNodeAtLocation(buildNode, ['context'])?.value ?? '.'),
     );
     const dockerfile = path.resolve(dir, String(dockerfileNode?.value));
+    // Judged on the real paths: a symlink in the workspace must not make a host folder (a home
+    // directory, other repositories) the build context.
+    const realWorkspace = fs.realpathSync(workspace);
     for (const [what, p, n] of [
       ['build.context', context, findNodeAtLocation(buildNode, ['context'])],
       ['build.dockerfile', dockerfile, dockerfileNode],
     ] as const) {
-      if (!isInside(p, workspace)) fail(n ?? buildNode, `${what} must be inside the workspace`);
+      const real = fs.existsSync(p) ? fs.realpathSync(p) : p;
+      if (!isInside(p, workspace) || !isInside(real, realWorkspace)) {
+        fail(n ?? buildNode, `${what} must be inside the workspace (symbolic links are followed)`);
+      }
     }
     if (!fs.existsSync(dockerfile)) fail(dockerfileNode, `no Dockerfile at ${dockerfile}`);
     const argsNode = findNodeAtLocation(buildNode, ['args']);
@@ -229,7 +235,12 @@ export function readDevcontainer(workspace: string): Devcontainer | undefined {
       if (k && v) args[String(k.value)] = String(v.value);
     }
     const target = findNodeAtLocation(buildNode, ['target'])?.value as string | undefined;
-    build = { dockerfile, context, args, ...(target ? { target } : {}) };
+    build = {
+      dockerfile: fs.realpathSync(dockerfile),
+      context: fs.realpathSync(context),
+      args,
+      ...(target ? { target } : {}),
+    };
   }
   if (image === undefined && build === undefined) {
     fail(
