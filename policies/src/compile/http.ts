@@ -10,6 +10,7 @@ import { CompileError } from './errors';
 import { binary, entityLiteral, isVar, nodeOf, resourceAttr } from './expr';
 import { atom, FALSE, not, or, TRUE, type Formula } from './formula';
 import { portComparison } from './ports';
+import { namedScope } from './scope';
 import { literalText, negateString, stringAtom, type StringSubjects } from './strings';
 
 type F = Formula<HttpMatcher>;
@@ -154,15 +155,8 @@ export function httpAtoms(): AtomCompiler<HttpMatcher> {
   return { subject: 'HTTP requests', atom: atomOf, negate, context: true };
 }
 
-/** The resource scope of an HttpRequest policy. */
+/** The resource scope of an HttpRequest policy (`==` and `in` a Host are the same: a Host has
+ *  no parents). */
 export function httpScope(json: PolicyJson): F {
-  const r = json.resource;
-  if (r.op === 'All') return TRUE;
-  if (r.op === 'is' && r.entity_type !== 'Leash::Host') return FALSE;
-  const target = r.op === 'is' ? r.in : r;
-  if (!target) return TRUE;
-  if (!('entity' in target)) throw new CompileError('template', 'templates are not supported.');
-  const uid = target.entity;
-  const { type, id } = '__entity' in uid ? uid.__entity : uid;
-  return hostEntity(type ?? '', id, { Value: { __entity: { type: type ?? '', id } } });
+  return namedScope(json, 'Leash::Host', (_op, type, id, at) => hostEntity(type, id, at));
 }

@@ -8,6 +8,7 @@ import type { AtomCompiler } from './condition';
 import { CompileError } from './errors';
 import { binary, entityLiteral, isVar, nodeOf, resourceAttr } from './expr';
 import { and, atom, FALSE, not, or, TRUE, type Formula } from './formula';
+import { namedScope } from './scope';
 import { negateString, stringAtom, type StringSubjects } from './strings';
 
 type F = Formula<McpMatcher>;
@@ -128,14 +129,5 @@ export function mcpAtoms(): AtomCompiler<McpMatcher> {
 
 /** The resource scope of an McpCall policy. */
 export function mcpScope(json: PolicyJson): F {
-  const r = json.resource;
-  if (r.op === 'All') return TRUE;
-  if (r.op === 'is' && r.entity_type !== 'Leash::McpTool') return FALSE;
-  const target = r.op === 'is' ? r.in : r;
-  if (!target) return TRUE;
-  if (!('entity' in target)) throw new CompileError('template', 'templates are not supported.');
-  const uid = target.entity;
-  const { type, id } = '__entity' in uid ? uid.__entity : uid;
-  const at: Expr = { Value: { __entity: { type: type ?? '', id } } };
-  return mcpEntity(r.op === '==' ? '==' : 'in', type ?? '', id, at);
+  return namedScope(json, 'Leash::McpTool', mcpEntity);
 }

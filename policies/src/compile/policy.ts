@@ -19,6 +19,7 @@ import { fileAtoms, fileEntity } from './file';
 import { httpAtoms, httpScope } from './http';
 import { parseInjectHeader } from './inject';
 import { mcpAtoms, mcpScope } from './mcp';
+import { namedScope } from './scope';
 import { and, FALSE, FormulaTooLarge, MAX_ALTERNATIVES, not, TRUE, type Formula } from './formula';
 
 export const ACTIONS = [
@@ -70,16 +71,7 @@ function condition<M>(
 }
 
 function fileScope(json: PolicyJson, roots: Roots): Formula<PathMatcher> {
-  const r = json.resource;
-  if (r.op === 'All') return TRUE;
-  if (r.op === 'is' && r.entity_type !== 'Leash::File') return FALSE;
-  const target = r.op === 'is' ? r.in : r;
-  if (!target) return TRUE;
-  if (!('entity' in target)) throw new CompileError('template', 'templates are not supported.');
-  const uid = target.entity;
-  const { type, id } = '__entity' in uid ? uid.__entity : uid;
-  const at: Expr = { Value: { __entity: { type: type ?? '', id } } };
-  return fileEntity(r.op === '==' ? '==' : 'in', type ?? '', id, roots, at);
+  return namedScope(json, 'Leash::File', (op, type, id, at) => fileEntity(op, type, id, roots, at));
 }
 
 function connectScope(json: PolicyJson): Formula<ConnectMatcher> {
