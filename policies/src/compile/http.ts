@@ -10,7 +10,7 @@ import { CompileError } from './errors';
 import { binary, entityLiteral, isVar, nodeOf, resourceAttr } from './expr';
 import { atom, FALSE, not, or, TRUE, type Formula } from './formula';
 import { portComparison } from './ports';
-import { namedScope } from './scope';
+import { namedScope, resourceEquality } from './scope';
 import { literalText, negateString, stringAtom, type StringSubjects } from './strings';
 
 type F = Formula<HttpMatcher>;
@@ -115,19 +115,8 @@ export function httpAtoms(): AtomCompiler<HttpMatcher> {
     if (port) return port;
     const text = stringAtom(e, SUBJECTS, negate);
     if (text) return text;
-    const eq = binary(e, '==') ?? binary(e, '!=');
-    if (eq) {
-      for (const [a, b] of [
-        [eq.left, eq.right],
-        [eq.right, eq.left],
-      ] as const) {
-        const entity = entityLiteral(b);
-        if (isVar(a, 'resource') && entity) {
-          const f = hostEntity(entity.type, entity.id, b);
-          return n.op === '==' ? f : not(f, negate);
-        }
-      }
-    }
+    const named = resourceEquality(e, hostEntity, negate);
+    if (named) return named;
     const inside = binary(e, 'in');
     if (inside && isVar(inside.left, 'resource')) {
       const one = entityLiteral(inside.right);

@@ -8,7 +8,7 @@ import type { AtomCompiler } from './condition';
 import { CompileError } from './errors';
 import { binary, entityLiteral, isVar, nodeOf, resourceAttr } from './expr';
 import { and, atom, FALSE, not, or, TRUE, type Formula } from './formula';
-import { namedScope } from './scope';
+import { namedScope, resourceEquality } from './scope';
 import { negateString, stringAtom, type StringSubjects } from './strings';
 
 type F = Formula<McpMatcher>;
@@ -87,19 +87,8 @@ export function mcpAtoms(): AtomCompiler<McpMatcher> {
     }
     const text = stringAtom(e, SUBJECTS, negate);
     if (text) return text;
-    const eq = binary(e, '==') ?? binary(e, '!=');
-    if (eq) {
-      for (const [a, b] of [
-        [eq.left, eq.right],
-        [eq.right, eq.left],
-      ] as const) {
-        const entity = entityLiteral(b);
-        if (isVar(a, 'resource') && entity) {
-          const f = mcpEntity('==', entity.type, entity.id, b);
-          return n.op === '==' ? f : not(f, negate);
-        }
-      }
-    }
+    const named = resourceEquality(e, (type, id, at) => mcpEntity('==', type, id, at), negate);
+    if (named) return named;
     const inside = binary(e, 'in');
     if (inside && isVar(inside.left, 'resource')) {
       const one = entityLiteral(inside.right);
