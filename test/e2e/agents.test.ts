@@ -56,6 +56,10 @@ describe('Claude Code in a session', { skip: agentSkip() }, () => {
   it('runs a tool call in the sandbox: its workspace write lands, its .env read is denied', () => {
     const ws = makeWorkspace({ '.env': 'API_TOKEN=planted-secret\n' });
     fs.copyFileSync(STUB, path.join(ws, 'model-stub.js'));
+    fs.copyFileSync(
+      path.join(path.dirname(STUB), 'messages-api.js'),
+      path.join(ws, 'messages-api.js'),
+    );
     const stubLog = path.join(ws, 'model-stub.log');
     const toolCommand = `cat ${ws}/.env; env > ${ws}/tool-env.txt; echo ok > ${ws}/from-claude.txt`;
     // Claude Code starts the stand-in itself, from a session-start hook, before its first

@@ -44,6 +44,10 @@ describe('Claude Code with a governed MCP server', { skip: agentSkip() }, () => 
   for (const f of ['notes-server.js', 'anthropic-mcp.js']) {
     fs.copyFileSync(path.join(FIXTURES, f), path.join(ws, f));
   }
+  fs.copyFileSync(
+    path.join(FIXTURES, '..', 'model-stub', 'messages-api.js'),
+    path.join(ws, 'messages-api.js'),
+  );
   const serversFile = path.join(ws, 'mcp-servers.json');
   fs.writeFileSync(
     serversFile,
