@@ -1,5 +1,7 @@
 #include "exec_guard.h"
 
+#include "loss_stats.h"
+
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/random.h>
@@ -250,14 +252,8 @@ Napi::Value ExecGuard::Close(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ExecGuard::Stats(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  __u64 lost = 0;
-  __u32 zero = 0;
-  if (skel_ != nullptr) bpf_map_lookup_elem(bpf_map__fd(skel_->maps.lost_events), &zero, &lost);
-  Napi::Object s = Napi::Object::New(env);
-  s.Set("lost", static_cast<double>(lost));
-  s.Set("dropped", static_cast<double>(dropped_.load()));
-  return s;
+  int lost_fd = skel_ != nullptr ? bpf_map__fd(skel_->maps.lost_events) : -1;
+  return LossStats(info.Env(), lost_fd, dropped_.load());
 }
 
 }  // namespace leash
