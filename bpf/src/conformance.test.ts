@@ -20,24 +20,7 @@ import type {
 } from '@leash/policies/dist/ir';
 import { addonPath, ConnectGuard, FileGuard } from './index';
 import { eventually, JsonChild, requireKernel } from './kernel-test-support';
-
-/** A small deterministic generator, so a failing round can be replayed from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function pick<T>(next: () => number, items: readonly T[]): T {
-  const item = items[Math.floor(next() * items.length)];
-  if (item === undefined) throw new Error('pick from an empty list');
-  return item;
-}
+import { pick, seededRandom as random } from '@leash/policies/dist/random';
 
 function principal(files: FileRule[], connects: ConnectRule[]): PrincipalIR {
   return { principal: 'test', files, connects, exec: [], http: [], mcp: [] };

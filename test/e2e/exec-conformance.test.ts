@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { authorize } from '@leash/policies';
 import { sandboxSkip } from '../support/env';
 import { makeWorkspace, TestDaemon } from '../support/leashd';
+import { pick, seededRandom as random } from '@leash/policies/dist/random';
 
 const FILES = `
 @id("system-read")
@@ -27,23 +28,6 @@ permit (principal, action == Leash::Action::"WriteFile", resource == Leash::File
 @id("shell")
 permit (principal, action == Leash::Action::"Exec", resource == Leash::File::"/usr/bin/dash");
 `;
-
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function pick<T>(next: () => number, items: readonly T[]): T {
-  const item = items[Math.floor(next() * items.length)];
-  if (item === undefined) throw new Error('pick from an empty list');
-  return item;
-}
 
 const WORDS = ['a', 'b', 'b c', '--x', ''];
 

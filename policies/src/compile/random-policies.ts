@@ -2,19 +2,12 @@
  * Random policy sets for the property tests: a few permits and forbids of one kind of action,
  * with conditions of up to three levels of `&&`, `||` and `!` over atoms the compiler knows.
  */
+import { pick, seededRandom } from '../random';
 
-/** A small seeded generator, so that a failure reproduces. */
+/** A seeded generator, so that a failure reproduces. */
 export function generator(seed: number) {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
-  return { next, pick };
+  const next = seededRandom(seed);
+  return { next, pick: <T>(items: readonly T[]): T => pick(next, items) };
 }
 
 export type Gen = ReturnType<typeof generator>;
