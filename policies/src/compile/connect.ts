@@ -4,13 +4,13 @@ import type { ConnectMatcher } from '../ir';
 import { formatCidr, isV4Mapped, parseCidr } from '../ip';
 import type { AtomCompiler } from './condition';
 import { CompileError } from './errors';
-import { binary, ipLiteral, isVar, literal, nodeOf, resourceAttr } from './expr';
+import { binary, ipLiteral, isVar, nodeOf, resourceAttr } from './expr';
 import { atom, FALSE, not, or, TRUE, type Formula } from './formula';
+import { portComparison } from './ports';
 
 type F = Formula<ConnectMatcher>;
 
 const negate = (m: ConnectMatcher): ConnectMatcher => ({ ...m, negate: !m.negate });
-const MAX_PORT = 65535;
 
 /** Cedar's address classes, as ranges. */
 const CLASSES: Record<string, string[]> = {
@@ -22,12 +22,6 @@ const CLASSES: Record<string, string[]> = {
 
 function cidrs(list: string[]): F {
   return list.reduce<F>((acc, cidr) => or(acc, atom({ kind: 'cidr', cidr })), FALSE);
-}
-
-function ports(lo: number, hi: number): F {
-  const from = Math.max(lo, 0);
-  const to = Math.min(hi, MAX_PORT);
-  return from > to ? FALSE : atom({ kind: 'port', lo: from, hi: to });
 }
 
 /** Parses the argument of `ip("…")`, refusing what the kernel would judge differently. */
@@ -59,31 +53,12 @@ function unsupported(e: Expr): CompileError {
   );
 }
 
-const COMPARE: Record<string, (n: number) => [number, number]> = {
-  '==': (n) => [n, n],
-  '!=': (n) => [n, n],
-  '<': (n) => [-Infinity, n - 1],
-  '<=': (n) => [-Infinity, n],
-  '>': (n) => [n + 1, Infinity],
-  '>=': (n) => [n, Infinity],
-};
-const MIRROR: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
-
-function comparison(e: Expr, op: string, left: Expr, right: Expr): F {
-  const swapped = resourceAttr(left) === null;
-  const [subject, other, effectiveOp] = swapped
-    ? [right, left, MIRROR[op] ?? op]
-    : [left, right, op];
+/** `resource.ip == ip("…")` or `!=`, either way round. */
+function ipEquality(e: Expr, op: '==' | '!=', left: Expr, right: Expr): F {
+  const [subject, other] = resourceAttr(left) === null ? [right, left] : [left, right];
   const attr = resourceAttr(subject);
-  const value = literal(other);
-  const bounds = COMPARE[effectiveOp];
-  if (attr === 'port' && typeof value === 'number' && bounds) {
-    const [lo, hi] = bounds(value);
-    const f = ports(lo, hi);
-    return effectiveOp === '!=' ? not(f, negate) : f;
-  }
   const address = ipLiteral(other);
-  if (attr === 'ip' && address !== null && (op === '==' || op === '!=')) {
+  if (attr === 'ip' && address !== null) {
     if (address.includes('/')) {
       throw new CompileError(
         'ip-equals-range',
@@ -102,9 +77,16 @@ function comparison(e: Expr, op: string, left: Expr, right: Expr): F {
 export function connectAtoms(): AtomCompiler<ConnectMatcher> {
   const atomOf = (e: Expr): F => {
     const n = nodeOf(e);
-    for (const op of Object.keys(COMPARE)) {
+    const port = portComparison<ConnectMatcher>(
+      e,
+      (x) => resourceAttr(x) === 'port',
+      (lo, hi) => ({ kind: 'port', lo, hi }),
+      negate,
+    );
+    if (port) return port;
+    for (const op of ['==', '!='] as const) {
       const b = binary(e, op);
-      if (b) return comparison(e, op, b.left, b.right);
+      if (b) return ipEquality(e, op, b.left, b.right);
     }
     if (Array.isArray(n.body)) {
       const [receiver, arg, extra] = n.body as Expr[];
