@@ -3,7 +3,9 @@
  * else and waits for one byte on stdin. This reads that line off the command's output and
  * forwards everything after it unchanged.
  */
-import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { PassThrough, type Duplex, type Readable } from 'node:stream';
+import { LAUNCHER_IN_SANDBOX, type DockerRuntime } from '../runtime/docker';
 
 export interface Launched {
   /** The launcher's pid inside the sandbox. */
@@ -47,4 +49,57 @@ export function readLaunchLine(
       if (!settled) settle(undefined, head);
     });
   });
+}
+
+/** A command started under leash-launch, without a terminal, and handed to the change guard. */
+export interface Supervised {
+  exec: Docker.Exec;
+  /** The exec's stream: write to the command's stdin; `end()` closes it. */
+  stream: Duplex;
+  /** The command's stdout (its stderr after the launcher's line goes to `onStderr`). */
+  stdout: PassThrough;
+  launched: Launched;
+}
+
+/**
+ * Runs `command` in the container under leash-launch, gives its seccomp listener to `supervise`
+ * and lets it go. Throws when the launcher does not start (with what it printed) or when
+ * `supervise` throws; either way the command never runs, as the launcher's input is closed.
+ */
+export async function launchSupervised(
+  runtime: DockerRuntime,
+  containerId: string,
+  command: string[],
+  opts: { env: Record<string, string>; workdir: string; user?: string },
+  supervise: (pid: number, fd: number) => void,
+  onStderr: (chunk: Buffer) => void,
+): Promise<Supervised> {
+  const { exec, stream } = await runtime.exec(
+    containerId,
+    [LAUNCHER_IN_SANDBOX, '--', ...command],
+    {
+      tty: false,
+      ...opts,
+    },
+  );
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  runtime.docker.modem.demuxStream(stream, stdout, stderr);
+  let printed = '';
+  const launched = await readLaunchLine(stderr, (chunk) => {
+    printed = (printed + chunk.toString('utf8')).slice(-2000);
+    onStderr(chunk);
+  });
+  if (!launched) {
+    stream.end();
+    throw new Error(`leash-launch did not start the command: ${printed.trim() || 'no output'}`);
+  }
+  try {
+    supervise(launched.pid, launched.fd);
+  } catch (err) {
+    stream.end();
+    throw err;
+  }
+  stream.write('g');
+  return { exec, stream, stdout, launched };
 }

@@ -12,12 +12,11 @@
 import type Docker from 'dockerode';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { PassThrough } from 'node:stream';
 import { agentProfile } from '../agents';
-import { readLaunchLine } from '../daemon/launch';
+import { launchSupervised } from '../daemon/launch';
 import type { Logger } from '../log';
 import type { Mode } from '../session/modes';
-import { LAUNCHER_IN_SANDBOX, type DockerRuntime } from '../runtime/docker';
+import type { DockerRuntime } from '../runtime/docker';
 import { LineReader } from './lines';
 import { prepareRunDir, shimCommand, socketPathFor } from './run-dir';
 import type { GovernedServer } from './servers';
@@ -243,32 +242,17 @@ export class McpBridge {
     const sandbox = await this.sandboxFor(server);
     const containerId = sandbox.container?.id;
     if (!containerId) throw new Error(`the sandbox of ${server.name} has no container`);
-    const { exec, stream } = await runtime.exec(
-      containerId,
-      [LAUNCHER_IN_SANDBOX, '--', ...server.command],
-      { tty: false, env: {}, workdir: server.cwd ?? workspace },
-    );
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    runtime.docker.modem.demuxStream(stream, stdout, stderr);
-    let errText = '';
     const onErr = (chunk: Buffer): void => {
-      errText = (errText + chunk.toString('utf8')).slice(-2000);
       log.debug('MCP server stderr', { server: server.name, text: chunk.toString('utf8') });
     };
-    const launched = await readLaunchLine(stderr, onErr);
-    if (!launched) {
-      stream.end();
-      throw new Error(`leash-launch did not start it: ${errText.trim() || 'no output'}`);
-    }
-    try {
-      sandbox.superviseLaunch(launched.pid, launched.fd);
-    } catch (err) {
-      // End of input makes the waiting launcher give up without running the server.
-      stream.end();
-      throw err;
-    }
-    stream.write('g');
+    const { exec, stream, stdout, launched } = await launchSupervised(
+      runtime,
+      containerId,
+      server.command,
+      { env: {}, workdir: server.cwd ?? workspace },
+      (pid, fd) => sandbox.superviseLaunch(pid, fd),
+      onErr,
+    );
     mcp.recordServer(server.name, 'Start', { command: server.command, pid: launched.pid });
 
     const gate = mcp.gate(server.name, 'stdio');

@@ -3,9 +3,8 @@
  * what it renames and deletes, like any other command of the session) and waits for it: a
  * devcontainer's postCreateCommand, before the agent starts.
  */
-import { PassThrough } from 'node:stream';
-import { readLaunchLine } from '../daemon/launch';
-import { LAUNCHER_IN_SANDBOX, type DockerRuntime } from '../runtime/docker';
+import { launchSupervised } from '../daemon/launch';
+import type { DockerRuntime } from '../runtime/docker';
 
 const TAIL = 4000;
 
@@ -23,33 +22,18 @@ export async function runOneOff(
   job: OneOff,
   supervise: (pid: number, fd: number) => void,
 ): Promise<{ code: number; output: string }> {
-  const { exec, stream } = await runtime.exec(
-    containerId,
-    [LAUNCHER_IN_SANDBOX, '--', ...job.command],
-    {
-      tty: false,
-      env: job.env,
-      workdir: job.workdir,
-      ...(job.user !== undefined ? { user: job.user } : {}),
-    },
-  );
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-TAIL);
   };
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  stdout.on('data', keep);
-  runtime.docker.modem.demuxStream(stream, stdout, stderr);
-  const ended = new Promise<void>((resolve) => stream.on('end', resolve));
-  const launched = await readLaunchLine(stderr, keep);
-  if (!launched) {
-    stream.end();
-    await ended;
-    return { code: 255, output: `leash-launch did not start the command: ${output.trim()}` };
+  const { command, ...opts } = job;
+  let run;
+  try {
+    run = await launchSupervised(runtime, containerId, command, opts, supervise, keep);
+  } catch (err) {
+    return { code: 255, output: (err as Error).message };
   }
-  supervise(launched.pid, launched.fd);
-  stream.write('g');
-  await ended;
-  return { code: (await exec.inspect()).ExitCode ?? 255, output };
+  run.stdout.on('data', keep);
+  await new Promise<void>((resolve) => run.stream.on('end', resolve));
+  return { code: (await run.exec.inspect()).ExitCode ?? 255, output };
 }
