@@ -167,6 +167,20 @@ export async function withAgentLayer(
 /** The home directory of `user` in `image`, from its /etc/passwd, read from a container that
  *  is created but never started. */
 export async function homeIn(docker: Docker, image: string, user: string): Promise<string> {
+  // An image id names fixed content, so its /etc/passwd is read once per id and user.
+  const { Id: id } = await docker.getImage(image).inspect();
+  const key = `${id} ${user}`;
+  let home = homes.get(key);
+  if (home === undefined) {
+    home = await readHome(docker, id, user);
+    homes.set(key, home);
+  }
+  return home;
+}
+
+const homes = new Map<string, string>();
+
+async function readHome(docker: Docker, image: string, user: string): Promise<string> {
   const [name] = user.split(':');
   const container = await docker.createContainer({ Image: image, Cmd: ['/bin/true'] });
   try {
