@@ -1,7 +1,11 @@
-/** The facts an HTTP request is judged on: its TLS server name, Host header and target. */
+/**
+ * The facts an HTTP request is judged on: its TLS server name, Host header and target, the
+ * target in the canonical spelling that is also forwarded (target.ts).
+ */
 import type * as http from 'node:http';
 import type { HttpRequestFacts } from './http-rules';
 import type { Connection } from './request';
+import { canonicalTarget } from './target';
 
 export function requestFacts(
   req: http.IncomingMessage,
@@ -13,14 +17,14 @@ export function requestFacts(
   if (!authority)
     return { problem: `Host header ${JSON.stringify(hostHeader)} is not valid`, status: 400 };
   const host = authority.host;
-  let path = req.url ?? '/';
-  if (!path.startsWith('/')) {
+  let raw = req.url ?? '/';
+  if (!raw.startsWith('/')) {
     let target: URL;
     try {
-      target = new URL(path);
+      target = new URL(raw);
     } catch (err) {
       const why = (err as Error).message;
-      return { problem: `request target ${JSON.stringify(path)}: ${why}`, status: 400, host };
+      return { problem: `request target ${JSON.stringify(raw)}: ${why}`, status: 400, host };
     }
     if (normalHost(target.hostname) !== host) {
       return {
@@ -29,8 +33,18 @@ export function requestFacts(
         host,
       };
     }
-    path = target.pathname + target.search;
+    // The path as sent, not as URL spelled it: URL folds `\` into `/` and resolves dots.
+    const parts = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)(.*)$/.exec(raw);
+    if (!parts || parts[1]?.includes('\\')) {
+      const why = 'is not an absolute URL in plain form';
+      return { problem: `request target ${JSON.stringify(raw)} ${why}`, status: 400, host };
+    }
+    raw = parts[2] || '/';
+    if (raw.startsWith('?')) raw = `/${raw}`;
   }
+  const canonical = canonicalTarget(raw);
+  if ('problem' in canonical) return { problem: canonical.problem, status: 400, host };
+  const path = canonical.target;
   if (conn.tls && conn.sni !== host) {
     return {
       problem: `TLS server name ${conn.sni ?? '(none)'} and Host header ${host} differ`,

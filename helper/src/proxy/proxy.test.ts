@@ -16,7 +16,7 @@ import { logger } from '../log';
 import type { SessionMcp } from '../mcp/session-mcp';
 import { SecretStore } from '../secrets/store';
 import { CertificateAuthority } from './ca';
-import type { HttpVerdict } from './http-rules';
+import type { HttpRequestFacts, HttpVerdict } from './http-rules';
 import { EgressProxy, type EgressClient } from './proxy';
 import { UpstreamResolver } from './upstream';
 
@@ -33,11 +33,15 @@ describe('the egress proxy (in process)', () => {
   let tlsPort = 0;
   let roguePort = 0;
   let verdict: HttpVerdict = { decision: 'allow', policies: ['p'], inject: [] };
+  const judged: HttpRequestFacts[] = [];
 
   const client: EgressClient = {
     name: 's1',
     principal: 'shell',
-    judge: () => ({ decision: verdict.decision, verdict }),
+    judge: (facts) => {
+      judged.push(facts);
+      return { decision: verdict.decision, verdict };
+    },
     record: (e) => events.push(e),
     mcp: () => ({}) as SessionMcp,
   };
@@ -229,6 +233,42 @@ describe('the egress proxy (in process)', () => {
     assert.equal((reply.match(/HTTP\/1.1 /g) ?? []).length, 1, reply);
     assert.equal(seen.length - before, 1, 'only the judged request reached the upstream');
     assert.ok(seen.slice(before).every((h) => h.host === 'api.test'));
+  });
+
+  it('judges and forwards the canonical target, so the upstream sees the path judged', async () => {
+    verdict = { decision: 'allow', policies: ['p'], inject: [] };
+    const r = await get(tlsPort, { sni: 'api.test', path: '/public/%2e%2E/%61dmin/./x?q=%7e' });
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.body, 'upstream saw GET /admin/x?q=~');
+    assert.equal(judged.at(-1)?.path, '/admin/x?q=~');
+    const upgrade = await rawTls(
+      tlsPort,
+      'api.test',
+      'GET /ws/%2e%2e/%61dmin HTTP/1.1\r\nHost: api.test\r\nConnection: Upgrade\r\n' +
+        'Upgrade: websocket\r\n\r\n',
+    );
+    assert.match(upgrade, /^HTTP\/1.1 200/);
+    assert.match(upgrade, /upstream saw GET \/admin$/);
+  });
+
+  it('refuses an ambiguous target with a 400 before judging it, and sends nothing', async () => {
+    verdict = { decision: 'allow', policies: ['p'], inject: [] };
+    const before = { seen: seen.length, judged: judged.length };
+    for (const target of ['/a%2fadmin', '/%2561dmin', '/a\\..\\admin', '//admin', '/x%00']) {
+      const reply = await rawTls(
+        tlsPort,
+        'api.test',
+        `GET ${target} HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n`,
+      );
+      assert.match(reply, /^HTTP\/1.1 400/, `${target}: ${reply}`);
+      assert.match(reply, /send the path in its plain form/);
+      const e = events.at(-1);
+      assert.equal(e?.decision, 'deny');
+      assert.equal(e?.details.path, target);
+      assert.match(String(e?.details.reason), /request target/);
+    }
+    assert.equal(seen.length, before.seen, 'nothing reached the upstream');
+    assert.equal(judged.length, before.judged, 'nothing was judged');
   });
 
   it('refuses an upgrade request that carries a body', async () => {
