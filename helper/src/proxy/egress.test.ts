@@ -117,7 +117,7 @@ describe('HttpRequest rules as the resolver and redirection see them', () => {
 
 describe('the sandbox resolver', () => {
   it('answers names a policy could allow, NXDOMAIN for others, nothing to strangers', async () => {
-    const upstream = new UpstreamResolver({ hosts: { 'api.test': '127.0.0.1' } });
+    const upstream = new UpstreamResolver({ hosts: { 'api.test': ['127.0.0.1'] } });
     const resolver = new SandboxResolver({
       bindAddress: '127.0.0.1',
       testAnswer: '10.9.8.7',

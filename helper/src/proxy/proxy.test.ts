@@ -71,7 +71,7 @@ describe('the egress proxy (in process)', () => {
       ca,
       secrets,
       upstream: new UpstreamResolver({
-        hosts: { 'api.test': '127.0.0.1', 'rogue.test': '127.0.0.2' },
+        hosts: { 'api.test': ['127.0.0.1'], 'rogue.test': ['127.0.0.2'] },
         upstreamCa: upstreamCa.certPem,
       }),
       log: logger('proxy-test'),

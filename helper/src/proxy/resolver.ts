@@ -35,7 +35,10 @@ export class SandboxResolver {
       upstream: UpstreamResolver;
       log: Logger;
     },
-  ) {}
+  ) {
+    const testServer = o.upstream.testDnsServer;
+    if (testServer) this.forwarder.setServers([testServer]);
+  }
 
   /** Listens on UDP and TCP of one free port; returns it. */
   async start(): Promise<number> {
@@ -162,11 +165,10 @@ export class SandboxResolver {
   }
 
   private async lookup(host: string, type: 'A' | 'AAAA'): Promise<string[]> {
-    if (this.o.upstream.closedWorld) {
-      await this.o.upstream.resolve(host).catch((err: Error) => {
-        throw Object.assign(new Error(err.message), { code: 'ENOTFOUND' });
-      });
-      return type === 'A' ? [this.o.testAnswer] : [];
+    if (this.o.upstream.knows(host)) return type === 'A' ? [this.o.testAnswer] : [];
+    if (this.o.upstream.closedWorld && !this.o.upstream.testDnsServer) {
+      const message = `${host} is not among the test hosts`;
+      throw Object.assign(new Error(message), { code: 'ENOTFOUND' });
     }
     return type === 'A' ? this.forwarder.resolve4(host) : this.forwarder.resolve6(host);
   }

@@ -13,6 +13,8 @@ import { parseAddress, unmap } from '@leash/policies';
 export class UpstreamResolver {
   /** The CAs upstream certificates are verified against. */
   readonly trusted: string[];
+  /** Test hosts: how many times each was resolved, to hand out their answers in turn. */
+  private readonly turns = new Map<string, number>();
 
   constructor(private readonly test: ProxyTestSettings | undefined) {
     this.trusted = [
@@ -27,12 +29,30 @@ export class UpstreamResolver {
     return this.test !== undefined;
   }
 
-  /** The addresses of `host`; throws with the reason when there are none the proxy may use. */
+  /** The test's own DNS server that names other than test hosts go to, if it has one. */
+  get testDnsServer(): string | undefined {
+    return this.test?.dnsServer;
+  }
+
+  /** Whether a test host of that name exists (closed world only; takes no turn). */
+  knows(host: string): boolean {
+    return this.test?.hosts[host] !== undefined;
+  }
+
+  /**
+   * The addresses of `host`, resolved once per call; the caller connects to exactly these
+   * (never resolving again), so a name whose answers change cannot pass the check with one
+   * address and be dialled at another. Throws with the reason when none may be used.
+   */
   async resolve(host: string): Promise<string[]> {
     if (this.test) {
-      const address = this.test.hosts[host];
-      if (!address) throw new Error(`${host} is not among the test hosts`);
-      return [address];
+      const turns = this.test.hosts[host];
+      if (!turns) throw new Error(`${host} is not among the test hosts`);
+      const turn = this.turns.get(host) ?? 0;
+      this.turns.set(host, turn + 1);
+      const address = turns[turn % turns.length] as string;
+      const refuse = this.test.refuse ?? [];
+      return usable(host, [address], (a) => refuse.includes(a));
     }
     if (net.isIP(host)) return usable(host, [host]);
     const found = await dns.promises.lookup(host, { all: true, verbatim: true });
@@ -43,8 +63,12 @@ export class UpstreamResolver {
   }
 }
 
-function usable(host: string, addresses: string[]): string[] {
-  const ok = addresses.filter((a) => !refused(a));
+function usable(
+  host: string,
+  addresses: string[],
+  isRefused: (address: string) => boolean = refused,
+): string[] {
+  const ok = addresses.filter((a) => !isRefused(a));
   if (ok.length === 0) {
     throw new Error(
       `${host} resolves only to addresses the proxy never connects to ` +
