@@ -24,7 +24,7 @@ function leashCompile(text: string): void {
   }
 }
 
-function cedarOnly(text: string): void {
+export function cedarOnly(text: string): void {
   const parsed = cedar.checkParsePolicySet({ staticPolicies: text });
   const validated = cedar.validate({
     schema: schema(),

@@ -31,21 +31,40 @@ interface Variant {
   fileRules: number;
   connectRules: number;
   /** Which loops to time under this policy. */
-  loops: Array<'open' | 'first' | 'read-only' | 'exec' | 'connect'>;
+  loops: Array<'open' | 'first' | 'read-only' | 'exec' | 'connect' | 'connect6'>;
 }
 
+/** The kernel's connect rule map holds 256 (LEASH_MAX_RULES in bpf/src/connect.h), leashd's
+ *  egress permits (ports 53, 80, 443) included: the most a policy can have, rounded down. */
+const MAX_CONNECT_RULES = 250;
+
 const VARIANTS: Variant[] = [
-  { fileRules: 10, connectRules: 10, loops: ['open', 'first', 'read-only', 'exec', 'connect'] },
-  { fileRules: 1000, connectRules: 200, loops: ['open', 'first', 'read-only', 'connect'] },
+  {
+    fileRules: 10,
+    connectRules: 10,
+    loops: ['open', 'first', 'read-only', 'exec', 'connect', 'connect6'],
+  },
+  {
+    fileRules: 1000,
+    connectRules: MAX_CONNECT_RULES,
+    loops: ['open', 'first', 'read-only', 'connect', 'connect6'],
+  },
+  { fileRules: 10_000, connectRules: 10, loops: ['open', 'first', 'read-only'] },
 ];
 
-export function sessionProbe(daemon: TestDaemon, policyFile: string, ws: string): ProbeServer {
+/** A line server in a Leash session: the probe, or `argv` (for the HTTPS client). */
+export function sessionProbe(
+  daemon: TestDaemon,
+  policyFile: string,
+  ws: string,
+  argv = [`${ws}/probe`],
+): ProbeServer {
   const args = [CLI, '--socket', daemon.socket, 'run', '--policy', policyFile, '--workspace', ws];
-  return ProbeServer.spawn('leash session', process.execPath, [
+  return ProbeServer.spawn(`leash session (${path.basename(argv[0] ?? '')})`, process.execPath, [
     ...args,
     'shell',
     '--',
-    `${ws}/probe`,
+    ...argv,
   ]);
 }
 
@@ -73,6 +92,25 @@ export function removeBenchContainers(): void {
     .split('\n')
     .filter(Boolean);
   if (ids.length > 0) spawnSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
+}
+
+/** Tries a session whose policy compiles to `rules` Connect rules and returns leashd's refusal
+ *  (the first line of the CLI's error), or undefined if the session started. */
+export function connectRulesRefusal(
+  daemon: TestDaemon,
+  ws: string,
+  rules: number,
+): string | undefined {
+  const policyFile = path.join(daemon.dir, `bench-connect-${rules}.cedar`);
+  fs.writeFileSync(policyFile, withPolicy(10, rules, ws).text);
+  const r = daemon.cli(['run', '--policy', policyFile, '--workspace', ws, 'shell', '--', 'true']);
+  if (r.status === 0) return undefined;
+  return (
+    r.stderr
+      .trim()
+      .split('\n')
+      .find((l) => /rule/i.test(l)) ?? r.stderr.trim()
+  );
 }
 
 /** A directory of `n` empty files made on the host, so no container has opened them yet. */
@@ -155,9 +193,18 @@ async function timeLoop(
       note = `fork+exec of /bin/true + wait, ${sizes.execOps} per sample`;
       break;
     case 'connect':
-      name = `connect_ratio/${v.connectRules}-rules`;
+      name = `connect_ratio/v4/${v.connectRules}-rules`;
       command = () => `connect ${sizes.connectOps}`;
       note = `TCP connect+accept+close on 127.0.0.1, ${sizes.connectOps} per sample`;
+      break;
+    case 'connect6':
+      // Neither container has IPv6 (Docker's default bridge), so each connect to [::1] is
+      // decided by the connect6 hook and then refused by the stack (EADDRNOTAVAIL).
+      name = `connect_ratio/v6/${v.connectRules}-rules`;
+      command = () => `connect6 ${sizes.connectOps}`;
+      note =
+        `TCP connect to [::1]:9, decided by the connect6 hook then refused by the stack ` +
+        `(no IPv6 in either container), ${sizes.connectOps} per sample`;
       break;
   }
 

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LeashClient } from '@leash/helper/dist/cli/client';
-import { CLI, sleep, type TestDaemon } from '../support/leashd';
+import { CLI, sleep, TestDaemon } from '../support/leashd';
 import { BENCH_LABEL, IMAGE } from './kernel';
 import { withPolicy } from './policies';
 import { interleave, summarise, type Result } from './stats';
@@ -59,6 +59,50 @@ export async function sessionStart(
       'baseline: docker run --rm IMAGE true',
   );
   log(`${result.name}: ${result.value} ms (${pairs.a.length} pairs, ${Date.now() - started} ms)`);
+  return result;
+}
+
+/**
+ * session_start_ms/cold: the first session of a leashd just started on a fresh state
+ * directory (its start-up and stop not timed; the image built), against `docker run --rm` of the
+ * same image taken right after it.
+ */
+export async function sessionStartCold(
+  ws: string,
+  pairs: number,
+  log: (line: string) => void,
+): Promise<Result> {
+  const leash: number[][] = [];
+  const docker: number[][] = [];
+  const started = Date.now();
+  for (let i = 0; i < pairs; i++) {
+    const daemon = new TestDaemon();
+    try {
+      await daemon.start();
+      const policyFile = path.join(daemon.dir, 'start.cedar');
+      fs.writeFileSync(policyFile, withPolicy(10, 10, ws).text);
+      leash.push(
+        await timeCommand(process.execPath, [
+          ...[CLI, '--socket', daemon.socket, 'run', '--policy', policyFile],
+          ...['--workspace', ws, 'shell', '--', 'true'],
+        ]),
+      );
+    } finally {
+      await daemon.stop();
+    }
+    docker.push(
+      await timeCommand('docker', ['run', '--rm', '--label', `${BENCH_LABEL}=1`, IMAGE, 'true']),
+    );
+  }
+  const result = summarise(
+    'session_start_ms/cold',
+    'ms',
+    ms(leash),
+    ms(docker),
+    'the first leash run shell -- true of a leashd just started on a fresh state directory ' +
+      '(CLI start-up included, image built); baseline: docker run --rm IMAGE true',
+  );
+  log(`${result.name}: ${result.value} ms (${pairs} pairs, ${Date.now() - started} ms)`);
   return result;
 }
 

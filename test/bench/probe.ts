@@ -2,18 +2,29 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 
-const SOURCE = path.resolve(__dirname, '..', '..', 'bench', 'probe.c');
+const SOURCES = path.resolve(__dirname, '..', '..', 'bench');
+
+/** Compiles test/bench/`name`.c static into `dir/name` and returns its path. */
+function buildStatic(dir: string, name: string, libs: string[], packages: string): string {
+  const source = path.join(SOURCES, `${name}.c`);
+  const out = path.join(dir, name);
+  try {
+    execFileSync('gcc', ['-static', '-O2', '-o', out, source, ...libs], { stdio: 'pipe' });
+  } catch (err) {
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? '';
+    throw new Error(`cannot build ${source} with gcc -static (apt ${packages}): ${stderr}`);
+  }
+  return out;
+}
 
 /** Compiles probe.c into `dir/probe` and returns its path. */
 export function buildProbe(dir: string): string {
-  const out = path.join(dir, 'probe');
-  try {
-    execFileSync('gcc', ['-static', '-O2', '-o', out, SOURCE], { stdio: 'pipe' });
-  } catch (err) {
-    const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? '';
-    throw new Error(`cannot build ${SOURCE} with gcc -static (apt gcc, libc6-dev): ${stderr}`);
-  }
-  return out;
+  return buildStatic(dir, 'probe', [], 'gcc, libc6-dev');
+}
+
+/** Compiles https-client.c into `dir/https-client` and returns its path. */
+export function buildHttpsClient(dir: string): string {
+  return buildStatic(dir, 'https-client', ['-lssl', '-lcrypto'], 'gcc, libc6-dev, libssl-dev');
 }
 
 export interface Timing {
@@ -49,8 +60,13 @@ export class ProbeServer {
     });
   }
 
-  static spawn(label: string, command: string, args: string[]): ProbeServer {
-    return new ProbeServer(label, spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+  static spawn(
+    label: string,
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = process.env,
+  ): ProbeServer {
+    return new ProbeServer(label, spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env }));
   }
 
   private nextLine(what: string, timeoutMs: number): Promise<string> {

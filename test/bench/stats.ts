@@ -99,3 +99,23 @@ export async function interleave(
   }
   return out;
 }
+
+/** Like `interleave` for any number of sides: each round runs every side once, the order
+ *  rotating by one each round, so no side always follows the same other. */
+export async function rotate(
+  opts: { rounds: number; warmup: number; budgetMs: number },
+  sides: Array<() => Promise<number[]>>,
+): Promise<number[][][]> {
+  const out: number[][][] = sides.map(() => []);
+  const round = async (r: number, keep: boolean): Promise<void> => {
+    for (let k = 0; k < sides.length; k++) {
+      const i = (r + k) % sides.length;
+      const row = await (sides[i] as () => Promise<number[]>)();
+      if (keep) (out[i] as number[][]).push(row);
+    }
+  };
+  for (let r = 0; r < opts.warmup; r++) await round(r, false);
+  const deadline = Date.now() + opts.budgetMs;
+  for (let r = 0; r < opts.rounds && (r < 3 || Date.now() < deadline); r++) await round(r, true);
+  return out;
+}
