@@ -1,0 +1,83 @@
+/**
+ * A command in a process sandbox: `nsenter` joins the sandbox's namespaces and root, takes the
+ * sandbox user's uid and gid (dropping supplementary groups and, with them, every capability),
+ * and execs the command there. With a terminal, util-linux `script` holds the pseudo-terminal
+ * on the host side, as a container engine would.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import type { CommandOptions, SandboxCommand } from './runtime';
+
+export interface SandboxUser {
+  uid: number;
+  gid: number;
+}
+
+export function commandFor(
+  sandbox: { pid: number; user: SandboxUser },
+  command: string[],
+  opts: CommandOptions,
+): SandboxCommand {
+  if (opts.user !== undefined) {
+    throw new Error(
+      `the process runtime runs commands as the workspace's owner, not as ${opts.user}`,
+    );
+  }
+  const enter = [
+    'nsenter',
+    ...['--target', String(sandbox.pid)],
+    ...['--mount', '--uts', '--ipc', '--net', '--pid', '--cgroup', '--root'],
+    `--wdns=${opts.workdir}`,
+    ...['--setuid', String(sandbox.user.uid), '--setgid', String(sandbox.user.gid)],
+    '--',
+    ...command,
+  ];
+  const child = opts.tty
+    ? spawn(
+        'script',
+        ['--quiet', '--return', '--flush', '--command', onTerminal(enter, opts.env), '/dev/null'],
+        { env: { ...opts.env, SHELL: '/bin/sh' }, stdio: 'pipe' },
+      )
+    : spawn(enter[0] as string, enter.slice(1), { env: opts.env, stdio: 'pipe' });
+
+  const exited = new Promise<number>((resolve) => {
+    child.on('exit', (code, signal) => {
+      resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0));
+    });
+    child.on('error', (err) => {
+      child.stderr.push(`leash: could not start the command: ${err.message}\n`);
+      resolve(255);
+    });
+  });
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    exitCode: () => exited,
+    resize: async (cols, rows) => {
+      if (opts.tty && child.pid !== undefined) setTerminalSize(child.pid, cols, rows);
+    },
+  };
+}
+
+/** The shell line `script` runs: the command, with SHELL as the caller set it (or unset). */
+function onTerminal(argv: string[], env: Record<string, string>): string {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return `${env.SHELL === undefined ? 'unset SHELL; ' : ''}exec ${quoted}`;
+}
+
+/** Sets the size of the pseudo-terminal `script` (host pid `pid`) gave its command. */
+function setTerminalSize(pid: number, cols: number, rows: number): void {
+  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  const child = children.split(/\s+/)[0];
+  if (!child) return; // not started yet, or already gone
+  const terminal = fs.readlinkSync(`/proc/${child}/fd/0`);
+  if (!terminal.startsWith('/dev/pts/')) return;
+  const r = spawnSync('stty', ['-F', terminal, 'rows', String(rows), 'cols', String(cols)], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) {
+    throw new Error(`could not resize ${terminal}: ${r.stderr.trim() || r.error?.message}`);
+  }
+}
