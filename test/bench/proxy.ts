@@ -136,8 +136,9 @@ export async function proxyBenchmarks(
               `proxy against straight to the upstream`,
           ),
         );
+        // The warm-up round's CPU was read too: keep the recorded rounds' only.
         const perCpu = (secs: number[]): Side => ({
-          samples: secs.map((s) => n / Math.max(s, 0.01)),
+          samples: secs.slice(-proxied.samples.length).map((s) => n / Math.max(s, 1e-6)),
         });
         results.push(
           summarise(
