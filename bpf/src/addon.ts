@@ -13,7 +13,8 @@ import type {
 } from './index';
 
 export interface NativeFileGuard {
-  update(rules: FileRule[], caching: boolean): void;
+  update(rules: FileRule[], caching: boolean, principals: [string, FileRule[]][]): void;
+  addPrincipal(cgroup: string, rules: FileRule[], execGuard?: NativeExecGuard): void;
   groupFd(): number;
   close(): void;
   stats(): FileGuardStats;
@@ -34,6 +35,7 @@ export interface NativeExecGuard {
 
 export interface NativeConnectGuard {
   update(rules: ConnectRule[]): void;
+  delegate(cgroupPath: string): void;
   close(): void;
   stats(): ConnectGuardStats;
 }

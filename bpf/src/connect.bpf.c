@@ -38,6 +38,16 @@ struct {
 	__type(value, __u32);
 } active SEC(".maps");
 
+/* Cgroups (by id) below the attached one whose tasks another guard judges: a principal of the
+ * session in its own leaf, whose guard is attached there. Programs of both run for its tasks
+ * (cgroup links combine as all-must-allow), so this one stands aside for them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u64);
+	__type(value, __u8);
+} delegated SEC(".maps");
+
 /* Events the ring buffer could not take. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -116,7 +126,10 @@ static int decide(const struct endpoint *e, __u8 protocol)
 	struct scan scan = { .endpoint = e };
 	struct leash_net_event *event;
 	__u8 decision;
+	__u64 cgroup = bpf_get_current_cgroup_id();
 
+	if (bpf_map_lookup_elem(&delegated, &cgroup))
+		return 1;
 	active_set = bpf_map_lookup_elem(&active, &zero);
 	if (!active_set)
 		return 0;

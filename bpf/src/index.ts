@@ -10,9 +10,11 @@ import {
   type NativeConnectGuard,
   type NativeFileGuard,
 } from './addon';
+import { cgroupName } from './cgroup';
 import type { ExecGuard } from './exec-guard';
 
 export { addonPath, launcherPath } from './addon';
+export { cgroupName } from './cgroup';
 export * from './exec-guard';
 
 export interface Capability {
@@ -41,6 +43,9 @@ export interface FileEvent {
   /** The opening thread's id in leashd's PID namespace. */
   pid: number;
   comm: string;
+  /** When the opener belongs to a principal added with `addPrincipal`: its cgroup, as
+   *  `cgroupName` gives it. */
+  cgroup?: string;
 }
 
 export interface FileGuardStats {
@@ -151,9 +156,29 @@ export class FileGuard {
     );
   }
 
-  /** Swaps the rule set (and the caching setting) atomically and flushes the allow cache. */
-  update(rules: FileRule[], opts: { caching?: boolean } = {}): void {
-    this.native.update(rules, opts.caching ?? true);
+  /**
+   * Swaps the rule set (and the caching setting) atomically and flushes the allow cache.
+   * `principals` gives new rules for principals added before, by their cgroup directory.
+   */
+  update(
+    rules: FileRule[],
+    opts: { caching?: boolean; principals?: { cgroupPath: string; rules: FileRule[] }[] } = {},
+  ): void {
+    const theirs = (opts.principals ?? []).map((p): [string, FileRule[]] => [
+      cgroupName(p.cgroupPath),
+      p.rules,
+    ]);
+    this.native.update(rules, opts.caching ?? true, theirs);
+  }
+
+  /**
+   * Judges the opens and execs of the tasks in `cgroupPath` (a cgroup v2 directory below the
+   * sandbox's, one principal's) by `rules` and `execGuard`'s exec rules instead of the
+   * guard's own. Files stay in the allow cache only while every principal may read and
+   * write them.
+   */
+  addPrincipal(opts: { cgroupPath: string; rules: FileRule[]; execGuard?: ExecGuard }): void {
+    this.native.addPrincipal(cgroupName(opts.cgroupPath), opts.rules, opts.execGuard?.native);
   }
 
   /** Stops answering and closes the fanotify group (pending and later opens proceed). */
@@ -265,6 +290,14 @@ export class ConnectGuard {
   /** Swaps the rule set atomically; throws a RangeError when it does not fit the kernel map. */
   update(rules: ConnectRule[]): void {
     this.native.update(rules);
+  }
+
+  /**
+   * Leaves the tasks of `cgroupPath`, a cgroup directory below this guard's, to the guard
+   * attached there (a principal's own): this guard's rules no longer apply to them.
+   */
+  delegate(cgroupPath: string): void {
+    this.native.delegate(cgroupPath);
   }
 
   /** Detaches the programs from the cgroup. */

@@ -53,7 +53,15 @@ export interface EventMsg {
 }
 
 export interface AttachInputMsg {
-  start?: { session: string; tty: boolean; cols: number; rows: number };
+  start?: {
+    session: string;
+    tty: boolean;
+    cols: number;
+    rows: number;
+    /** `leash exec`: a further command, as `principal`; empty for the session's own. */
+    command?: string[];
+    principal?: string;
+  };
   stdin?: Buffer;
   resize?: { cols: number; rows: number };
   closeStdin?: boolean;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/types.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -167,6 +168,7 @@ std::string ProbeConnectObject() {
 Napi::Function ConnectGuard::Define(Napi::Env env) {
   return DefineClass(env, "ConnectGuard",
                      {InstanceMethod("update", &ConnectGuard::Update),
+                      InstanceMethod("delegate", &ConnectGuard::Delegate),
                       InstanceMethod("close", &ConnectGuard::Close),
                       InstanceMethod("stats", &ConnectGuard::Stats)});
 }
@@ -306,6 +308,31 @@ Napi::Value ConnectGuard::Update(const Napi::CallbackInfo& info) {
   if (closed_) throw Napi::Error::New(info.Env(), "ConnectGuard.update: the guard is closed");
   Install(info.Env(), info[0]);
   return info.Env().Undefined();
+}
+
+// Leaves the tasks of a cgroup below this guard's to the guard attached there (a principal's
+// own leaf): this guard's programs allow whatever they do, so only that guard's rules apply.
+Napi::Value ConnectGuard::Delegate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) throw Napi::Error::New(env, "ConnectGuard.delegate: the guard is closed");
+  if (info.Length() < 1 || !info[0].IsString()) {
+    throw Napi::TypeError::New(env, "ConnectGuard.delegate(cgroupPath: string)");
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  struct statfs fs;
+  struct stat st;
+  if (statfs(path.c_str(), &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC ||
+      stat(path.c_str(), &st) != 0) {
+    throw Napi::Error::New(env, "ConnectGuard.delegate: " + path +
+                                    " is not a cgroup v2 directory; pass a principal's cgroup");
+  }
+  __u64 cgroup_id = st.st_ino;  // a cgroup's id is its directory's inode
+  __u8 one = 1;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.delegated), &cgroup_id, &one, BPF_ANY) != 0) {
+    throw Napi::Error::New(env, "ConnectGuard.delegate: naming " + path + " failed: " +
+                                    ErrnoText(errno));
+  }
+  return env.Undefined();
 }
 
 void ConnectGuard::Stop() {

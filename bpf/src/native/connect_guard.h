@@ -22,6 +22,7 @@ class ConnectGuard : public Napi::ObjectWrap<ConnectGuard> {
 
  private:
   Napi::Value Update(const Napi::CallbackInfo& info);
+  Napi::Value Delegate(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
 

@@ -45,6 +45,24 @@ std::set<uint64_t> OwnMountIds() {
   return ids;
 }
 
+// The opener's cgroup v2 path (the `0::` line of /proc/<tid>/cgroup), "" when unreadable.
+// The workload cannot change it: it cannot move itself between cgroups.
+std::string OpenerCgroup(int tid) {
+  std::string path = "/proc/" + std::to_string(tid) + "/cgroup";
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  char buf[8192];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return "";
+  std::string text(buf, static_cast<size_t>(n));
+  size_t at = text.rfind("0::", 0) == 0 ? 0 : text.find("\n0::");
+  if (at == std::string::npos) return "";
+  if (at != 0) at++;
+  size_t end = text.find('\n', at);
+  return text.substr(at + 3, end == std::string::npos ? std::string::npos : end - at - 3);
+}
+
 bool IsOpenSyscall(long nr) {
 #ifdef SYS_open
   if (nr == SYS_open) return true;
@@ -65,6 +83,7 @@ int OpenFlagsArgument(long nr, const std::vector<unsigned long long>& args) {
 Napi::Function FileGuard::Define(Napi::Env env) {
   return DefineClass(env, "FileGuard",
                      {InstanceMethod("update", &FileGuard::Update),
+                      InstanceMethod("addPrincipal", &FileGuard::AddPrincipal),
                       InstanceMethod("close", &FileGuard::Close),
                       InstanceMethod("stats", &FileGuard::Stats),
                       InstanceMethod("groupFd", &FileGuard::GroupFd)});
@@ -208,35 +227,52 @@ void FileGuard::Answer(int event_fd, int tid, uint64_t mask) {
   ssize_t n = readlink(link, target, sizeof target - 1);
   std::string path = n > 0 ? std::string(target, static_cast<size_t>(n)) : "";
 
+  // The opener's principal: one of the further principals by its cgroup, else the session's.
+  std::string cgroup = has_principals_ ? OpenerCgroup(tid) : "";
+  std::shared_ptr<ExecJudge> exec_judge;
+  const FileRuleSet* rules = &rules_;
+  std::unique_lock<std::mutex> lock(rules_mutex_);
+  exec_judge = exec_judge_;
+  bool theirs = false;
+  for (const Principal& p : principals_) {
+    if (p.cgroup != cgroup) continue;
+    rules = &p.rules;
+    exec_judge = p.exec_judge;
+    theirs = true;
+  }
+  lock.unlock();
+  if (!theirs) cgroup.clear();
+
   bool allowed;
-  bool judged_exec = exec && (mask & FAN_OPEN_EXEC_PERM) && exec_judge_;
+  bool judged_exec = exec && (mask & FAN_OPEN_EXEC_PERM) && exec_judge;
   ExecJudge::Verdict verdict = ExecJudge::Verdict::Allow;
-  if (judged_exec) verdict = exec_judge_->Judge(tid, event_fd, path);
+  if (judged_exec) verdict = exec_judge->Judge(tid, event_fd, path);
   if (judged_exec && verdict == ExecJudge::Verdict::Loader) {
     // The dynamic loader, mapped for a program (or run directly, which exec.bpf.c judges):
     // a library the program loads, so a read of it.
     exec = false;
     read = true;
-    std::lock_guard<std::mutex> lock(rules_mutex_);
-    allowed = !path.empty() && AllowsRead(rules_, path);
+    std::lock_guard<std::mutex> relock(rules_mutex_);
+    allowed = !path.empty() && AllowsRead(*rules, path);
   } else if (exec) {
     // Without an exec judge, and for the plain open event that accompanies every exec open
     // (judged at its exec event just before), the exec's own open passes.
     allowed = !judged_exec || verdict == ExecJudge::Verdict::Allow;
   } else {
-    std::lock_guard<std::mutex> lock(rules_mutex_);
-    bool may_read = !path.empty() && AllowsRead(rules_, path);
-    bool may_write = !path.empty() && AllowsWrite(rules_, path);
+    std::lock_guard<std::mutex> relock(rules_mutex_);
+    bool may_read = !path.empty() && AllowsRead(*rules, path);
+    bool may_write = !path.empty() && AllowsWrite(*rules, path);
     allowed = (!read || may_read) && (!write || may_write);
 
-    // An ignore mark skips every later open of the inode, writes included, so cache only
-    // files allowed for both. It follows the inode: another name of the same file (a hard
-    // link) is then allowed too, whatever rules name that path.
+    // An ignore mark skips every later open of the inode, writes included, by every principal
+    // of the session, so cache only files every principal may both read and write. It
+    // follows the inode: another name of the same file (a hard link) is then allowed too,
+    // whatever rules name that path.
     // A file with other names (hard links) is never cached: its other names may be ruled
     // differently, and a cache entry would answer for all of them.
     struct stat st;
     bool single_name = fstat(event_fd, &st) == 0 && st.st_nlink <= 1;
-    if (caching_ && single_name && may_read && may_write &&
+    if (caching_ && single_name && may_read && may_write && AllowedForAll(path) &&
         fanotify_mark(group_fd_, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK |
                                      FAN_MARK_IGNORED_SURV_MODIFY,
                       FAN_OPEN_PERM, event_fd, nullptr) == 0) {
@@ -264,7 +300,16 @@ void FileGuard::Answer(int event_fd, int tid, uint64_t mask) {
                   : read && write ? Access::ReadWrite
                   : write         ? Access::Write
                                   : Access::Read;
-  Emit(std::move(path), access, allowed, tid, std::move(comm), std::move(argv));
+  Emit(std::move(path), access, allowed, tid, std::move(comm), std::move(argv),
+       std::move(cgroup));
+}
+
+bool FileGuard::AllowedForAll(const std::string& path) const {
+  if (!AllowsRead(rules_, path) || !AllowsWrite(rules_, path)) return false;
+  for (const Principal& p : principals_) {
+    if (!AllowsRead(p.rules, path) || !AllowsWrite(p.rules, path)) return false;
+  }
+  return true;
 }
 
 struct FileEventData {
@@ -274,16 +319,18 @@ struct FileEventData {
   int pid;
   std::string comm;
   std::vector<std::string> argv;  // a refused exec's argv as requested
+  std::string cgroup;             // a further principal's cgroup, or ""
 };
 
 void FileGuard::Emit(std::string path, Access access, bool allowed, int tid, std::string comm,
-                     std::vector<std::string> argv) {
+                     std::vector<std::string> argv, std::string cgroup) {
   const char* name = access == Access::ReadWrite ? "readwrite"
                      : access == Access::Write   ? "write"
                      : access == Access::Exec    ? "exec"
                                                  : "read";
   auto* data =
-      new FileEventData{std::move(path), name, allowed, tid, std::move(comm), std::move(argv)};
+      new FileEventData{std::move(path), name,           allowed,
+                        tid,             std::move(comm), std::move(argv), std::move(cgroup)};
   napi_status status = on_event_.NonBlockingCall(
       data, [](Napi::Env env, Napi::Function fn, FileEventData* d) {
         if (env != nullptr && fn != nullptr) {
@@ -293,6 +340,7 @@ void FileGuard::Emit(std::string path, Access access, bool allowed, int tid, std
           e.Set("decision", d->allowed ? "allow" : "deny");
           e.Set("pid", d->pid);
           e.Set("comm", d->comm);
+          if (!d->cgroup.empty()) e.Set("cgroup", d->cgroup);
           if (!d->argv.empty()) {
             Napi::Array argv = Napi::Array::New(env, d->argv.size());
             for (size_t i = 0; i < d->argv.size(); i++) argv.Set(i, d->argv[i]);
@@ -312,13 +360,79 @@ Napi::Value FileGuard::Update(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (closed_) throw Napi::Error::New(env, "FileGuard.update: the guard is closed");
   FileRuleSet rules = ParseFileRules(env, info[0]);
+  // Further principals' new rules, by cgroup: [[cgroup, rules], ...]; each must be known.
+  std::vector<std::pair<std::string, FileRuleSet>> theirs;
+  if (info.Length() > 2 && info[2].IsArray()) {
+    Napi::Array pairs = info[2].As<Napi::Array>();
+    for (uint32_t i = 0; i < pairs.Length(); i++) {
+      Napi::Value pair = pairs.Get(i);
+      if (!pair.IsArray() || !pair.As<Napi::Array>().Get(0u).IsString()) {
+        throw Napi::TypeError::New(env, "FileGuard.update: principals must be [cgroup, rules][]");
+      }
+      Napi::Array p = pair.As<Napi::Array>();
+      theirs.emplace_back(p.Get(0u).As<Napi::String>().Utf8Value(),
+                          ParseFileRules(env, p.Get(1u)));
+    }
+  }
 
   std::lock_guard<std::mutex> lock(rules_mutex_);
+  for (const auto& [cgroup, unused] : theirs) {
+    bool known = false;
+    for (const Principal& p : principals_) known = known || p.cgroup == cgroup;
+    if (!known) {
+      throw Napi::Error::New(env, "FileGuard.update: no principal in cgroup " + cgroup +
+                                      "; add it with addPrincipal first");
+    }
+  }
   rules_ = std::move(rules);
+  for (auto& [cgroup, their_rules] : theirs) {
+    for (Principal& p : principals_) {
+      if (p.cgroup == cgroup) p.rules = std::move(their_rules);
+    }
+  }
   if (info.Length() > 1 && info[1].IsBoolean()) caching_ = info[1].As<Napi::Boolean>().Value();
   // Inode marks are only ever the allow cache here; the mount marks stay.
   if (fanotify_mark(group_fd_, FAN_MARK_FLUSH, 0, AT_FDCWD, nullptr) != 0) {
     throw Napi::Error::New(env, "FileGuard.update: flushing the allow cache failed: " +
+                                    ErrnoText(errno));
+  }
+  return env.Undefined();
+}
+
+// addPrincipal(cgroup, rules, execGuard?): openers in `cgroup` (as /proc/<pid>/cgroup names
+// it) are judged by these rules and that guard's exec rules from now on. The allow cache is
+// flushed, as what it holds was allowed for the principals known until now.
+Napi::Value FileGuard::AddPrincipal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) throw Napi::Error::New(env, "FileGuard.addPrincipal: the guard is closed");
+  if (info.Length() < 2 || !info[0].IsString()) {
+    throw Napi::TypeError::New(env, "FileGuard.addPrincipal(cgroup: string, rules, execGuard?)");
+  }
+  Principal principal{info[0].As<Napi::String>().Utf8Value(), ParseFileRules(env, info[1]),
+                      nullptr};
+  if (principal.cgroup.empty() || principal.cgroup[0] != '/') {
+    throw Napi::TypeError::New(env, "FileGuard.addPrincipal: the cgroup `" + principal.cgroup +
+                                        "` must be a path from the cgroup v2 root, as in "
+                                        "/proc/<pid>/cgroup");
+  }
+  if (info.Length() > 2 && info[2].IsObject()) {
+    principal.exec_judge = ExecGuard::Unwrap(info[2].As<Napi::Object>())->judge();
+    if (!principal.exec_judge) {
+      throw Napi::Error::New(env, "FileGuard.addPrincipal: the ExecGuard given is closed");
+    }
+  }
+
+  std::lock_guard<std::mutex> lock(rules_mutex_);
+  for (const Principal& p : principals_) {
+    if (p.cgroup == principal.cgroup) {
+      throw Napi::Error::New(env, "FileGuard.addPrincipal: cgroup " + principal.cgroup +
+                                      " already has a principal");
+    }
+  }
+  principals_.push_back(std::move(principal));
+  has_principals_ = true;
+  if (fanotify_mark(group_fd_, FAN_MARK_FLUSH, 0, AT_FDCWD, nullptr) != 0) {
+    throw Napi::Error::New(env, "FileGuard.addPrincipal: flushing the allow cache failed: " +
                                     ErrnoText(errno));
   }
   return env.Undefined();

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,6 +26,7 @@ class FileGuard : public Napi::ObjectWrap<FileGuard> {
   enum class Access { Read, Write, ReadWrite, Exec };
 
   Napi::Value Update(const Napi::CallbackInfo& info);
+  Napi::Value AddPrincipal(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value GroupFd(const Napi::CallbackInfo& info);
@@ -32,8 +34,10 @@ class FileGuard : public Napi::ObjectWrap<FileGuard> {
   void Mark(Napi::Env env, const std::string& mount_point);
   void AnswerLoop();
   void Answer(int event_fd, int tid, uint64_t mask);
+  // Whether every principal's rules allow both reading and writing `path`; under rules_mutex_.
+  bool AllowedForAll(const std::string& path) const;
   void Emit(std::string path, Access access, bool allowed, int tid, std::string comm,
-            std::vector<std::string> argv = {});
+            std::vector<std::string> argv = {}, std::string cgroup = "");
   void Stop();
 
   int group_fd_ = -1;
@@ -51,6 +55,17 @@ class FileGuard : public Napi::ObjectWrap<FileGuard> {
   // Judges execs by program path and records them for the kernel's argv check; without it,
   // every exec is allowed and unreported.
   std::shared_ptr<ExecJudge> exec_judge_;
+
+  // Further principals of the session, each in its own cgroup below the session's: an opener
+  // whose cgroup (as /proc/<tid>/cgroup names it) is one of theirs is judged by its rules and
+  // exec judge; any other opener by `rules_` and `exec_judge_`. Under rules_mutex_.
+  struct Principal {
+    std::string cgroup;
+    FileRuleSet rules;
+    std::shared_ptr<ExecJudge> exec_judge;
+  };
+  std::deque<Principal> principals_;  // a deque: references stay valid as it grows
+  std::atomic<bool> has_principals_{false};
 
   std::atomic<uint64_t> asked_{0}, allowed_{0}, denied_{0}, cached_{0}, dropped_{0};
 };

@@ -9,6 +9,7 @@ import { registerMcpCommand } from '../mcp/cli';
 import { KNOWN_AGENTS } from '../session/manager';
 import { LeashClient } from './client';
 import { demo } from './demo';
+import { registerExecCommand } from './exec-cmd';
 import {
   EVENT_HEADERS,
   eventRow,
@@ -367,6 +368,7 @@ program
   });
 
 registerSecretCommand(program, withClient);
+registerExecCommand(program, socket);
 
 program
   .command('demo')

@@ -59,20 +59,23 @@ export async function run(opts: RunOptions): Promise<{ session: string; exitCode
         opts.json ? JSON.stringify({ notice }) + '\n' : `leash: not honoured: ${notice}\n`,
       );
     }
-    const exitCode = await attach(client, info.name, tty, forwardStdin, opts);
+    const exitCode = await attach(client, { session: info.name }, tty, forwardStdin, opts);
     return { session: info.name, exitCode };
   } finally {
     client.close();
   }
 }
 
-function attach(
+/** Attaches this terminal to a command in a session (its own, or with `start.command` a
+ *  further one) and resolves with the command's exit code. */
+export function attach(
   client: LeashClient,
-  session: string,
+  start: { session: string; command?: string[]; principal?: string },
   tty: boolean,
   forwardStdin: boolean,
-  opts: RunOptions,
+  opts: { stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream },
 ): Promise<number> {
+  const session = start.session;
   const out = opts.stdout ?? process.stdout;
   const err = opts.stderr ?? process.stderr;
   return new Promise((resolve, reject) => {
@@ -101,7 +104,7 @@ function attach(
     });
 
     const size = { cols: process.stdout.columns ?? 0, rows: process.stdout.rows ?? 0 };
-    call.write({ start: { session, tty, ...size } });
+    call.write({ start: { ...start, tty, ...size } });
     if (!forwardStdin) {
       call.write({ closeStdin: true });
       return;

@@ -119,6 +119,7 @@ export function buildService(deps: {
         policyOrigin: string;
         command: string[];
         env: Record<string, string>;
+        runtime: string;
       }) => sessionInfo(await sessions.create(req)),
     ),
 
@@ -232,7 +233,7 @@ export function buildService(deps: {
           );
           return;
         }
-        startAttach(call, msg.start, sessions, runtime, log, () => {
+        startAttach(call, msg.start, sessions, log, () => {
           call.off('data', onEarly);
           return early;
         }).catch((err: Error) => {
@@ -251,48 +252,45 @@ async function startAttach(
   call: grpc.ServerDuplexStream<AttachInputMsg, AttachOutputMsg>,
   start: NonNullable<AttachInputMsg['start']>,
   sessions: SessionManager,
-  runtime: DockerRuntime,
   log: Logger,
   takeEarlyInput: () => AttachInputMsg[],
 ): Promise<void> {
   const session = sessions.get(start.session);
   if (!session.container) throw new Error(`session ${session.name} has no sandbox`);
+  // `leash exec` runs a further command, as a principal of its own when asked; the session
+  // outlives it. Otherwise this is the session's own command, and the session ends with it.
+  const further = (start.command ?? []).length > 0;
+  const principal = start.principal || session.principal;
+  if (further) session.addPrincipal(principal);
   // The command starts under leash-launch, which waits until the change guard holds its
-  // seccomp listener: nothing of the command runs before every change it makes is judged.
-  const command = [LAUNCHER_IN_SANDBOX, '--', ...session.commandLine()];
-  const { exec, stream } = await runtime.exec(session.container.id, command, {
-    tty: start.tty,
-    env: session.spec.env,
-    workdir: session.spec.workspace,
-    ...(session.spec.devcontainer?.user !== undefined
-      ? { user: session.spec.devcontainer.user }
-      : {}),
-  });
-  if (start.tty && start.cols > 0) await resize(exec, start.cols, start.rows, log);
+  // seccomp listener (and, for a further principal, leashd has moved it into that
+  // principal's cgroup): nothing of the command runs before it is judged as what it is.
+  const command = await session.startCommand(
+    further ? (start.command ?? []) : session.commandLine(),
+    start.tty,
+  );
+  const stream = command.stdin;
+  if (start.tty && start.cols > 0) await resize(command, start.cols, start.rows, log);
 
   const toStdout = (chunk: Buffer): void => void call.write({ stdout: chunk });
   const toStderr = (chunk: Buffer): void => void call.write({ stderr: chunk });
-  let launcherOutput: Readable = stream;
-  if (!start.tty) {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    out.on('data', toStdout);
-    launcherOutput = err;
-    runtime.docker.modem.demuxStream(stream, out, err);
-  }
-  const launched = readLaunchLine(launcherOutput, start.tty ? toStdout : toStderr);
+  // With a terminal the launcher's line arrives with the rest of the output on stdout.
+  if (!start.tty) command.stdout.on('data', toStdout);
+  const launched = start.tty
+    ? readLaunchLine(command.stdout, toStdout)
+    : readLaunchLine(command.stderr, toStderr);
 
   // The session ends with its command; its events are stored before the exit code is sent,
   // so a client that then queries the audit log sees all of them.
-  stream.on('end', () => {
+  command.stdout.on('end', () => {
     const finish = async (): Promise<number> => {
       try {
-        return (await exec.inspect()).ExitCode ?? 255;
+        return await command.exitCode();
       } catch (err) {
         log.error('could not read the exit code', { error: (err as Error).message });
         return 255;
       } finally {
-        await session.stop('the command exited');
+        if (!further) await session.stop('the command exited');
       }
     };
     void finish().then((code) => {
@@ -300,13 +298,18 @@ async function startAttach(
       call.end();
     });
   });
-  // A client that goes away ends its session: nothing keeps running unattended.
-  call.on('cancelled', () => void session.stop('the client detached'));
+  // A client that goes away ends its session, or its further command: nothing keeps running
+  // unattended.
+  let hostPid = 0;
+  call.on('cancelled', () => {
+    if (!further) void session.stop('the client detached');
+    else if (hostPid > 0) killQuietly(hostPid, log);
+  });
 
   const ready = await launched;
   if (ready) {
     try {
-      session.superviseLaunch(ready.pid, ready.fd);
+      hostPid = session.superviseLaunch(ready.pid, ready.fd, principal);
     } catch (err) {
       // End of input makes the launcher give up (status 126) without running the command.
       stream.end();
@@ -317,18 +320,31 @@ async function startAttach(
 
   const onInput = (msg: AttachInputMsg): void => {
     if (msg.stdin) stream.write(msg.stdin);
-    else if (msg.resize) void resize(exec, msg.resize.cols, msg.resize.rows, log);
+    else if (msg.resize) void resize(command, msg.resize.cols, msg.resize.rows, log);
     else if (msg.closeStdin) stream.end();
   };
   for (const msg of takeEarlyInput()) onInput(msg);
   call.on('data', onInput);
 }
 
+function killQuietly(pid: number, log: Logger): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (err) {
+    log.debug('the detached command had already ended', { error: (err as Error).message });
+  }
+}
+
 /** The byte that lets a waiting leash-launch run its command. */
 const GO_AHEAD = Buffer.from('g');
 
-async function resize(exec: Docker.Exec, cols: number, rows: number, log: Logger): Promise<void> {
-  await exec.resize({ w: cols, h: rows }).catch((err: Error) => {
+async function resize(
+  command: SandboxCommand,
+  cols: number,
+  rows: number,
+  log: Logger,
+): Promise<void> {
+  await command.resize(cols, rows).catch((err: Error) => {
     log.debug('resize failed', { error: err.message });
   });
 }

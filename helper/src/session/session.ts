@@ -35,6 +35,7 @@ import { nowRfc3339Nano } from '../time';
 import { enforcedRules, type Mode } from './modes';
 import { enforcedExecRules, ExecEnforcer, execDiagnostics } from './exec-enforcer';
 import { runOneOff } from './post-create';
+import { checkPrincipalName, PrincipalGuards } from './principals';
 
 export type { Mode } from './modes';
 
@@ -66,17 +67,26 @@ export class PolicyError extends Error {
   }
 }
 
-export function compileFor(spec: {
-  name: string;
-  agent: string;
-  workspace: string;
-  policyText: string;
-  policyOrigin: string;
-  home?: string;
-}): { ir: PolicyIR; principal: PrincipalIR; always: Set<string> } {
+/** Compiles the session's policy for its agent and for `others`, its further principals. */
+export function compileFor(
+  spec: {
+    name: string;
+    agent: string;
+    workspace: string;
+    policyText: string;
+    policyOrigin: string;
+    home?: string;
+  },
+  others: string[] = [],
+): {
+  ir: PolicyIR;
+  principal: PrincipalIR;
+  others: Map<string, PrincipalIR>;
+  always: Set<string>;
+} {
   const result = compilePolicy(spec.policyText, spec.policyOrigin, {
     session: spec.name,
-    principals: [spec.agent],
+    principals: [spec.agent, ...others],
     workspace: spec.workspace,
     home: spec.home ?? SANDBOX_HOME,
     // The policy file itself is never writable from the sandbox (when it is visible there).
@@ -86,16 +96,22 @@ export function compileFor(spec: {
   if (!result.ok || !result.ir || errors.length > 0) {
     throw new PolicyError(errors.map(formatDiagnostic), spec.policyOrigin);
   }
-  const principal = result.ir.principals[spec.agent];
-  if (!principal) throw new Error(`compiler gave no rules for principal ${spec.agent}`);
-  principal.connects = [...egressConnectRules(principal), ...principal.connects];
-  const execErrors = execDiagnostics(principal, spec.policyOrigin);
-  if (execErrors.length > 0) throw new PolicyError(execErrors, spec.policyOrigin);
+  const compiled = new Map<string, PrincipalIR>();
+  for (const name of [spec.agent, ...others]) {
+    const rules = result.ir.principals[name];
+    if (!rules) throw new Error(`compiler gave no rules for principal ${name}`);
+    rules.connects = [...egressConnectRules(rules), ...rules.connects];
+    const execErrors = execDiagnostics(rules, spec.policyOrigin);
+    if (execErrors.length > 0) throw new PolicyError(execErrors, spec.policyOrigin);
+    compiled.set(name, rules);
+  }
+  const principal = compiled.get(spec.agent) as PrincipalIR;
+  compiled.delete(spec.agent);
   const always = new Set<string>();
   for (const [id, annotations] of policyAnnotations(spec.policyText)) {
     if ('always' in annotations) always.add(id);
   }
-  return { ir: result.ir, principal, always };
+  return { ir: result.ir, principal, others: compiled, always };
 }
 
 export class Session {
@@ -115,6 +131,8 @@ export class Session {
   private connectGuard?: ConnectGuard;
   private egress?: SessionEgress;
   private exec?: ExecEnforcer;
+  /** Principals started with `leash exec --principal`, each in its own cgroup leaf. */
+  private readonly others = new Map<string, PrincipalGuards>();
   /** MCP governance: the policy and audit side, and the stdio bridge when servers are declared. */
   readonly mcp: SessionMcp;
   private mcpBridge?: McpBridge;
@@ -164,7 +182,7 @@ export class Session {
   }
   /** The agent, then each governed MCP server whose sandbox runs. */
   get principals(): string[] {
-    return [this.principal, ...(this.mcpBridge?.principals() ?? [])];
+    return [this.principal, ...this.others.keys(), ...(this.mcpBridge?.principals() ?? [])];
   }
   /** What the session was asked for and does not honour, for the user. */
   get notices(): string[] {
@@ -198,7 +216,7 @@ export class Session {
       this.connectGuard = new ConnectGuard({
         cgroupPath: c.cgroupPath,
         rules: enforced.connects,
-        onEvent: (e) => this.onNet(e),
+        onEvent: (e) => this.onNet(this.principal, e),
       });
       this.exec = new ExecEnforcer(
         {
@@ -224,7 +242,7 @@ export class Session {
       });
       this.changeGuard = new ChangeGuard({
         rules: enforced.files,
-        onEvent: (e) => this.onChange(e),
+        onEvent: (e) => this.onChange(this.principal, e),
       });
       const servers = governedServers();
       // A governed server's own sandbox is a session of principal mcp:<server>; it has none.
@@ -322,23 +340,78 @@ export class Session {
 
   /**
    * Takes over a command that leash-launch started in the sandbox and holds before its real
-   * command: its seccomp listener goes to the change guard. `sandboxPid` and `fd` are what
-   * the launcher printed. Per-principal cgroup placement belongs here too, before the
-   * go-ahead.
+   * command: its seccomp listener goes to the change guard of `principal` (the agent when
+   * unset), and for a further principal the launcher first moves into that principal's
+   * cgroup. `sandboxPid` and `fd` are what the launcher printed; gives the launcher's host pid.
    */
-  superviseLaunch(sandboxPid: number, fd: number): void {
+  superviseLaunch(sandboxPid: number, fd: number, principal = this.principal): number {
     if (!this.changeGuard || !this.container) {
       throw new Error(`session ${this.name} is not enforcing`);
     }
     const hostPid = launcherHostPid(this.container.pid, sandboxPid);
-    this.changeGuard.addListener(takeSeccompListener(hostPid, fd));
+    const listener = takeSeccompListener(hostPid, fd);
+    if (principal === this.principal) {
+      this.changeGuard.addListener(listener);
+      return hostPid;
+    }
+    const other = this.others.get(principal);
+    if (!other) throw new Error(`session ${this.name} has no principal ${principal}`);
+    other.enter(hostPid, listener);
+    return hostPid;
+  }
+
+  /**
+   * Makes `principal` a principal of this session (nothing when it already is one): its
+   * cgroup leaf and guards, enforcing the session's policy for `Agent::"<principal>"`.
+   */
+  addPrincipal(principal: string): void {
+    if (principal === this.principal || this.others.has(principal)) return;
+    if (this.state !== 'running' || !this.container || !this.fileGuard) {
+      throw new Error(`session ${this.name} is not running`);
+    }
+    checkPrincipalName(principal);
+    const compiled = compileFor(
+      { ...this.spec, policyText: this.policyText, policyOrigin: this.policyOrigin },
+      [principal],
+    );
+    const rules = compiled.others.get(principal) as PrincipalIR;
+    const guards = PrincipalGuards.create(
+      {
+        session: this.name,
+        mode: () => this.mode,
+        onDenial: () => void this.denials++,
+        onNet: (p, e) => this.onNet(p, e),
+        onChange: (p, e) => this.onChange(p, e),
+      },
+      principal,
+      this.container.cgroupPath,
+      rules,
+      this.always,
+      this.audit,
+      this.log.child({ principal }),
+    );
+    try {
+      this.fileGuard.addPrincipal({
+        cgroupPath: guards.cgroupPath,
+        rules: enforcedRules(this.mode, rules, this.always).files,
+        execGuard: guards.execGuard,
+      });
+      this.connectGuard?.delegate(guards.cgroupPath);
+    } catch (err) {
+      guards.close();
+      throw err;
+    }
+    this.others.set(principal, guards);
+    this.record('session', 'Principal', principal, { cgroup: guards.cgroup });
   }
 
   /** Validates and compiles aside, then swaps at every layer; a bad policy changes nothing. */
   applyPolicy(text: string, origin: string): { oldHash: string; newHash: string } {
-    const compiled = compileFor({ ...this.spec, policyText: text, policyOrigin: origin });
+    const compiled = compileFor({ ...this.spec, policyText: text, policyOrigin: origin }, [
+      ...this.others.keys(),
+    ]);
     const oldHash = this.ir.hash;
-    this.enforce(this.mode, compiled.principal, compiled.always);
+    this.enforce(this.mode, compiled.principal, compiled.always, compiled.others);
     this.ir = compiled.ir;
     this.rules = compiled.principal;
     this.always = compiled.always;
@@ -375,18 +448,30 @@ export class Session {
   setMode(mode: Mode): void {
     if (mode === this.mode) return;
     const old = this.mode;
-    this.enforce(mode, this.rules, this.always);
+    const theirs = new Map([...this.others].map(([name, g]) => [name, g.rules]));
+    this.enforce(mode, this.rules, this.always, theirs);
     this.mode = mode;
     this.mcpBridge?.setMode(mode);
     this.record('session', 'Mode', this.name, { old, new: mode });
   }
 
-  private enforce(mode: Mode, rules: PrincipalIR, always: Set<string>): void {
+  /** Swaps every guard's rules; `others` holds the further principals' new rules. */
+  private enforce(
+    mode: Mode,
+    rules: PrincipalIR,
+    always: Set<string>,
+    others: Map<string, PrincipalIR>,
+  ): void {
     const enforced = enforcedRules(mode, rules, always);
     this.connectGuard?.update(enforced.connects);
     this.exec?.update(enforcedExecRules(mode, rules, always), mode);
-    this.fileGuard?.update(enforced.files, { caching: enforced.caching });
+    const theirs = [...this.others.values()].map((g) => ({
+      cgroupPath: g.cgroupPath,
+      rules: enforcedRules(mode, others.get(g.name) ?? g.rules, always).files,
+    }));
+    this.fileGuard?.update(enforced.files, { caching: enforced.caching, principals: theirs });
     this.changeGuard?.update(enforced.files);
+    for (const g of this.others.values()) g.enforce(mode, others.get(g.name) ?? g.rules, always);
   }
 
   /** Ends the sandbox first, then the guards, so nothing runs unguarded. */
@@ -404,6 +489,7 @@ export class Session {
     this.changeGuard?.close();
     this.connectGuard?.close();
     this.exec?.close();
+    for (const g of this.others.values()) g.close();
     if (this.keeper?.pid && this.keeper.exitCode === null) this.keeper.kill('SIGTERM');
     this.record('session', 'Stop', this.name, { reason });
     this.audit.flush();
@@ -423,20 +509,31 @@ export class Session {
     return kernel === 'allow' && policy === 'deny' ? 'would-deny' : kernel;
   }
 
+  /** The principal a file event's opener belongs to, by its cgroup. */
+  private openerOf(e: FileEvent): { name: string; rules: PrincipalIR; exec?: ExecEnforcer } {
+    for (const g of this.others.values()) {
+      if (e.cgroup !== undefined && g.cgroup === e.cgroup) {
+        return { name: g.name, rules: g.rules, exec: g.execEnforcer };
+      }
+    }
+    return { name: this.principal, rules: this.rules, ...(this.exec ? { exec: this.exec } : {}) };
+  }
+
   private onFile(e: FileEvent): void {
-    if (e.access === 'exec') return this.exec?.onProgram(e);
+    const opener = this.openerOf(e);
+    if (e.access === 'exec') return opener.exec?.onProgram(e);
     const accesses: FileAccess[] =
       e.access === 'readwrite' ? ['read', 'write'] : [e.access as FileAccess];
     const verdicts = accesses.map((a) => ({
       access: a,
-      verdict: decideFile(this.rules, e.path, a),
+      verdict: decideFile(opener.rules, e.path, a),
     }));
     const denied = verdicts.filter((v) => v.verdict.decision === 'deny');
     const decision = this.decisionOf(e.decision, denied.length > 0 ? 'deny' : 'allow');
     const deciding = denied.length > 0 ? denied : verdicts;
     const event = {
       session: this.name,
-      principal: this.principal,
+      principal: opener.name,
       kind: 'file' as const,
       action: deciding.some((v) => v.access === 'write') ? 'WriteFile' : 'ReadFile',
       resource: e.path,
@@ -450,19 +547,20 @@ export class Session {
     if (decision === 'deny') this.denials++;
     // Allowed opens are counted, not repeated, except in record mode, which keeps each one.
     if (decision === 'allow' && this.mode !== 'record') {
-      this.audit.countAllowed(`${this.name}\0${this.principal}\0${e.access}\0${e.path}`, event);
+      this.audit.countAllowed(`${this.name}\0${opener.name}\0${e.access}\0${e.path}`, event);
     } else {
       this.audit.push({ ...event, time: nowRfc3339Nano() });
     }
   }
 
   /** A change that is not an open: `WriteFile` on each path it changes (both for rename). */
-  private onChange(e: ChangeEvent): void {
+  private onChange(principal: string, e: ChangeEvent): void {
+    const rules = this.rulesOf(principal);
     // Moving or removing a name (or placing a symlink) also needs what lies below it.
     const carries = e.op !== 'truncate' && e.op !== 'mkdir' && e.op !== 'mknod';
     const judged = [e.path, ...(e.to === undefined ? [] : [e.to])].map((p) => {
-      const verdict = decideFile(this.rules, p, 'write');
-      const below = carries ? forbidsBelow(this.rules.files, p).map((r) => r.id) : [];
+      const verdict = decideFile(rules, p, 'write');
+      const below = carries ? forbidsBelow(rules.files, p).map((r) => r.id) : [];
       const deny = verdict.decision === 'deny' || below.length > 0;
       const policies = verdict.decision === 'deny' ? [...verdict.policies, ...below] : below;
       return { path: p, deny, policies: deny ? policies : verdict.policies };
@@ -474,7 +572,7 @@ export class Session {
     if (e.to !== undefined) details.to = e.to;
     const event = {
       session: this.name,
-      principal: this.principal,
+      principal,
       kind: 'file' as const,
       action: 'WriteFile',
       resource: e.denied ?? deciding[0]?.path ?? e.path,
@@ -487,22 +585,27 @@ export class Session {
     };
     if (decision === 'deny') this.denials++;
     if (decision === 'allow' && this.mode !== 'record') {
-      const key = [this.name, this.principal, e.op, e.path, e.to ?? ''].join('\0');
+      const key = [this.name, principal, e.op, e.path, e.to ?? ''].join('\0');
       this.audit.countAllowed(key, event);
     } else {
       this.audit.push({ ...event, time: nowRfc3339Nano() });
     }
   }
 
-  private onNet(e: NetEvent): void {
-    const verdict = decideConnect(this.rules, e.ip, e.port);
+  /** The rules of one of the session's principals. */
+  private rulesOf(principal: string): PrincipalIR {
+    return this.others.get(principal)?.rules ?? this.rules;
+  }
+
+  private onNet(principal: string, e: NetEvent): void {
+    const verdict = decideConnect(this.rulesOf(principal), e.ip, e.port);
     const decision = this.decisionOf(e.decision, verdict.decision);
     if (decision === 'deny') this.denials++;
     const resource = e.family === 6 ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
     this.audit.push({
       time: nowRfc3339Nano(),
       session: this.name,
-      principal: this.principal,
+      principal,
       kind: 'net',
       action: 'Connect',
       resource,
