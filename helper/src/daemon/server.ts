@@ -119,7 +119,6 @@ export function buildService(deps: {
         policyOrigin: string;
         command: string[];
         env: Record<string, string>;
-        runtime: string;
       }) => sessionInfo(await sessions.create(req)),
     ),
 
@@ -233,7 +232,7 @@ export function buildService(deps: {
           );
           return;
         }
-        startAttach(call, msg.start, sessions, log, () => {
+        startAttach(call, msg.start, sessions, runtime, log, () => {
           call.off('data', onEarly);
           return early;
         }).catch((err: Error) => {
@@ -252,6 +251,7 @@ async function startAttach(
   call: grpc.ServerDuplexStream<AttachInputMsg, AttachOutputMsg>,
   start: NonNullable<AttachInputMsg['start']>,
   sessions: SessionManager,
+  runtime: DockerRuntime,
   log: Logger,
   takeEarlyInput: () => AttachInputMsg[],
 ): Promise<void> {
@@ -265,27 +265,39 @@ async function startAttach(
   // The command starts under leash-launch, which waits until the change guard holds its
   // seccomp listener (and, for a further principal, leashd has moved it into that
   // principal's cgroup): nothing of the command runs before it is judged as what it is.
-  const command = await session.startCommand(
-    further ? (start.command ?? []) : session.commandLine(),
-    start.tty,
-  );
-  const stream = command.stdin;
-  if (start.tty && start.cols > 0) await resize(command, start.cols, start.rows, log);
+  const command = [
+    LAUNCHER_IN_SANDBOX,
+    '--',
+    ...(further ? (start.command ?? []) : session.commandLine()),
+  ];
+  const { exec, stream } = await runtime.exec(session.container.id, command, {
+    tty: start.tty,
+    env: session.spec.env,
+    workdir: session.spec.workspace,
+    ...(session.spec.devcontainer?.user !== undefined
+      ? { user: session.spec.devcontainer.user }
+      : {}),
+  });
+  if (start.tty && start.cols > 0) await resize(exec, start.cols, start.rows, log);
 
   const toStdout = (chunk: Buffer): void => void call.write({ stdout: chunk });
   const toStderr = (chunk: Buffer): void => void call.write({ stderr: chunk });
-  // With a terminal the launcher's line arrives with the rest of the output on stdout.
-  if (!start.tty) command.stdout.on('data', toStdout);
-  const launched = start.tty
-    ? readLaunchLine(command.stdout, toStdout)
-    : readLaunchLine(command.stderr, toStderr);
+  let launcherOutput: Readable = stream;
+  if (!start.tty) {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    out.on('data', toStdout);
+    launcherOutput = err;
+    runtime.docker.modem.demuxStream(stream, out, err);
+  }
+  const launched = readLaunchLine(launcherOutput, start.tty ? toStdout : toStderr);
 
   // The session ends with its command; its events are stored before the exit code is sent,
   // so a client that then queries the audit log sees all of them.
-  command.stdout.on('end', () => {
+  stream.on('end', () => {
     const finish = async (): Promise<number> => {
       try {
-        return await command.exitCode();
+        return (await exec.inspect()).ExitCode ?? 255;
       } catch (err) {
         log.error('could not read the exit code', { error: (err as Error).message });
         return 255;
@@ -320,7 +332,7 @@ async function startAttach(
 
   const onInput = (msg: AttachInputMsg): void => {
     if (msg.stdin) stream.write(msg.stdin);
-    else if (msg.resize) void resize(command, msg.resize.cols, msg.resize.rows, log);
+    else if (msg.resize) void resize(exec, msg.resize.cols, msg.resize.rows, log);
     else if (msg.closeStdin) stream.end();
   };
   for (const msg of takeEarlyInput()) onInput(msg);
@@ -338,13 +350,8 @@ function killQuietly(pid: number, log: Logger): void {
 /** The byte that lets a waiting leash-launch run its command. */
 const GO_AHEAD = Buffer.from('g');
 
-async function resize(
-  command: SandboxCommand,
-  cols: number,
-  rows: number,
-  log: Logger,
-): Promise<void> {
-  await command.resize(cols, rows).catch((err: Error) => {
+async function resize(exec: Docker.Exec, cols: number, rows: number, log: Logger): Promise<void> {
+  await exec.resize({ w: cols, h: rows }).catch((err: Error) => {
     log.debug('resize failed', { error: err.message });
   });
 }
