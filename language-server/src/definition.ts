@@ -1,14 +1,11 @@
 /** Go to definition: from an action or an entity type to its declaration in the schema. */
 import { pathToFileURL } from 'node:url';
-import { SCHEMA_PATH } from '@leash/policies';
 import type { Location, TextDocumentPositionParams } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { qualifiedBy, tokenAt } from './policy-text';
 import type { Declaration, SchemaInfo } from './schema';
 
 export class Definitions {
-  private readonly schemaUri = pathToFileURL(SCHEMA_PATH).href;
-
   constructor(private readonly schema: SchemaInfo) {}
 
   definition(doc: TextDocument, params: TextDocumentPositionParams): Location | null {
@@ -26,6 +23,6 @@ export class Definitions {
     if (!decl) return null;
     const start = { line: decl.line, character: decl.character };
     const end = { line: decl.line, character: decl.character + decl.name.length };
-    return { uri: this.schemaUri, range: { start, end } };
+    return { uri: pathToFileURL(this.schema.path).href, range: { start, end } };
   }
 }

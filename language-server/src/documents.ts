@@ -6,15 +6,19 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  checkPolicy,
   compilePolicy,
-  type CheckResult,
   type CompileOptions,
   type CompileResult,
   type JudgeOptions,
 } from '@leash/policies';
 import { TextDocuments } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { PolicyChecker } from './check';
+import type { Analysis, CheckResult } from './core';
+import type { SchemaStore } from './schema-store';
+
+/** What a check says, with the compiled policies when the file compiled. */
+export type Checked = CheckResult & { policies: Analysis['policies'] };
 
 /** `@home` has no host-side counterpart; any absolute path lets the compiler resolve it. */
 const PLACEHOLDER_HOME = '/home/agent';
@@ -28,7 +32,10 @@ export class PolicyDocuments {
   workspaceRoot: string | null = null;
   /** Keyed by the text, not the version: an undo back to a checked text is not checked again. */
   private readonly compiled = new Map<string, { text: string; result: CompileResult }>();
-  private readonly checked = new Map<string, { text: string; result: CheckResult }>();
+  private readonly checked = new Map<string, { text: string; result: Checked }>();
+  private readonly checkers = new Map<string, PolicyChecker>();
+
+  constructor(private readonly schema: SchemaStore) {}
 
   setWorkspace(uri: string | null | undefined): void {
     this.workspaceRoot = uri?.startsWith('file:') ? resolve(fileURLToPath(uri)) : null;
@@ -46,6 +53,7 @@ export class PolicyDocuments {
 
   /** Whether a document is a Cedar policy (and not, say, an examples file the editor sent). */
   isPolicy(doc: TextDocument): boolean {
+    if (doc.uri.endsWith('.cedarschema')) return false;
     return doc.languageId === 'cedar' || doc.uri.endsWith('.cedar');
   }
 
@@ -77,17 +85,34 @@ export class PolicyDocuments {
   }
 
   /** What `leash policy check` says: parse, schema and compiler errors, then lint warnings. */
-  check(doc: TextDocument): CheckResult {
+  check(doc: TextDocument): Checked {
     const text = doc.getText();
     const cached = this.checked.get(doc.uri);
     if (cached?.text === text) return cached.result;
-    const result = checkPolicy(text, doc.uri);
+    let checker = this.checkers.get(doc.uri);
+    if (!checker) {
+      checker = new PolicyChecker(() => this.schema.validationSchema());
+      this.checkers.set(doc.uri, checker);
+    }
+    const result = checker.check(text, doc.uri);
     this.checked.set(doc.uri, { text, result });
     return result;
+  }
+
+  /** After a schema change every policy must be checked again. */
+  schemaChanged(): void {
+    this.checked.clear();
+    this.checkers.forEach((c) => c.reset());
+  }
+
+  /** The open policy documents. */
+  policies(): TextDocument[] {
+    return this.documents.all().filter((d) => this.isPolicy(d));
   }
 
   forget(uri: string): void {
     this.compiled.delete(uri);
     this.checked.delete(uri);
+    this.checkers.delete(uri);
   }
 }

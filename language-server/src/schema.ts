@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { SCHEMA_PATH } from '@leash/policies';
 import { schemaToJson } from './cedar';
+import type { SchemaJson } from './check-validate';
+import { LineMap } from './core';
 
 export const NAMESPACE = 'Leash';
 
@@ -29,6 +31,8 @@ export interface ActionInfo {
 }
 
 export interface SchemaInfo {
+  /** The schema file, for go to definition. */
+  path: string;
   entityTypes: Map<string, Attribute[]>;
   actions: Map<string, ActionInfo>;
   declarations: Map<string, Declaration>;
@@ -77,16 +81,37 @@ function declarations(text: string, keyword: 'entity' | 'action'): Map<string, D
   return found;
 }
 
-/** Reads and parses the schema through cedar-wasm; throws with Cedar's message if it is broken. */
-export function loadSchema(path: string = SCHEMA_PATH): SchemaInfo {
-  const text = readFileSync(path, 'utf8');
+/** A schema text Cedar refuses, with where (character offsets) when Cedar says. */
+export class SchemaError extends Error {
+  constructor(
+    message: string,
+    readonly problems: Array<{ message: string; start: number; end: number }>,
+  ) {
+    super(message);
+  }
+}
+
+/** Parses a schema text through cedar-wasm; throws a SchemaError with Cedar's findings. */
+export function parseSchema(text: string, path: string): { info: SchemaInfo; json: SchemaJson } {
   const answer = schemaToJson(text);
   if (answer.type === 'failure') {
-    const why = answer.errors.map((e) => e.message).join('; ');
-    throw new Error(`the Leash schema ${path} does not parse: ${why}`);
+    const lines = new LineMap(text);
+    const problems = answer.errors.map((e) => {
+      const at = e.sourceLocations?.[0];
+      const help = e.help ? ` (${e.help})` : '';
+      const range = at
+        ? { start: lines.charOffset(at.start), end: lines.charOffset(at.end) }
+        : { start: 0, end: 0 };
+      return { message: `${e.message}${help}`, ...range };
+    });
+    const why = problems.map((p) => p.message).join('; ');
+    throw new SchemaError(`the Leash schema ${path} does not parse: ${why}`, problems);
   }
   const ns = answer.json[NAMESPACE];
-  if (!ns) throw new Error(`the Leash schema ${path} has no namespace ${NAMESPACE}`);
+  if (!ns) {
+    const problem = { message: `the schema has no namespace ${NAMESPACE}`, start: 0, end: 0 };
+    throw new SchemaError(`the Leash schema ${path} has no namespace ${NAMESPACE}`, [problem]);
+  }
 
   const entityTypes = new Map<string, Attribute[]>();
   for (const [name, def] of Object.entries(ns.entityTypes)) {
@@ -102,17 +127,25 @@ export function loadSchema(path: string = SCHEMA_PATH): SchemaInfo {
       context: attributes(appliesTo?.context),
     });
   }
-  return {
+  const info = {
+    path,
     entityTypes,
     actions,
     declarations: declarations(text, 'entity'),
     actionDeclarations: declarations(text, 'action'),
   };
+  return { info, json: answer.json };
+}
+
+/** Reads and parses a schema file; throws if it cannot be read or does not parse. */
+export function loadSchema(path: string = SCHEMA_PATH): { info: SchemaInfo; json: SchemaJson } {
+  return parseSchema(readFileSync(path, 'utf8'), path);
 }
 
 /** What the server knows when the schema cannot be read: nothing, so nothing is offered. */
-export function emptySchema(): SchemaInfo {
+export function emptySchema(path: string): SchemaInfo {
   return {
+    path,
     entityTypes: new Map(),
     actions: new Map(),
     declarations: new Map(),

@@ -10,6 +10,8 @@ import {
   TextDocumentSyncKind,
   type InitializeResult,
 } from 'vscode-languageserver/node';
+import { fileURLToPath } from 'node:url';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { CodeActions } from './code-actions';
 import { Completer, TRIGGER_CHARACTERS } from './completion';
 import { Definitions } from './definition';
@@ -20,12 +22,13 @@ import { format } from './format';
 import { PolicyFromEvent } from './policy-from-event';
 import { PolicyFromEventRequest } from './protocol';
 import { Hoverer } from './hover';
-import { emptySchema, loadSchema, type SchemaInfo } from './schema';
+import { SchemaStore } from './schema-store';
 import { symbols } from './symbols';
 
 const connection = createConnection(ProposedFeatures.all);
-const docs = new PolicyDocuments();
-const schema = schemaOrNothing();
+const schemas = new SchemaStore();
+const schema = schemas.info;
+const docs = new PolicyDocuments(schemas);
 const examples = new ExampleRunner(docs);
 const diagnostics = new DiagnosticsPublisher(connection, docs, examples);
 const completer = new Completer(schema, () => docs.workspaceRoot);
@@ -34,20 +37,11 @@ const definitions = new Definitions(schema);
 const fromEvent = new PolicyFromEvent(docs);
 const codeActions = new CodeActions(schema);
 
-/** A broken schema must not stop the server: diagnostics still say what the core finds. */
-function schemaOrNothing(): SchemaInfo {
-  try {
-    return loadSchema();
-  } catch (err) {
-    connection.console.error(`${String(err)}; completion, hover and definition are off.`);
-    return emptySchema();
-  }
-}
-
 let watchFiles = false;
 
 connection.onInitialize((params): InitializeResult => {
   docs.setWorkspace(params.workspaceFolders?.[0]?.uri ?? params.rootUri);
+  schemas.useWorkspace(docs.workspaceRoot);
   watchFiles = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
   return {
     capabilities: {
@@ -69,21 +63,57 @@ function recheck(uri: string): void {
   if (doc) diagnostics.schedule(doc);
 }
 
+/** The schema file's path when `uri` is the schema in use or the workspace's own. */
+function schemaPathOf(uri: string): string | null {
+  if (!uri.startsWith('file:') || !uri.endsWith('.cedarschema')) return null;
+  const path = fileURLToPath(uri);
+  const own = SchemaStore.workspaceFile(docs.workspaceRoot);
+  return path === schemas.path || path === own ? path : null;
+}
+
+/** Reads the schema again (the editor's copy when given), reports it, re-checks every policy. */
+function reloadSchema(path: string, text: string | null): void {
+  const before = schemas.uri;
+  schemas.reload(path, text);
+  if (before !== schemas.uri) void connection.sendDiagnostics({ uri: before, diagnostics: [] });
+  void connection.sendDiagnostics({ uri: schemas.uri, diagnostics: schemas.problems });
+  docs.schemaChanged();
+  docs.policies().forEach((doc) => diagnostics.schedule(doc));
+}
+
+function changed(doc: TextDocument): void {
+  const schemaPath = schemaPathOf(doc.uri);
+  if (schemaPath) reloadSchema(schemaPath, doc.getText());
+  else recheck(doc.uri);
+}
+
 connection.onInitialized(() => {
+  if (schemas.problems.length > 0) {
+    void connection.sendDiagnostics({ uri: schemas.uri, diagnostics: schemas.problems });
+  }
   if (!watchFiles) return;
-  // Examples edited outside the editor (or by `git checkout`) re-check their policy.
+  // Examples and the schema edited outside the editor (or by `git checkout`) re-check policies.
   void connection.client.register(DidChangeWatchedFilesNotification.type, {
-    watchers: [{ globPattern: '**/*.examples.json' }],
+    watchers: [{ globPattern: '**/*.examples.json' }, { globPattern: '**/*.cedarschema' }],
   });
 });
 
-docs.documents.onDidOpen((e) => recheck(e.document.uri));
-docs.documents.onDidChangeContent((e) => recheck(e.document.uri));
+docs.documents.onDidOpen((e) => changed(e.document));
+docs.documents.onDidChangeContent((e) => changed(e.document));
 docs.documents.onDidClose((e) => {
-  if (docs.isPolicy(e.document)) diagnostics.clear(e.document.uri);
+  const schemaPath = schemaPathOf(e.document.uri);
+  if (schemaPath) reloadSchema(schemaPath, null);
+  else if (docs.isPolicy(e.document)) diagnostics.clear(e.document.uri);
   else recheck(e.document.uri);
 });
-connection.onDidChangeWatchedFiles((e) => e.changes.forEach((c) => recheck(c.uri)));
+connection.onDidChangeWatchedFiles((e) => {
+  for (const change of e.changes) {
+    const schemaPath = schemaPathOf(change.uri);
+    // The editor's copy of an open schema wins over the file on disk.
+    if (schemaPath && !docs.get(change.uri)) reloadSchema(schemaPath, null);
+    else if (!schemaPath) recheck(change.uri);
+  }
+});
 
 /** Runs a handler on an open document; requests about unknown documents get no answer. */
 function withDoc<P extends { textDocument: { uri: string } }, R>(
