@@ -11,7 +11,8 @@
         "src/native/exec_rules.cc",
         "src/native/exec_judge.cc",
         "src/native/exec_guard.cc",
-        "src/native/exec_argv.cc"
+        "src/native/exec_argv.cc",
+        "src/native/lsm_guard.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import type { ConnectRule, ExecRule, FileRule } from '@leash/policies/dist/ir';
 import type { ExecEvent, ExecGuardStats } from './exec-guard';
+import type { LsmEvent, LsmOptions, NativeLsmGuard } from './lsm-guard';
 import type {
   Capability,
   ChangeEvent,
@@ -66,6 +67,13 @@ export interface Addon {
     rules: ConnectRule[],
     onEvent: (e: NetEvent) => void,
   ) => NativeConnectGuard;
+  LsmGuard: new (
+    cgroupPath: string,
+    files: FileRule[],
+    exec: ExecRule[],
+    onEvent: (e: LsmEvent) => void,
+    opts: LsmOptions,
+  ) => NativeLsmGuard;
 }
 
 export const addonPath = path.join(__dirname, '..', 'build', 'Release', 'leash_bpf.node');

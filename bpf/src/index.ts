@@ -1,7 +1,8 @@
 /**
  * Kernel enforcement for Leash: a typed wrapper over the leash_bpf addon, which holds the
- * fanotify answerer (FileGuard), the seccomp change supervisor (ChangeGuard) and the cgroup
- * socket programs (ConnectGuard) and the exec program (ExecGuard, in exec-guard.ts).
+ * fanotify answerer (FileGuard), the seccomp change supervisor (ChangeGuard), the cgroup
+ * socket programs (ConnectGuard), the exec program (ExecGuard, in exec-guard.ts) and the BPF
+ * LSM backend (LsmGuard, in lsm-guard.ts).
  */
 import type { ConnectRule, FileRule, PathMatcher } from '@leash/policies/dist/ir';
 import {
@@ -16,6 +17,7 @@ import type { ExecGuard } from './exec-guard';
 export { addonPath, launcherPath } from './addon';
 export { cgroupName } from './cgroup';
 export * from './exec-guard';
+export * from './lsm-guard';
 
 export interface Capability {
   available: boolean;
@@ -26,7 +28,7 @@ export interface KernelProbe {
   lsm: Capability;
   fanotify: Capability;
   cgroupBpf: Capability;
-  backend: 'portable' | 'none';
+  backend: 'lsm' | 'portable' | 'none';
   reason: string;
 }
 
@@ -100,17 +102,22 @@ export interface ConnectGuardStats {
   dropped: number;
 }
 
-/** Which kernel mechanisms work here, and so which backend enforcement can use. */
+/** Which kernel mechanisms work here, and so which backend enforcement can use: `lsm` when a
+ *  BPF LSM denial takes effect, else `portable` (fanotify), each with the cgroup programs. */
 export function probeKernel(): KernelProbe {
   const native = addon();
   const lsm = native.probeLsm();
   const fanotify = native.probeFanotify();
   const cgroupBpf = native.probeCgroupBpf();
 
+  if (lsm.available && cgroupBpf.available) {
+    const why =
+      'BPF LSM works here; files and programs are judged in LSM hooks, connects and ' +
+      'arguments by cgroup programs';
+    return { lsm, fanotify, cgroupBpf, backend: 'lsm', reason: why };
+  }
   if (fanotify.available && cgroupBpf.available) {
-    const why = lsm.available
-      ? 'BPF LSM is available but its backend is not built yet; using fanotify and cgroup programs'
-      : `BPF LSM is unavailable (${lsm.reason}); using fanotify and cgroup programs`;
+    const why = `BPF LSM is unavailable (${lsm.reason}); using fanotify and cgroup programs`;
     return { lsm, fanotify, cgroupBpf, backend: 'portable', reason: why };
   }
   const missing = [fanotify, cgroupBpf].filter((c) => !c.available).map((c) => c.reason);
@@ -121,6 +128,29 @@ export function probeKernel(): KernelProbe {
     backend: 'none',
     reason: `no enforcement backend works: ${missing.join('; ')}`,
   };
+}
+
+export type BackendSetting = 'auto' | 'lsm' | 'portable';
+
+/**
+ * The backend a setting picks on a probed kernel, and why: `auto` takes the probe's choice;
+ * `lsm` or `portable` forces one, and throws when the kernel cannot run it.
+ */
+export function selectBackend(
+  probe: KernelProbe,
+  setting: BackendSetting,
+): { backend: KernelProbe['backend']; reason: string } {
+  if (setting === 'auto') return { backend: probe.backend, reason: probe.reason };
+  const parts =
+    setting === 'lsm' ? [probe.lsm, probe.cgroupBpf] : [probe.fanotify, probe.cgroupBpf];
+  const missing = parts.filter((c) => !c.available).map((c) => c.reason);
+  if (missing.length > 0) {
+    throw new Error(
+      `the ${setting} backend was asked for (--backend ${setting}) but this kernel cannot run ` +
+        `it: ${missing.join('; ')}; use --backend auto`,
+    );
+  }
+  return { backend: setting, reason: `--backend ${setting} was asked for; ${probe.reason}` };
 }
 
 /**

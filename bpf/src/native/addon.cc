@@ -1,5 +1,5 @@
 // The leash_bpf addon: kernel probes, the fanotify FileGuard, the seccomp ChangeGuard, the
-// cgroup ConnectGuard and the sched_process_exec ExecGuard.
+// cgroup ConnectGuard, the sched_process_exec ExecGuard and the BPF LSM LsmGuard.
 #include <napi.h>
 
 #include <fcntl.h>
@@ -15,13 +15,13 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
-#include <fstream>
 #include <string>
 
 #include "change_guard.h"
 #include "connect_guard.h"
 #include "exec_guard.h"
 #include "file_guard.h"
+#include "lsm_guard.h"
 
 namespace leash {
 
@@ -75,18 +75,11 @@ Napi::Value ProbeLsm(const Napi::CallbackInfo& info) {
   }
   close(fd);
 
-  // A program loads even when `bpf` is missing from the active LSMs, but then blocks nothing.
-  std::ifstream lsms("/sys/kernel/security/lsm");
-  std::string list;
-  if (!std::getline(lsms, list)) {
-    return Capability(env, true, "an lsm/file_open program loads; the active LSM list was not "
-                                 "readable (securityfs not mounted) to confirm `bpf` is in it");
-  }
-  if (("," + list + ",").find(",bpf,") == std::string::npos) {
-    return Capability(env, false, "an lsm/file_open program loads but `bpf` is not among the "
-                                  "active LSMs (" + list + "), so it would block nothing");
-  }
-  return Capability(env, true, "an lsm/file_open program loads and `bpf` is an active LSM");
+  // A program can load and attach yet block nothing (`bpf` not an active LSM): only a denial
+  // seen to take effect counts.
+  std::string failure = ProbeLsmDenial();
+  if (!failure.empty()) return Capability(env, false, failure);
+  return Capability(env, true, "an lsm/file_open program loads and its denial takes effect");
 }
 
 Napi::Value ProbeFanotify(const Napi::CallbackInfo& info) {
@@ -143,6 +136,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ConnectGuard", ConnectGuard::Define(env));
   exports.Set("ExecGuard", ExecGuard::Define(env));
   exports.Set("ChangeGuard", ChangeGuard::Define(env));
+  exports.Set("LsmGuard", LsmGuard::Define(env));
   exports.Set("takeSeccompListener", Napi::Function::New(env, TakeListener));
   return exports;
 }

@@ -1,0 +1,125 @@
+/**
+ * The lsm backend: file opens, changes by path and execs of the tasks in a session's cgroups
+ * judged in BPF LSM hooks (src/lsm.bpf.c) from the same file and exec rules as the portable
+ * backend, with no user-space round trip. Denials are EPERM. Only kernels that let BPF LSM
+ * programs take effect can run it: check `probeKernel().lsm` first.
+ */
+import type { ExecRule, FileRule } from '@leash/policies/dist/ir';
+import { addon } from './addon';
+
+/** The kernel's bounds (src/lsm.h); rule sets past them are refused with a RangeError. */
+export const LSM_LIMITS = {
+  /** File rules, and separately exec rules, of one set. */
+  rules: 64,
+  /** Path matchers of one rule. */
+  matchers: 4,
+  /** Bytes of one suffix matcher. */
+  suffixBytes: 64,
+  /** Bytes of a path (PATH_MAX); a longer path is denied. */
+  pathBytes: 4096,
+} as const;
+
+/**
+ * What was judged: an open (`read`, `write`, `readwrite`), an exec by path or a program the
+ * dynamic loader mapped (`exec`), or a change judged as `WriteFile` on `path`.
+ */
+export type LsmAccess =
+  | 'read'
+  | 'write'
+  | 'readwrite'
+  | 'exec'
+  | 'create'
+  | 'unlink'
+  | 'rmdir'
+  | 'rename'
+  | 'link'
+  | 'truncate';
+
+export interface LsmEvent {
+  /** The path as the task sees it (cut at 1,023 bytes). */
+  path: string;
+  access: LsmAccess;
+  decision: 'allow' | 'deny' | 'would-deny';
+  /** Refused for what a forbid protects below `path` (renaming or removing a directory). */
+  below?: boolean;
+  /** For a rename: `path` is the new name. */
+  to?: boolean;
+  /** The thread's id in leashd's PID namespace. */
+  pid: number;
+  comm: string;
+}
+
+export interface LsmGuardStats {
+  /** Accesses of judged tasks. */
+  asked: number;
+  allowed: number;
+  denied: number;
+  /** Decisions the kernel's ring buffer had no room for. */
+  lost: number;
+  /** Events read but not delivered because JavaScript fell behind. */
+  dropped: number;
+}
+
+export interface LsmOptions {
+  /** Off (shadow, record): decisions are reported, would-denials allowed. Default on. */
+  enforce?: boolean;
+  /** Report allowed accesses too, not only denials. Default off. */
+  reportAllowed?: boolean;
+}
+
+export interface NativeLsmGuard {
+  update(files: FileRule[], exec: ExecRule[], opts: LsmOptions): void;
+  addCgroup(cgroupPath: string): void;
+  close(): void;
+  stats(): LsmGuardStats;
+}
+
+/**
+ * Judges the tasks of a cgroup v2 directory (and of cgroups below it) by file rules and by
+ * the program part of exec rules; argv/args matchers stay with ExecGuard. Renaming or removing
+ * a directory is also refused when a forbid on writing could match something below it, as in
+ * ChangeGuard. A guard keeps Node's event loop alive until `close()`, which detaches it.
+ */
+export class LsmGuard {
+  private readonly native: NativeLsmGuard;
+
+  constructor(opts: {
+    cgroupPath: string;
+    rules: FileRule[];
+    execRules?: ExecRule[];
+    onEvent: (e: LsmEvent) => void;
+    enforce?: boolean;
+    reportAllowed?: boolean;
+  }) {
+    this.native = new (addon().LsmGuard)(
+      opts.cgroupPath,
+      opts.rules,
+      opts.execRules ?? [],
+      opts.onEvent,
+      { enforce: opts.enforce ?? true, reportAllowed: opts.reportAllowed ?? false },
+    );
+  }
+
+  /** Swaps the rule sets atomically (a generation flip: an access is judged by one set);
+   *  throws a RangeError when they do not fit the kernel's bounds (LSM_LIMITS). */
+  update(rules: FileRule[], execRules: ExecRule[] = [], opts: LsmOptions = {}): void {
+    this.native.update(rules, execRules, {
+      enforce: opts.enforce ?? true,
+      reportAllowed: opts.reportAllowed ?? false,
+    });
+  }
+
+  /** Judges the tasks of one more cgroup v2 directory (a principal's leaf) by the same rules. */
+  addCgroup(cgroupPath: string): void {
+    this.native.addCgroup(cgroupPath);
+  }
+
+  /** Detaches the programs: the cgroups' tasks are no longer judged. */
+  close(): void {
+    this.native.close();
+  }
+
+  stats(): LsmGuardStats {
+    return this.native.stats();
+  }
+}

@@ -1,0 +1,60 @@
+// The lsm backend (lsm.bpf.c): file opens, changes by path and execs of the tasks in a session's
+// cgroups judged in BPF LSM hooks, with rules in maps swapped by a generation flip.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+struct lsm_bpf;
+struct ring_buffer;
+
+extern "C" {
+#include <linux/types.h>
+
+#include "../lsm.h"
+}
+
+namespace leash {
+
+class LsmGuard : public Napi::ObjectWrap<LsmGuard> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit LsmGuard(const Napi::CallbackInfo& info);
+  ~LsmGuard() override;
+
+ private:
+  Napi::Value Update(const Napi::CallbackInfo& info);
+  Napi::Value AddCgroup(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+
+  // Writes the idle generation whole (set and `below` entries), then flips `active`.
+  void Install(Napi::Env env, Napi::Value file_rules, Napi::Value exec_rules, Napi::Value opts);
+  void Register(Napi::Env env, const std::string& cgroup_path);
+  void PollLoop();
+  static int OnRingEvent(void* self, void* data, size_t size);
+  void Stop();
+
+  lsm_bpf* skel_ = nullptr;
+  ring_buffer* ring_ = nullptr;
+  uint64_t hash_key_ = 0;
+  unsigned generation_ = 1;  // the generation in force; the first install fills 0
+  std::vector<leash_lsm_below_key> below_keys_[2];  // written per generation, to clear
+  uint32_t levels_ = 0;
+  std::thread poller_;
+  std::atomic<bool> running_{false};
+  Napi::ThreadSafeFunction on_event_;
+  bool closed_ = true;
+  std::atomic<uint64_t> dropped_{0};
+};
+
+// Loads lsm_probe.bpf.c aimed at a temporary file and this process, and opens the file:
+// empty when the open was denied (BPF LSM works here), else why the backend is unavailable.
+std::string ProbeLsmDenial();
+
+}  // namespace leash
