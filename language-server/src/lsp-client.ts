@@ -24,7 +24,10 @@ export interface Client {
   connection: ProtocolConnection;
   /** A temporary workspace folder with a few files in it. */
   workspace: string;
-  open(name: string, text: string): string;
+  /** Opens a file of the workspace in the editor (a Cedar policy unless `languageId` says). */
+  open(name: string, text: string, languageId?: string): string;
+  /** Tells the server a workspace file changed on disk (1 created, 2 changed, 3 deleted). */
+  fileChanged(name: string, type: 1 | 2 | 3): void;
   change(uri: string, version: number, text: string): void;
   /** The next diagnostics published for `uri` (for `version` when given). */
   diagnostics(uri: string, version?: number): Promise<PublishDiagnosticsParams>;
@@ -66,12 +69,18 @@ export async function startServer(files: Record<string, string> = {}): Promise<C
   return {
     connection,
     workspace,
-    open(name, text) {
+    open(name, text, languageId = 'cedar') {
       const uri = pathToFileURL(join(workspace, name)).href;
       void connection.sendNotification('textDocument/didOpen', {
-        textDocument: { uri, languageId: 'cedar', version: 1, text },
+        textDocument: { uri, languageId, version: 1, text },
       });
       return uri;
+    },
+    fileChanged(name, type) {
+      const uri = pathToFileURL(join(workspace, name)).href;
+      void connection.sendNotification('workspace/didChangeWatchedFiles', {
+        changes: [{ uri, type }],
+      });
     },
     change(uri, version, text) {
       void connection.sendNotification('textDocument/didChange', {

@@ -98,7 +98,7 @@ connection.onInitialized(() => {
   });
 });
 
-docs.documents.onDidOpen((e) => changed(e.document));
+// Opening a document is also its first change of content.
 docs.documents.onDidChangeContent((e) => changed(e.document));
 docs.documents.onDidClose((e) => {
   const schemaPath = schemaPathOf(e.document.uri);
