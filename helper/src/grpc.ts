@@ -33,6 +33,7 @@ export interface SessionInfoMsg {
   principals: string[];
   denials: string;
   notices: string[];
+  runtime: string;
 }
 
 export interface EventMsg {

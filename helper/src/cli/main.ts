@@ -103,6 +103,7 @@ program
   )
   .option('--mode <mode>', 'enforce, shadow (log would-deny, allow) or record (log all)', 'enforce')
   .option('--workspace <dir>', 'the workspace directory', process.cwd())
+  .option('--runtime <runtime>', 'docker (a container) or process (no image)', 'docker')
   .option('--json', 'print the session as JSON on stderr')
   .passThroughOptions()
   .action(
@@ -117,6 +118,7 @@ program
         name: o.name as string | undefined,
         policy: o.policy as string | undefined,
         mode: o.mode as string,
+        runtime: o.runtime as string,
         workspace: path.resolve(o.workspace as string),
         json: Boolean(o.json),
       });

@@ -11,6 +11,8 @@ export interface RunOptions {
   name?: string;
   policy?: string;
   mode?: string;
+  /** docker (the default) or process. */
+  runtime?: string;
   workspace: string;
   agent: string;
   args: string[];
@@ -48,6 +50,7 @@ export async function run(opts: RunOptions): Promise<{ session: string; exitCode
         policyOrigin: policy.origin,
         command,
         env,
+        runtime: opts.runtime ?? '',
       },
       20 * 60_000,
     );

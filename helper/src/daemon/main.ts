@@ -14,6 +14,8 @@ import { logger } from '../log';
 import { loadGovernedServers, setGovernedServers } from '../mcp/servers';
 import { bridgeGateway, startEgress } from '../proxy/egress';
 import { DockerRuntime } from '../runtime/docker';
+import { ProcessRuntime } from '../runtime/process';
+import { removeEmptySandboxCgroups } from '../runtime/process-cgroup';
 import { SessionManager } from '../session/manager';
 import { newToken } from '../ui/access';
 import { ControlUi } from '../ui/server';
@@ -53,21 +55,32 @@ async function main(): Promise<void> {
   }
 
   const runtime = new DockerRuntime(settings.socket, settings.dockerSocket);
-  await runtime.ping();
+  // Without an engine, leashd still serves process sessions (docs/runtimes.md).
+  const dockerProblem = await runtime.ping().then(
+    () => undefined,
+    (err: Error) => err.message,
+  );
+  if (dockerProblem) log.warn('only the process runtime is available', { why: dockerProblem });
   // Sessions of an earlier leashd that died: their enforcement is gone, so they end now.
-  for (const c of await runtime.leftovers()) {
+  for (const c of dockerProblem ? [] : await runtime.leftovers()) {
     log.warn('removing a session container left by an earlier leashd', c);
     await runtime.remove(c.id);
+  }
+  for (const dir of removeEmptySandboxCgroups()) {
+    log.info('removed the cgroup of a process sandbox an earlier leashd left', { dir });
   }
 
   fs.mkdirSync(settings.stateDir, { recursive: true, mode: 0o700 });
   fs.chmodSync(settings.stateDir, 0o700);
-  const egress = await startEgress({
-    stateDir: settings.stateDir,
-    gateway: await bridgeGateway(runtime.docker),
-    testSettingsFile: program.opts<{ proxyTestSettings?: string }>().proxyTestSettings,
-    log: log.child({ component: 'proxy' }),
-  });
+  // The proxy listens on Docker's bridge; process sandboxes have loopback only.
+  const egress = dockerProblem
+    ? undefined
+    : await startEgress({
+        stateDir: settings.stateDir,
+        gateway: await bridgeGateway(runtime.docker),
+        testSettingsFile: program.opts<{ proxyTestSettings?: string }>().proxyTestSettings,
+        log: log.child({ component: 'proxy' }),
+      });
   const store = new AuditStore(path.join(settings.stateDir, 'audit.db'));
   const audit = new AuditWriter(store, log.child({ component: 'audit' }));
   const retention = { maxAgeDays: settings.retentionDays, maxEvents: settings.maxEvents };
@@ -90,11 +103,20 @@ async function main(): Promise<void> {
         os.hostname(),
       )
     : undefined;
-  const sessions = new SessionManager(runtime, audit, log, settings.image, [
+  const leashdPaths = [
     settings.stateDir,
     path.dirname(settings.socket),
     path.dirname(SETTINGS_FILE),
-  ]);
+  ];
+  const sessions = new SessionManager(
+    runtime,
+    new ProcessRuntime(leashdPaths),
+    dockerProblem,
+    audit,
+    log,
+    settings.image,
+    leashdPaths,
+  );
 
   const state: DaemonState = {
     backend: probe.backend,
@@ -118,7 +140,7 @@ async function main(): Promise<void> {
       .catch((err: Error) => log.warn('shutdown step failed', { error: err.message }))
       .finally(() => {
         ui?.close();
-      egress.close();
+        egress?.close();
         audit.close();
         store.close();
         fs.rmSync(settings.socket, { force: true });
@@ -129,7 +151,7 @@ async function main(): Promise<void> {
   };
   server.addService(
     loadService().service,
-    buildService({ sessions, store, runtime, state, log, shutdown: () => shutdown('requested') }),
+    buildService({ sessions, store, state, log, shutdown: () => shutdown('requested') }),
   );
 
   await listen(server, settings);

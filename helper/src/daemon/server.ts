@@ -1,14 +1,12 @@
 /** The gRPC service of leashd: each handler maps one call of helper/proto/leash.proto. */
 import * as grpc from '@grpc/grpc-js';
-import type Docker from 'dockerode';
-import { PassThrough, type Readable } from 'node:stream';
 import type { AuditStore, EventFilter } from '../audit/store';
 import { matches } from '../audit/store';
 import type { AuditEvent } from '../audit/event';
 import type { AttachInputMsg, AttachOutputMsg, EventMsg, SessionInfoMsg } from '../grpc';
 import type { Logger } from '../log';
 import { mcpCalls } from '../mcp/calls';
-import { LAUNCHER_IN_SANDBOX, type DockerRuntime } from '../runtime/docker';
+import type { SandboxCommand } from '../runtime/runtime';
 import type { SessionManager } from '../session/manager';
 import { parseMode } from '../session/modes';
 import { PolicyError, type Session } from '../session/session';
@@ -63,6 +61,7 @@ export function sessionInfo(s: Session): SessionInfoMsg {
     principals: s.principals,
     denials: String(s.denials),
     notices: s.notices,
+    runtime: s.spec.runtime,
   };
 }
 
@@ -78,12 +77,11 @@ export function eventMsg(e: AuditEvent): EventMsg {
 export function buildService(deps: {
   sessions: SessionManager;
   store: AuditStore;
-  runtime: DockerRuntime;
   state: DaemonState;
   log: Logger;
   shutdown: () => void;
 }): grpc.UntypedServiceImplementation {
-  const { sessions, store, runtime, state, log } = deps;
+  const { sessions, store, state, log } = deps;
 
   return {
     ...mcpCalls(unary),
@@ -119,6 +117,7 @@ export function buildService(deps: {
         policyOrigin: string;
         command: string[];
         env: Record<string, string>;
+        runtime: string;
       }) => sessionInfo(await sessions.create(req)),
     ),
 
@@ -232,7 +231,7 @@ export function buildService(deps: {
           );
           return;
         }
-        startAttach(call, msg.start, sessions, runtime, log, () => {
+        startAttach(call, msg.start, sessions, log, () => {
           call.off('data', onEarly);
           return early;
         }).catch((err: Error) => {
@@ -251,7 +250,6 @@ async function startAttach(
   call: grpc.ServerDuplexStream<AttachInputMsg, AttachOutputMsg>,
   start: NonNullable<AttachInputMsg['start']>,
   sessions: SessionManager,
-  runtime: DockerRuntime,
   log: Logger,
   takeEarlyInput: () => AttachInputMsg[],
 ): Promise<void> {
@@ -265,39 +263,27 @@ async function startAttach(
   // The command starts under leash-launch, which waits until the change guard holds its
   // seccomp listener (and, for a further principal, leashd has moved it into that
   // principal's cgroup): nothing of the command runs before it is judged as what it is.
-  const command = [
-    LAUNCHER_IN_SANDBOX,
-    '--',
-    ...(further ? (start.command ?? []) : session.commandLine()),
-  ];
-  const { exec, stream } = await runtime.exec(session.container.id, command, {
-    tty: start.tty,
-    env: session.spec.env,
-    workdir: session.spec.workspace,
-    ...(session.spec.devcontainer?.user !== undefined
-      ? { user: session.spec.devcontainer.user }
-      : {}),
-  });
-  if (start.tty && start.cols > 0) await resize(exec, start.cols, start.rows, log);
+  const command = await session.startCommand(
+    further ? (start.command ?? []) : session.commandLine(),
+    start.tty,
+  );
+  const stream = command.stdin;
+  if (start.tty && start.cols > 0) await resize(command, start.cols, start.rows, log);
 
   const toStdout = (chunk: Buffer): void => void call.write({ stdout: chunk });
   const toStderr = (chunk: Buffer): void => void call.write({ stderr: chunk });
-  let launcherOutput: Readable = stream;
-  if (!start.tty) {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    out.on('data', toStdout);
-    launcherOutput = err;
-    runtime.docker.modem.demuxStream(stream, out, err);
-  }
-  const launched = readLaunchLine(launcherOutput, start.tty ? toStdout : toStderr);
+  // With a terminal the launcher's line arrives with the rest of the output on stdout.
+  if (!start.tty) command.stdout.on('data', toStdout);
+  const launched = start.tty
+    ? readLaunchLine(command.stdout, toStdout)
+    : readLaunchLine(command.stderr, toStderr);
 
   // The session ends with its command; its events are stored before the exit code is sent,
   // so a client that then queries the audit log sees all of them.
-  stream.on('end', () => {
+  command.stdout.on('end', () => {
     const finish = async (): Promise<number> => {
       try {
-        return (await exec.inspect()).ExitCode ?? 255;
+        return await command.exitCode();
       } catch (err) {
         log.error('could not read the exit code', { error: (err as Error).message });
         return 255;
@@ -332,7 +318,7 @@ async function startAttach(
 
   const onInput = (msg: AttachInputMsg): void => {
     if (msg.stdin) stream.write(msg.stdin);
-    else if (msg.resize) void resize(exec, msg.resize.cols, msg.resize.rows, log);
+    else if (msg.resize) void resize(command, msg.resize.cols, msg.resize.rows, log);
     else if (msg.closeStdin) stream.end();
   };
   for (const msg of takeEarlyInput()) onInput(msg);
@@ -350,8 +336,13 @@ function killQuietly(pid: number, log: Logger): void {
 /** The byte that lets a waiting leash-launch run its command. */
 const GO_AHEAD = Buffer.from('g');
 
-async function resize(exec: Docker.Exec, cols: number, rows: number, log: Logger): Promise<void> {
-  await exec.resize({ w: cols, h: rows }).catch((err: Error) => {
+async function resize(
+  command: SandboxCommand,
+  cols: number,
+  rows: number,
+  log: Logger,
+): Promise<void> {
+  await command.resize(cols, rows).catch((err: Error) => {
     log.debug('resize failed', { error: err.message });
   });
 }

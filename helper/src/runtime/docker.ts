@@ -3,7 +3,8 @@ import { launcherPath } from '@leash/bpf';
 import Docker from 'dockerode';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import type { Duplex } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
+import type { CommandOptions, Sandbox, SandboxCommand } from './runtime';
 import { sandboxSeccompProfile } from './seccomp';
 
 export const SESSION_LABEL = 'dev.leash.session';
@@ -26,16 +27,7 @@ export interface ContainerSpec {
   dns?: string[];
 }
 
-export interface SandboxContainer {
-  id: string;
-  /** Host pid of the container's init. */
-  pid: number;
-  /** The container's IPv4 address on the bridge (the proxy knows its sessions by it). */
-  address: string;
-  /** The container's cgroup v2 directory. */
-  cgroupPath: string;
-  /** Mount points inside the container that file enforcement watches. */
-  mountPoints: string[];
+export interface SandboxContainer extends Sandbox {
   /** The connection holding the init's stdin open: when leashd dies it closes, and so does
    *  the container (its init reads stdin until end of file). */
   lifeline: Duplex;
@@ -163,6 +155,28 @@ export class DockerRuntime {
     });
     const stream = (await exec.start({ hijack: true, stdin: true, Tty: opts.tty })) as Duplex;
     return { exec, stream };
+  }
+
+  /** `exec` as the runtime interface has it: output demultiplexed, exit code and resize. */
+  async run(id: string, command: string[], opts: CommandOptions): Promise<SandboxCommand> {
+    const { exec, stream } = await this.exec(id, command, opts);
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    if (opts.tty) stream.pipe(stdout);
+    else this.docker.modem.demuxStream(stream, stdout, stderr);
+    stream.on('end', () => {
+      stdout.end();
+      stderr.end();
+    });
+    return {
+      stdin: stream,
+      stdout,
+      stderr,
+      exitCode: async () => (await exec.inspect()).ExitCode ?? 255,
+      resize: async (cols, rows) => {
+        await exec.resize({ w: cols, h: rows });
+      },
+    };
   }
 
   async remove(id: string): Promise<void> {

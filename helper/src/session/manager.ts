@@ -6,6 +6,8 @@ import type { Logger } from '../log';
 import { readDevcontainer, type DevcontainerSetup } from '../runtime/devcontainer';
 import { baseImageOf, homeIn, withAgentLayer } from '../runtime/devcontainer-image';
 import { ENV_ALLOWLIST, type DockerRuntime } from '../runtime/docker';
+import { PROCESS_HOME, sandboxUser, type ProcessRuntime } from '../runtime/process';
+import { parseRuntime } from '../runtime/runtime';
 import { parseMode } from './modes';
 import { followPolicyFile } from './policy-watch';
 import { SANDBOX_HOME, Session, type SessionSpec } from './session';
@@ -17,8 +19,11 @@ const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
 
+  /** `dockerProblem`: why the docker runtime cannot be used here, when it cannot. */
   constructor(
     private readonly runtime: DockerRuntime,
+    private readonly processRuntime: ProcessRuntime,
+    private readonly dockerProblem: string | undefined,
     private readonly audit: AuditWriter,
     private readonly log: Logger,
     private readonly image: string,
@@ -69,15 +74,22 @@ export class SessionManager {
     return s;
   }
 
-  async create(req: Omit<SessionSpec, 'mode'> & { mode: string }): Promise<Session> {
+  async create(
+    req: Omit<SessionSpec, 'mode' | 'runtime'> & { mode: string; runtime: string },
+  ): Promise<Session> {
     const profile = agentProfile(req.agent);
     const mode = parseMode(req.mode);
+    const runtime = parseRuntime(req.runtime);
     const name = req.name || crypto.randomBytes(4).toString('hex');
     if (!NAME_RE.test(name)) {
       throw new Error(`session name ${name} is not valid: use lower-case letters, digits, . _ -`);
     }
     if (this.sessions.has(name)) throw new Error(`a session named ${name} already exists`);
     const workspace = checkWorkspace(req.workspace, this.leashdPaths);
+    if (runtime === 'process') return this.createProcess({ ...req, name, mode, workspace });
+    if (this.dockerProblem) {
+      throw new Error(`${this.dockerProblem}; or run the session with --runtime process`);
+    }
     const leashImage = agentImage(profile, this.image);
     if (!(await this.runtime.imageExists(leashImage))) {
       throw new Error(
@@ -91,29 +103,56 @@ export class SessionManager {
     const dc = await this.devcontainer(workspace, profile, leashImage);
     const image = dc?.image ?? leashImage;
 
-    const env: Record<string, string> = { PATH: SANDBOX_PATH, HOME: dc?.home ?? SANDBOX_HOME };
-    for (const key of ENV_ALLOWLIST) {
-      const v = req.env[key];
-      if (v !== undefined) env[key] = v;
-    }
+    const env = sandboxEnv(dc?.home ?? SANDBOX_HOME, req.env);
     Object.assign(env, dc?.env ?? {}, agentEnv(profile, req.env));
-    const command = profile.command(req.command);
-    const log = this.log.child({ session: name });
     const session = new Session(
       {
         ...req,
         name,
         mode,
+        runtime,
         workspace,
         env,
-        command,
+        command: profile.command(req.command),
         ...(dc ? { home: dc.home, devcontainer: dc.setup } : {}),
       },
       this.runtime,
       this.audit,
-      log,
+      this.log.child({ session: name }),
       image,
     );
+    return this.started(session);
+  }
+
+  /** A session without an image: the host's own programs, as the workspace's owner. */
+  private async createProcess(
+    req: Omit<SessionSpec, 'runtime' | 'home' | 'devcontainer'>,
+  ): Promise<Session> {
+    // Checked here too, so that a root-owned workspace is refused before anything starts.
+    sandboxUser(req.workspace);
+    const profile = agentProfile(req.agent);
+    const env = sandboxEnv(PROCESS_HOME, req.env);
+    Object.assign(env, agentEnv(profile, req.env));
+    const session = new Session(
+      {
+        ...req,
+        runtime: 'process',
+        home: PROCESS_HOME,
+        env,
+        command: profile.command(req.command),
+      },
+      this.processRuntime,
+      this.audit,
+      this.log.child({ session: req.name }),
+      '',
+    );
+    return this.started(session);
+  }
+
+  /** Starts a session and keeps it until it stops; one that fails to start is forgotten. */
+  private async started(session: Session): Promise<Session> {
+    const name = session.name;
+    const log = this.log.child({ session: name });
     this.sessions.set(name, session);
     session.onStop(() => this.sessions.delete(name));
     try {
@@ -132,3 +171,13 @@ export class SessionManager {
 }
 
 const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** PATH, HOME and the allowlisted variables the caller set; nothing else of its environment. */
+function sandboxEnv(home: string, caller: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = { PATH: SANDBOX_PATH, HOME: home };
+  for (const key of ENV_ALLOWLIST) {
+    const v = caller[key];
+    if (v !== undefined) env[key] = v;
+  }
+  return env;
+}

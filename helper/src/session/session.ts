@@ -30,7 +30,9 @@ import { McpBridge } from '../mcp/bridge';
 import { governedServers } from '../mcp/servers';
 import { SessionMcp } from '../mcp/session-mcp';
 import { bindsOf, type DevcontainerSetup } from '../runtime/devcontainer';
-import { LAUNCHER_IN_SANDBOX, type DockerRuntime, type SandboxContainer } from '../runtime/docker';
+import { DockerRuntime, LAUNCHER_IN_SANDBOX } from '../runtime/docker';
+import { ProcessRuntime, sandboxUser } from '../runtime/process';
+import type { RuntimeName, Sandbox, SandboxCommand } from '../runtime/runtime';
 import { nowRfc3339Nano } from '../time';
 import { enforcedRules, type Mode } from './modes';
 import { enforcedExecRules, ExecEnforcer, execDiagnostics } from './exec-enforcer';
@@ -53,6 +55,8 @@ export interface SessionSpec {
   env: Record<string, string>;
   /** The sandbox user's home, which `@home` stands for; SANDBOX_HOME when unset. */
   home?: string;
+  /** What runs the sandbox: a container, or a bare process tree (docs/runtimes.md). */
+  runtime: RuntimeName;
   /** What the workspace's devcontainer.json asks for beyond its image. */
   devcontainer?: DevcontainerSetup;
 }
@@ -76,6 +80,7 @@ export function compileFor(
     policyText: string;
     policyOrigin: string;
     home?: string;
+    runtime?: RuntimeName;
   },
   others: string[] = [],
 ): {
@@ -100,7 +105,10 @@ export function compileFor(
   for (const name of [spec.agent, ...others]) {
     const rules = result.ir.principals[name];
     if (!rules) throw new Error(`compiler gave no rules for principal ${name}`);
-    rules.connects = [...egressConnectRules(rules), ...rules.connects];
+    // A process sandbox has loopback only: nothing to let through to the proxy.
+    if (spec.runtime !== 'process') {
+      rules.connects = [...egressConnectRules(rules), ...rules.connects];
+    }
     const execErrors = execDiagnostics(rules, spec.policyOrigin);
     if (execErrors.length > 0) throw new PolicyError(execErrors, spec.policyOrigin);
     compiled.set(name, rules);
@@ -118,7 +126,7 @@ export class Session {
   readonly started = nowRfc3339Nano();
   state: 'starting' | 'running' | 'stopped' = 'starting';
   denials = 0;
-  container?: SandboxContainer;
+  container?: Sandbox;
   private ir: PolicyIR;
   private rules: PrincipalIR;
   private always: Set<string>;
@@ -140,7 +148,7 @@ export class Session {
 
   constructor(
     readonly spec: SessionSpec,
-    private readonly runtime: DockerRuntime,
+    private readonly runtime: DockerRuntime | ProcessRuntime,
     private readonly audit: AuditWriter,
     private readonly log: Logger,
     readonly image: string,
@@ -199,17 +207,9 @@ export class Session {
     this.stopListeners.push(listener);
   }
 
-  /** Starts the container and attaches enforcement; on any failure nothing is left running. */
+  /** Starts the sandbox and attaches enforcement; on any failure nothing is left running. */
   async start(): Promise<void> {
-    const egress = egressContainerSpec();
-    this.container = await this.runtime.start({
-      session: this.name,
-      image: this.image,
-      workspace: this.spec.workspace,
-      env: { ...this.spec.env, ...egress.env },
-      binds: [...egress.binds, ...bindsOf(this.spec.devcontainer?.mounts ?? [])],
-      dns: egress.dns,
-    });
+    this.container = await this.startSandbox();
     const c = this.container;
     try {
       const enforced = enforcedRules(this.mode, this.rules, this.always);
@@ -245,13 +245,17 @@ export class Session {
         onEvent: (e) => this.onChange(this.principal, e),
       });
       const servers = governedServers();
+      const docker = this.runtime instanceof DockerRuntime ? this.runtime : undefined;
+      if (!docker && servers.size > 0) {
+        this.log.warn('governed MCP servers are not offered to process sessions yet');
+      }
       // A governed server's own sandbox is a session of principal mcp:<server>; it has none.
-      if (servers.size > 0 && !this.principal.startsWith('mcp:')) {
+      if (docker && servers.size > 0 && !this.principal.startsWith('mcp:')) {
         this.mcpBridge = await McpBridge.open({
           session: this.name,
           workspace: this.spec.workspace,
           servers,
-          runtime: this.runtime,
+          runtime: docker,
           mcp: this.mcp,
           principalSandbox: (principal, command, env) =>
             new Session(
@@ -264,7 +268,7 @@ export class Session {
                 policyText: this.policyText,
                 policyOrigin: this.policyOrigin,
               },
-              this.runtime,
+              docker,
               this.audit,
               this.log.child({ principal }),
               this.image,
@@ -272,22 +276,24 @@ export class Session {
           log: this.log.child({ component: 'mcp' }),
         });
       }
-      this.egress = await SessionEgress.attach(
-        {
-          name: this.name,
-          principal: this.principal,
-          rules: () => this.rules,
-          mode: () => this.mode,
-          always: () => this.always,
-          push: (e) => {
-            if (e.decision === 'deny') this.denials++;
-            this.audit.push(e);
+      if (this.runtime instanceof DockerRuntime) {
+        this.egress = await SessionEgress.attach(
+          {
+            name: this.name,
+            principal: this.principal,
+            rules: () => this.rules,
+            mode: () => this.mode,
+            always: () => this.always,
+            push: (e) => {
+              if (e.decision === 'deny') this.denials++;
+              this.audit.push(e);
+            },
+            mcp: () => this.mcp,
+            log: this.log,
           },
-          mcp: () => this.mcp,
-          log: this.log,
-        },
-        c,
-      );
+          c,
+        );
+      }
     } catch (err) {
       await this.stop('enforcement failed to start');
       throw new Error(`could not enforce the policy: ${(err as Error).message}`);
@@ -312,10 +318,41 @@ export class Session {
     });
   }
 
+  private async startSandbox(): Promise<Sandbox> {
+    if (this.runtime instanceof ProcessRuntime) {
+      const workspace = this.spec.workspace;
+      return this.runtime.start({ session: this.name, workspace, user: sandboxUser(workspace) });
+    }
+    const egress = egressContainerSpec();
+    return this.runtime.start({
+      session: this.name,
+      image: this.image,
+      workspace: this.spec.workspace,
+      env: { ...this.spec.env, ...egress.env },
+      binds: [...egress.binds, ...bindsOf(this.spec.devcontainer?.mounts ?? [])],
+      dns: egress.dns,
+    });
+  }
+
+  /**
+   * Starts `command` in the sandbox under leash-launch, which waits for the go-ahead until
+   * superviseLaunch has taken it over.
+   */
+  async startCommand(command: string[], tty: boolean): Promise<SandboxCommand> {
+    if (!this.container) throw new Error(`session ${this.name} has no sandbox`);
+    const user = this.spec.devcontainer?.user;
+    return this.runtime.run(this.container.id, [LAUNCHER_IN_SANDBOX, '--', ...command], {
+      tty,
+      env: this.spec.env,
+      workdir: this.spec.workspace,
+      ...(user !== undefined ? { user } : {}),
+    });
+  }
+
   /** Runs the devcontainer's postCreateCommand under the policy; a failure ends the session. */
   private async runPostCreate(): Promise<void> {
     const dc = this.spec.devcontainer;
-    if (!dc?.postCreate || !this.container) return;
+    if (!dc?.postCreate || !this.container || !(this.runtime instanceof DockerRuntime)) return;
     const command =
       'argv' in dc.postCreate ? dc.postCreate.argv : ['/bin/sh', '-c', dc.postCreate.shell];
     const result = await runOneOff(
@@ -349,6 +386,11 @@ export class Session {
       throw new Error(`session ${this.name} is not enforcing`);
     }
     const hostPid = launcherHostPid(this.container.pid, sandboxPid);
+    // A process sandbox's commands start outside its cgroup, so that nothing before the
+    // launcher is judged as the session's: the agent's enters it here.
+    if (principal === this.principal && this.runtime instanceof ProcessRuntime) {
+      this.runtime.place(this.container.id, hostPid);
+    }
     const listener = takeSeccompListener(hostPid, fd);
     if (principal === this.principal) {
       this.changeGuard.addListener(listener);
