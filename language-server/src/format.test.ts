@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DocumentFormattingRequest, type TextEdit } from 'vscode-languageserver-protocol/node';
+import {
+  DocumentFormattingRequest,
+  DocumentRangeFormattingRequest,
+  type Range,
+  type TextEdit,
+} from 'vscode-languageserver-protocol/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { startServer, type Client } from './lsp-client';
 
@@ -55,5 +60,70 @@ describe('formatting', () => {
     const messy = '@id("any")   permit(principal,action,resource);';
     const edits = await format(client.open('after-deep.cedar', messy));
     assert.equal(edits[0]?.newText, '@id("any")\npermit (principal, action, resource);\n');
+  });
+
+  async function formatRange(uri: string, range: Range): Promise<TextEdit[]> {
+    const edits = await client.connection.sendRequest(DocumentRangeFormattingRequest.type, {
+      textDocument: { uri },
+      range,
+      options: { tabSize: 2, insertSpaces: true },
+    });
+    return edits ?? [];
+  }
+
+  const MESSY = [
+    '@id("a")   permit(principal,action,resource);  // stays as typed',
+    '// about b',
+    '@id("b")   permit(principal,',
+    '   action==Leash::Action::"Exec",resource);',
+    '@id("c")   forbid(principal,action,resource);',
+    '@id("broken") permit (principal action, resource);',
+  ].join('\n');
+
+  it('formats the policies a range touches, whole, and nothing else', async () => {
+    const uri = client.open('range.cedar', MESSY);
+    // From inside b's first line to inside its second: b alone.
+    const range = { start: { line: 2, character: 14 }, end: { line: 3, character: 5 } };
+    const edits = await formatRange(uri, range);
+    const formatted = TextDocument.applyEdits(TextDocument.create(uri, 'cedar', 1, MESSY), edits);
+    assert.equal(
+      formatted,
+      [
+        '@id("a")   permit(principal,action,resource);  // stays as typed',
+        '// about b',
+        '@id("b")',
+        'permit (',
+        '  principal,',
+        '  action == Leash::Action::"Exec",',
+        '  resource',
+        ');',
+        '@id("c")   forbid(principal,action,resource);',
+        '@id("broken") permit (principal action, resource);',
+      ].join('\n'),
+    );
+  });
+
+  it('formats every policy in a range across several, and skips one that does not parse', async () => {
+    const uri = client.open('range-all.cedar', MESSY);
+    const range = { start: { line: 0, character: 0 }, end: { line: 5, character: 10 } };
+    const edits = await formatRange(uri, range);
+    assert.deepEqual(
+      edits.map((e) => e.range.start.line),
+      [0, 2, 4],
+    );
+    assert.equal(edits[0]?.newText, '@id("a")\npermit (principal, action, resource);');
+    assert.equal(edits[2]?.newText, '@id("c")\nforbid (principal, action, resource);');
+  });
+
+  it('offers nothing for a range over a comment or over tidy policies', async () => {
+    const uri = client.open('range-none.cedar', MESSY);
+    const comment = { start: { line: 1, character: 0 }, end: { line: 1, character: 10 } };
+    assert.deepEqual(await formatRange(uri, comment), []);
+    const tidy = client.open(
+      'range-tidy.cedar',
+      '@id("any")\npermit (principal, action, resource);\n',
+    );
+    const all = { start: { line: 0, character: 0 }, end: { line: 2, character: 0 } };
+    assert.deepEqual(await formatRange(tidy, all), []);
   });
 });

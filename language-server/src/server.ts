@@ -18,7 +18,7 @@ import { Definitions } from './definition';
 import { DiagnosticsPublisher } from './diagnostics';
 import { PolicyDocuments } from './documents';
 import { ExampleRunner, policyUriOf } from './examples';
-import { format } from './format';
+import { format, formatRange } from './format';
 import { PolicyFromEvent } from './policy-from-event';
 import { PolicyFromEventRequest } from './protocol';
 import { Hoverer } from './hover';
@@ -49,6 +49,7 @@ connection.onInitialize((params): InitializeResult => {
       completionProvider: { triggerCharacters: TRIGGER_CHARACTERS },
       hoverProvider: true,
       documentFormattingProvider: true,
+      documentRangeFormattingProvider: true,
       documentSymbolProvider: true,
       definitionProvider: true,
       codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
@@ -128,6 +129,9 @@ function withDoc<P extends { textDocument: { uri: string } }, R>(
 connection.onCompletion(withDoc((doc, params) => completer.complete(doc, params)));
 connection.onHover(withDoc((doc, params) => hoverer.hover(doc, params)));
 connection.onDocumentFormatting(withDoc((doc) => format(doc, connection)));
+connection.onDocumentRangeFormatting(
+  withDoc((doc, params) => formatRange(doc, params.range, connection)),
+);
 connection.onDocumentSymbol(withDoc((doc) => symbols(doc)));
 connection.onDefinition(withDoc((doc, params) => definitions.definition(doc, params)));
 connection.onCodeAction(withDoc((doc, params) => codeActions.actions(doc, params)));
