@@ -2,11 +2,16 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
+import { compilePolicy, decideHttp, DEFAULT_POLICY_PATH } from '@leash/policies';
+import * as fs from 'node:fs';
 import {
   agentEnv,
   agentImage,
   agentImageTag,
+  agentPolicy,
   agentProfile,
+  configBinds,
+  keyHost,
   KNOWN_AGENTS,
   pinnedVersions,
 } from './index';
@@ -35,14 +40,14 @@ describe('agent profiles', () => {
       SECRET_TOKEN: 'x',
       HOME: '/home/user',
     };
-    const env = agentEnv(agentProfile('claude'), caller);
+    const env = agentEnv(agentProfile('claude'), caller, '/root');
     assert.equal(env.ANTHROPIC_API_KEY, 'leash-placeholder-claude');
     assert.equal(env.ANTHROPIC_BASE_URL, 'http://127.0.0.1:9');
     assert.equal(env.SECRET_TOKEN, undefined);
     assert.equal(env.HOME, undefined);
     for (const name of KNOWN_AGENTS) {
       const profile = agentProfile(name);
-      if (profile.apiKey) assert.ok(!profile.callerEnv.includes(profile.apiKey.env), name);
+      for (const key of profile.apiKeys) assert.ok(!profile.callerEnv.includes(key.env), name);
     }
   });
 
@@ -54,7 +59,7 @@ describe('agent profiles', () => {
       '-p',
       'hi',
     ]);
-    const env = agentEnv(claude, {});
+    const env = agentEnv(claude, {}, '/home/dev');
     for (const key of [
       'IS_SANDBOX',
       'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC',
@@ -64,7 +69,86 @@ describe('agent profiles', () => {
     ]) {
       assert.equal(env[key], '1', key);
     }
-    assert.equal(claude.apiKey?.host, 'api.anthropic.com');
+    assert.equal(claude.apiKeys[0]?.host, 'api.anthropic.com');
+    assert.equal(env.CLAUDE_CONFIG_DIR, '/home/dev/.claude');
+  });
+
+  it('give each agent a permit for its API host that injects its key only when leashd holds it', () => {
+    const base = fs.readFileSync(DEFAULT_POLICY_PATH, 'utf8');
+    const req = { host: 'api.anthropic.com', port: 443, method: 'POST', path: '/v1/messages' };
+    const compile = (held: string[]) => {
+      const text = base + agentPolicy(agentProfile('claude'), {}, held);
+      const r = compilePolicy(text, 'p.cedar', {
+        session: 's',
+        principals: ['claude', 'mcp:notes'],
+        workspace: '/w',
+        home: '/root',
+      });
+      assert.deepEqual(
+        r.diagnostics.filter((d) => d.severity === 'error'),
+        [],
+      );
+      return r.ir?.principals ?? {};
+    };
+    const withKey = compile(['ANTHROPIC_API_KEY']);
+    const claude = withKey.claude;
+    assert.ok(claude);
+    assert.deepEqual(decideHttp(claude, req), {
+      decision: 'allow',
+      policies: ['leash-agent-claude-ANTHROPIC_API_KEY'],
+      inject: [
+        {
+          name: 'x-api-key',
+          value: '${secret:ANTHROPIC_API_KEY}',
+          policy: 'leash-agent-claude-ANTHROPIC_API_KEY',
+        },
+      ],
+    });
+    // Another host, and another principal of the session, get neither the permit nor the key.
+    assert.equal(decideHttp(claude, { ...req, host: 'api.openai.com' }).decision, 'deny');
+    const mcp = withKey['mcp:notes'];
+    assert.ok(mcp);
+    assert.equal(decideHttp(mcp, req).decision, 'deny');
+    // Without the key held, the host is reachable and nothing is injected.
+    const without = compile([]).claude;
+    assert.ok(without);
+    assert.equal(decideHttp(without, req).decision, 'allow');
+    assert.deepEqual(decideHttp(without, req).inject, []);
+  });
+
+  it('move a key to the host of an https base URL only', () => {
+    const [key] = agentProfile('qwen').apiKeys;
+    assert.ok(key);
+    assert.equal(keyHost(key, {}), 'api.openai.com');
+    assert.equal(
+      keyHost(key, { OPENAI_BASE_URL: 'https://llm.example.org/v1' }),
+      'llm.example.org',
+    );
+    assert.equal(keyHost(key, { OPENAI_BASE_URL: 'http://llm.example.org/v1' }), 'api.openai.com');
+    assert.equal(keyHost(key, { OPENAI_BASE_URL: 'https://127.0.0.1:8/v1' }), 'api.openai.com');
+    assert.equal(keyHost(key, { OPENAI_BASE_URL: 'not a url' }), 'api.openai.com');
+    const [codexKey] = agentProfile('codex').apiKeys;
+    assert.ok(codexKey);
+    assert.equal(
+      keyHost(codexKey, { OPENAI_BASE_URL: 'https://llm.example.org' }),
+      'api.openai.com',
+    );
+  });
+
+  it('keep each agent configuration in a volume per agent and workspace', () => {
+    const a = configBinds(agentProfile('opencode'), '/src/a', '/home/dev');
+    assert.equal(a.length, 2);
+    assert.match(
+      a[0] ?? '',
+      /^leash-opencode-[0-9a-f]{12}-config-opencode:\/home\/dev\/\.config\/opencode:rw$/,
+    );
+    assert.match(a[1] ?? '', /-local-share-opencode:\/home\/dev\/\.local\/share\/opencode:rw$/);
+    assert.notDeepEqual(configBinds(agentProfile('opencode'), '/src/b', '/home/dev'), a);
+    assert.notEqual(
+      configBinds(agentProfile('claude'), '/src/a', '/root')[0]?.split(':')[0],
+      configBinds(agentProfile('codex'), '/src/a', '/root')[0]?.split(':')[0],
+    );
+    assert.deepEqual(configBinds(agentProfile('shell'), '/src/a', '/root'), []);
   });
 
   it('run the shell command as given, and an interactive shell without one', () => {

@@ -1,5 +1,5 @@
 /** Claude Code (`@anthropic-ai/claude-code`). */
-import { agentBin, type AgentProfile } from './profile';
+import { agentBin, ANTHROPIC_KEY, type AgentProfile } from './profile';
 
 export const claude: AgentProfile = {
   name: 'claude',
@@ -16,7 +16,9 @@ export const claude: AgentProfile = {
     DISABLE_AUTOUPDATER: '1',
   },
   callerEnv: ['ANTHROPIC_BASE_URL', 'ANTHROPIC_MODEL', 'ANTHROPIC_SMALL_FAST_MODEL'],
-  apiKey: { env: 'ANTHROPIC_API_KEY', host: 'api.anthropic.com' },
+  apiKeys: [{ ...ANTHROPIC_KEY, baseUrlEnv: 'ANTHROPIC_BASE_URL' }],
+  // With CLAUDE_CONFIG_DIR set, its `.claude.json` moves into the directory too.
+  config: { dirs: ['.claude'], env: 'CLAUDE_CONFIG_DIR' },
   // `--mcp-config` takes several values; in the `=` form it takes just this one, so the
   // caller's own arguments that follow are left alone.
   mcpArgs: (servers) => {

@@ -1,5 +1,5 @@
 /** Codex (`@openai/codex`). */
-import { agentBin, type AgentProfile } from './profile';
+import { agentBin, OPENAI_KEY, type AgentProfile } from './profile';
 
 export const codex: AgentProfile = {
   name: 'codex',
@@ -7,11 +7,12 @@ export const codex: AgentProfile = {
   image: 'agents',
   // Leash is the sandbox: Codex's own (which needs namespaces the sandbox refuses) is off.
   command: (args) => [agentBin('codex'), '--dangerously-bypass-approvals-and-sandbox', ...args],
-  env: {
-    CODEX_HOME: '/root/.codex',
-  },
-  callerEnv: ['OPENAI_BASE_URL'],
-  apiKey: { env: 'OPENAI_API_KEY', host: 'api.openai.com' },
+  env: {},
+  callerEnv: [],
+  // Its built-in provider sends no key of its own without `codex login` (OPENAI_BASE_URL is
+  // not read either): the proxy's header is what authenticates it.
+  apiKeys: [OPENAI_KEY],
+  config: { dirs: ['.codex'], env: 'CODEX_HOME' },
   // `-c` overrides of its config.toml; values are TOML, which JSON strings and arrays are.
   mcpArgs: (servers) =>
     Object.entries(servers).flatMap(([name, [command, ...args]]) => [

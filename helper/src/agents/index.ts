@@ -1,15 +1,19 @@
 /** Every agent Leash can run, and how a session for one is put together. */
+import * as path from 'node:path';
 import { claude } from './claude';
 import { codex } from './codex';
 import { gemini } from './gemini';
 import { agentImageTag } from './image';
+import { keyPlaceholder } from './keys';
 import { opencode } from './opencode';
 import type { AgentProfile } from './profile';
 import { qwen } from './qwen';
 import { shell } from './shell';
 
-export type { AgentProfile } from './profile';
+export type { AgentProfile, ApiKey } from './profile';
 export { agentImageTag, pinnedVersions } from './image';
+export { agentPolicy, keyHost, keyPlaceholder, registerKeys } from './keys';
+export { configBinds, configVolumes } from './volumes';
 
 const PROFILES: AgentProfile[] = [shell, claude, codex, gemini, qwen, opencode];
 
@@ -28,17 +32,13 @@ export function agentImage(profile: AgentProfile, baseImage: string): string {
   return profile.image === 'base' ? baseImage : agentImageTag();
 }
 
-/** What the sandbox holds in place of an API key until the proxy swaps the real one in on
- *  requests to the key's host (issue 6); never a real key. */
-export function keyPlaceholder(profile: AgentProfile): string {
-  return `leash-placeholder-${profile.name}`;
-}
-
 /** The agent's part of the sandbox environment: the caller's values of the variables its
- *  profile lets through, its fixed settings, and the key placeholder. */
+ *  profile lets through, its fixed settings, where its configuration lives under `home`, and
+ *  the key placeholders. */
 export function agentEnv(
   profile: AgentProfile,
   callerEnv: Record<string, string>,
+  home: string,
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const key of profile.callerEnv) {
@@ -46,6 +46,8 @@ export function agentEnv(
     if (v !== undefined) env[key] = v;
   }
   Object.assign(env, profile.env);
-  if (profile.apiKey) env[profile.apiKey.env] = keyPlaceholder(profile);
+  const [configDir] = profile.config.dirs;
+  if (profile.config.env && configDir) env[profile.config.env] = path.posix.join(home, configDir);
+  for (const key of profile.apiKeys) env[key.env] = keyPlaceholder(profile);
   return env;
 }

@@ -1,5 +1,5 @@
-/** OpenCode (`opencode-ai`). Not yet driven against a model stand-in (see README, Agents). */
-import { agentBin, type AgentProfile } from './profile';
+/** OpenCode (`opencode-ai`). */
+import { agentBin, ANTHROPIC_KEY, OPENAI_KEY, type AgentProfile } from './profile';
 
 export const opencode: AgentProfile = {
   name: 'opencode',
@@ -9,6 +9,9 @@ export const opencode: AgentProfile = {
   env: {
     OPENCODE_DISABLE_AUTOUPDATE: 'true',
   },
-  // Its provider, and so the host a key belongs to, is chosen in its own configuration.
   callerEnv: [],
+  // Its provider is chosen in its own configuration; the keys of the built-in Anthropic and
+  // OpenAI providers are handled (a base URL is set in its configuration, not the environment).
+  apiKeys: [ANTHROPIC_KEY, OPENAI_KEY],
+  config: { dirs: ['.config/opencode', '.local/share/opencode'] },
 };

@@ -8,4 +8,6 @@ export const shell: AgentProfile = {
   command: (args) => (args.length > 0 ? args : ['/bin/bash', '-l']),
   env: {},
   callerEnv: [],
+  apiKeys: [],
+  config: { dirs: [] },
 };

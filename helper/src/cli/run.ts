@@ -1,6 +1,6 @@
 /** `leash run`: creates a session, attaches this terminal to its command, exits with its code. */
 import * as grpc from '@grpc/grpc-js';
-import { agentProfile } from '../agents';
+import { agentProfile, registerKeys } from '../agents';
 import { ENV_ALLOWLIST } from '../runtime/docker';
 import type { AttachInputMsg, AttachOutputMsg, SessionInfoMsg } from '../grpc';
 import { clientError, LeashClient } from './client';
@@ -38,6 +38,10 @@ export async function run(opts: RunOptions): Promise<{ session: string; exitCode
     if (v !== undefined) env[key] = v;
   }
   try {
+    // The agent's keys go to leashd; the sandbox gets placeholders (docs/agents.md).
+    for (const notice of await registerKeys(client, agentProfile(opts.agent), process.env)) {
+      process.stderr.write(opts.json ? JSON.stringify({ notice }) + '\n' : `leash: ${notice}\n`);
+    }
     // Creating a session may build a devcontainer image first: allow it time.
     const info = await client.call<SessionInfoMsg>(
       'createSession',

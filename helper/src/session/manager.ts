@@ -1,8 +1,17 @@
 /** All sessions of this leashd: creation, lookup, and the end of each. */
 import * as crypto from 'node:crypto';
-import { agentEnv, agentImage, agentProfile, KNOWN_AGENTS } from '../agents';
+import {
+  agentEnv,
+  agentImage,
+  agentPolicy,
+  agentProfile,
+  configBinds,
+  KNOWN_AGENTS,
+  type AgentProfile,
+} from '../agents';
 import type { AuditWriter } from '../audit/writer';
 import type { Logger } from '../log';
+import { sandboxEgress } from '../proxy/egress';
 import { readDevcontainer, type DevcontainerSetup } from '../runtime/devcontainer';
 import { baseImageOf, homeIn, withAgentLayer } from '../runtime/devcontainer-image';
 import { ENV_ALLOWLIST, type DockerRuntime } from '../runtime/docker';
@@ -103,8 +112,9 @@ export class SessionManager {
     const dc = await this.devcontainer(workspace, profile, leashImage);
     const image = dc?.image ?? leashImage;
 
-    const env = sandboxEnv(dc?.home ?? SANDBOX_HOME, req.env);
-    Object.assign(env, dc?.env ?? {}, agentEnv(profile, req.env));
+    const home = dc?.home ?? SANDBOX_HOME;
+    const env = sandboxEnv(home, req.env);
+    Object.assign(env, dc?.env ?? {}, agentEnv(profile, req.env, home));
     const session = new Session(
       {
         ...req,
@@ -114,6 +124,8 @@ export class SessionManager {
         workspace,
         env,
         command: profile.command(req.command),
+        agentPolicy: agentHostsPolicy(profile, req.env),
+        volumes: configBinds(profile, workspace, home),
         ...(dc ? { home: dc.home, devcontainer: dc.setup } : {}),
       },
       this.runtime,
@@ -132,7 +144,7 @@ export class SessionManager {
     sandboxUser(req.workspace);
     const profile = agentProfile(req.agent);
     const env = sandboxEnv(PROCESS_HOME, req.env);
-    Object.assign(env, agentEnv(profile, req.env));
+    Object.assign(env, agentEnv(profile, req.env, PROCESS_HOME));
     const session = new Session(
       {
         ...req,
@@ -140,6 +152,7 @@ export class SessionManager {
         home: PROCESS_HOME,
         env,
         command: profile.command(req.command),
+        agentPolicy: agentHostsPolicy(profile, req.env),
       },
       this.processRuntime,
       this.audit,
@@ -171,6 +184,11 @@ export class SessionManager {
 }
 
 const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The permits for the agent's API hosts, with its keys when leashd holds them. */
+function agentHostsPolicy(profile: AgentProfile, caller: Record<string, string>): string {
+  return agentPolicy(profile, caller, sandboxEgress()?.secrets.names() ?? []);
+}
 
 /** PATH, HOME and the allowlisted variables the caller set; nothing else of its environment. */
 function sandboxEnv(home: string, caller: Record<string, string>): Record<string, string> {

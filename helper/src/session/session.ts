@@ -59,6 +59,10 @@ export interface SessionSpec {
   runtime: RuntimeName;
   /** What the workspace's devcontainer.json asks for beyond its image. */
   devcontainer?: DevcontainerSetup;
+  /** Cedar the agent's profile adds to every version of the policy (its API hosts). */
+  agentPolicy?: string;
+  /** The agent's configuration volumes (`name:path:rw`), mounted for the agent alone. */
+  volumes?: string[];
 }
 
 /** A policy that failed to compile; `diagnostics` are file:line:column lines. */
@@ -81,6 +85,7 @@ export function compileFor(
     policyOrigin: string;
     home?: string;
     runtime?: RuntimeName;
+    agentPolicy?: string;
   },
   others: string[] = [],
 ): {
@@ -89,7 +94,9 @@ export function compileFor(
   others: Map<string, PrincipalIR>;
   always: Set<string>;
 } {
-  const result = compilePolicy(spec.policyText, spec.policyOrigin, {
+  // Appended, so the positions of the user's policy text are unchanged in diagnostics.
+  const text = spec.policyText + (spec.agentPolicy ?? '');
+  const result = compilePolicy(text, spec.policyOrigin, {
     session: spec.name,
     principals: [spec.agent, ...others],
     workspace: spec.workspace,
@@ -329,7 +336,12 @@ export class Session {
       image: this.image,
       workspace: this.spec.workspace,
       env: { ...this.spec.env, ...egress.env },
-      binds: [...egress.binds, ...bindsOf(this.spec.devcontainer?.mounts ?? [])],
+      binds: [
+        ...egress.binds,
+        ...bindsOf(this.spec.devcontainer?.mounts ?? []),
+        // An MCP server's sandbox does not get the agent's configuration (its logins).
+        ...(this.principal.startsWith('mcp:') ? [] : (this.spec.volumes ?? [])),
+      ],
       dns: egress.dns,
     });
   }
