@@ -1,7 +1,8 @@
 /**
  * Completion from the schema, by what the text before the cursor asks for: actions after
  * `action ==` / `action in [`, attributes after `resource.` / `context.`, entity types after
- * `Leash::`, and workspace paths inside `Dir::"…"` / `File::"…"`.
+ * `Leash::`, workspace paths inside `Dir::"…"` / `File::"…"`, and values inside strings
+ * (`completion-values.ts`).
  */
 import { readdirSync, type Dirent } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -12,6 +13,8 @@ import {
   type Range,
 } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import type { AuditNames } from './audit-names';
+import { valueContext, valueItems } from './completion-values';
 import { ACTION_MEANINGS } from './hover';
 import { NAMESPACE, type Attribute, type SchemaInfo } from './schema';
 
@@ -44,6 +47,7 @@ export class Completer {
   constructor(
     private readonly schema: SchemaInfo,
     private readonly workspaceRoot: () => string | null,
+    private readonly seen: AuditNames,
   ) {}
 
   complete(doc: TextDocument, params: CompletionParams): CompletionItem[] {
@@ -62,6 +66,11 @@ export class Completer {
 
     const path = /\b(?:Dir|File)::"((?:[^"\\\n]|\\.)*)$/.exec(before);
     if (path) return this.paths(path[1] ?? '', replace);
+
+    // Names from the audit log: what has come in so far, and more for next time.
+    this.seen.refreshSoon();
+    const value = valueContext(before, this.namedActions(policy));
+    if (value) return valueItems(value, this.seen, replace(value.typed.length));
 
     const actionId = /\bAction::"(\w*)$/.exec(before);
     if (actionId) return this.actions((name) => name, replace((actionId[1] ?? '').length));

@@ -34,7 +34,14 @@ export interface Client {
   stop(): Promise<void>;
 }
 
-export async function startServer(files: Record<string, string> = {}): Promise<Client> {
+/**
+ * `env` is added to the server's environment. Unless it names one, the server is pointed at a
+ * leashd socket that does not exist, so no test talks to a leashd it did not start.
+ */
+export async function startServer(
+  files: Record<string, string> = {},
+  env: Record<string, string> = {},
+): Promise<Client> {
   const workspace = mkdtempSync(join(tmpdir(), 'leash-ls-'));
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(workspace, path)), { recursive: true });
@@ -43,6 +50,7 @@ export async function startServer(files: Record<string, string> = {}): Promise<C
 
   const child: ChildProcess = spawn(process.execPath, [SERVER, '--stdio'], {
     stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, LEASH_SOCKET: join(workspace, 'no-leashd.sock'), ...env },
   });
   if (!child.stdout || !child.stdin) throw new Error('the server has no stdio pipes');
   const connection = createProtocolConnection(

@@ -12,6 +12,7 @@ import {
 } from 'vscode-languageserver/node';
 import { fileURLToPath } from 'node:url';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { AuditNames } from './audit-names';
 import { CodeActions } from './code-actions';
 import { Completer, TRIGGER_CHARACTERS } from './completion';
 import { Definitions } from './definition';
@@ -31,7 +32,8 @@ const schema = schemas.info;
 const docs = new PolicyDocuments(schemas);
 const examples = new ExampleRunner(docs);
 const diagnostics = new DiagnosticsPublisher(connection, docs, examples);
-const completer = new Completer(schema, () => docs.workspaceRoot);
+const auditNames = AuditNames.fromEnvironment();
+const completer = new Completer(schema, () => docs.workspaceRoot, auditNames);
 const hoverer = new Hoverer(schema, docs);
 const definitions = new Definitions(schema);
 const fromEvent = new PolicyFromEvent(docs);
@@ -89,6 +91,10 @@ function changed(doc: TextDocument): void {
 }
 
 connection.onInitialized(() => {
+  void auditNames.refresh().then(() => {
+    const why = auditNames.problem;
+    if (why) connection.console.info(`no names from the audit log for completion: ${why}`);
+  });
   if (schemas.problems.length > 0) {
     void connection.sendDiagnostics({ uri: schemas.uri, diagnostics: schemas.problems });
   }
@@ -136,6 +142,8 @@ connection.onDocumentSymbol(withDoc((doc) => symbols(doc)));
 connection.onDefinition(withDoc((doc, params) => definitions.definition(doc, params)));
 connection.onCodeAction(withDoc((doc, params) => codeActions.actions(doc, params)));
 connection.onRequest(PolicyFromEventRequest, (params) => fromEvent.handle(params));
+
+connection.onShutdown(() => auditNames.close());
 
 docs.documents.listen(connection);
 connection.listen();
