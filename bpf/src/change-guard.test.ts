@@ -133,6 +133,64 @@ describe('ChangeGuard', () => {
     }
   });
 
+  it('judges chmod, chown, extended attributes and timestamps as writes, by path and descriptor', async (t) => {
+    if (!requireKernel(t)) return;
+    const dir = workspace();
+    // Each call once by path and once by descriptor (a read-only one: enough for fchmod).
+    fs.writeFileSync(
+      path.join(dir, 'meta.pl'),
+      String.raw`require "syscall.ph";
+for my $f (@ARGV) {
+  my ($p, $n, $v) = ($f, "user.leash", "v");
+  my $r = sub { print "$_[0] ", ($_[1] ? "ok" : "$!"), "\n" };
+  $r->("chmod", chmod(0600, $f));
+  $r->("chown", chown(0, 0, $f));
+  $r->("utimes", utime(1, 1, $f));
+  $r->("setxattr", syscall(&SYS_setxattr, $p, $n, $v, 1, 0) == 0);
+  $r->("removexattr", syscall(&SYS_removexattr, $p, $n) == 0);
+  open(my $h, "<", $f) or die "$f: $!\n";
+  $r->("fchmod", chmod(0600, $h));
+  $r->("fchown", chown(0, 0, $h));
+  $r->("futimens", utime(undef, undef, $h));
+  $r->("fsetxattr", syscall(&SYS_fsetxattr, fileno($h), $n, $v, 1, 0) == 0);
+}
+`,
+    );
+    const hook = path.join(dir, '.git/hooks/pre-commit');
+    fs.chmodSync(hook, 0o755);
+    fs.utimesSync(hook, 1000, 1000);
+    const events: ChangeEvent[] = [];
+    const guard = new ChangeGuard({ rules: rulesFor(dir), onEvent: (e) => events.push(e) });
+    try {
+      const r = await launched(guard, dir, 'perl meta.pl a .git/hooks/pre-commit');
+      assert.equal(r.stderr, '');
+      const ops = ['chmod', 'chown', 'utimes', 'setxattr', 'removexattr'];
+      const fdOps = ['fchmod', 'fchown', 'futimens', 'fsetxattr'];
+      assert.deepEqual(r.stdout.trim().split('\n'), [
+        ...[...ops, ...fdOps].map((op) => `${op} ok`),
+        ...[...ops, ...fdOps].map((op) => `${op} Operation not permitted`),
+      ]);
+      const st = fs.statSync(hook);
+      assert.equal(st.mode & 0o777, 0o755);
+      assert.equal(st.mtimeMs, 1000_000);
+      assert.equal(fs.statSync(path.join(dir, 'a')).mode & 0o777, 0o600);
+
+      const judged = events.map((e) => `${e.op} ${e.path.slice(dir.length)} ${e.decision}`);
+      for (const [file, decision] of [
+        ['/a', 'allow'],
+        ['/.git/hooks/pre-commit', 'deny'],
+      ]) {
+        for (const op of ['chmod', 'chown', 'utimes', 'setxattr', 'removexattr']) {
+          assert.ok(judged.includes(`${op} ${file} ${decision}`), `${op} ${file}: ${judged}`);
+        }
+      }
+      assert.equal(judged.filter((j) => j.endsWith('deny')).length, 9);
+    } finally {
+      guard.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fails the intercepted calls with ENOSYS once the guard is gone', async (t) => {
     if (!requireKernel(t)) return;
     const dir = workspace();

@@ -60,7 +60,25 @@ export interface FileGuardStats {
   dropped: number;
 }
 
-export type ChangeOp = 'rename' | 'unlink' | 'rmdir' | 'truncate' | 'mkdir' | 'mknod' | 'symlink';
+export type ChangeOp =
+  | 'rename'
+  | 'unlink'
+  | 'rmdir'
+  | 'truncate'
+  | 'mkdir'
+  | 'mknod'
+  | 'symlink'
+  | 'chmod'
+  | 'chown'
+  | 'setxattr'
+  | 'removexattr'
+  | 'utimes';
+
+/** Whether a change moves or removes a name (or places a symlink), and so everything below
+ *  it: such a change also needs what lies below the path. */
+export function changesBelow(op: ChangeOp): boolean {
+  return op === 'rename' || op === 'unlink' || op === 'rmdir' || op === 'symlink';
+}
 
 /** A change that is not an open, judged as `WriteFile` on every path it changes. */
 export interface ChangeEvent {
@@ -231,7 +249,8 @@ export class FileGuard {
 
 /**
  * Performs, for a sandbox, the changes fanotify cannot see (rename, unlink, rmdir, truncate by
- * path, mkdir, mknod, symlink) after judging each changed path as `WriteFile` by `rules`; a
+ * path, mkdir, mknod, symlink, and chmod, chown, extended attributes and timestamps by path or
+ * descriptor) after judging each changed path as `WriteFile` by `rules`; a
  * refused change fails with EPERM. Renaming or removing a name (and placing a symlink) is
  * also refused when a forbid on writing could match something below it. The changes arrive
  * through seccomp listeners taken from leash-launch (`takeSeccompListener`). A guard keeps

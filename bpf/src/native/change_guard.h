@@ -1,5 +1,6 @@
 // The change supervisor: performs, on behalf of a sandbox, the calls fanotify cannot see
-// (rename, unlink, rmdir, truncate by path, mkdir, mknod, symlink), after judging each path
+// (rename, unlink, rmdir, truncate by path, mkdir, mknod, symlink, and the metadata changes
+// chmod, chown, setxattr, removexattr and utimes in all their forms), after judging each path
 // they change by the same file rules as FileGuard. The calls reach it through seccomp user
 // notification listeners taken from leash-launch (src/launcher/leash-launch.c).
 #pragma once

@@ -12,6 +12,7 @@ import {
 } from '@leash/policies';
 import {
   ChangeGuard,
+  changesBelow,
   ConnectGuard,
   FileGuard,
   forbidsBelow,
@@ -611,7 +612,7 @@ export class Session {
   private onChange(principal: string, e: ChangeEvent): void {
     const rules = this.rulesOf(principal);
     // Moving or removing a name (or placing a symlink) also needs what lies below it.
-    const carries = e.op !== 'truncate' && e.op !== 'mkdir' && e.op !== 'mknod';
+    const carries = changesBelow(e.op);
     const judged = [e.path, ...(e.to === undefined ? [] : [e.to])].map((p) => {
       const verdict = decideFile(rules, p, 'write');
       const below = carries ? forbidsBelow(rules.files, p).map((r) => r.id) : [];
