@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sandboxSeccompProfile } from '@leash/helper/dist/runtime/seccomp';
 import { CLI, type TestDaemon } from '../support/leashd';
-import { withPolicy } from './policies';
+import { compiledExecRules, execRules, withPolicy } from './policies';
 import { ProbeServer, type Timing } from './probe';
 import { interleave, summarise, type Result } from './stats';
 
@@ -30,6 +30,8 @@ export interface KernelSizes {
 interface Variant {
   fileRules: number;
   connectRules: number;
+  /** Exec forbids by path and by argument added to the policy (none: `exec-any` alone). */
+  execForbids?: number;
   /** Which loops to time under this policy. */
   loops: Array<'open' | 'first' | 'read-only' | 'exec' | 'connect' | 'connect6'>;
 }
@@ -50,6 +52,8 @@ const VARIANTS: Variant[] = [
     loops: ['open', 'first', 'read-only', 'connect', 'connect6'],
   },
   { fileRules: 10_000, connectRules: 10, loops: ['open', 'first', 'read-only'] },
+  // The kernel holds at most 64 Exec rules (LEASH_EXEC_MAX_RULES in bpf/src/exec.h).
+  { fileRules: 10, connectRules: 10, execForbids: 60, loops: ['exec'] },
 ];
 
 /** A line server in a Leash session: the probe, or `argv` (for the HTTPS client). */
@@ -135,14 +139,19 @@ export async function kernelBenchmarks(
   try {
     await plain.ready();
     for (const v of VARIANTS) {
-      const policy = withPolicy(v.fileRules, v.connectRules, ws);
-      const policyFile = path.join(daemon.dir, `bench-${v.fileRules}-${v.connectRules}.cedar`);
-      fs.writeFileSync(policyFile, policy.text);
+      let text = withPolicy(v.fileRules, v.connectRules, ws).text;
+      if (v.execForbids) text += `\n\n${execRules(v.execForbids)}`;
+      const tag = `${v.fileRules}-${v.connectRules}-${v.execForbids ?? 0}`;
+      const policyFile = path.join(daemon.dir, `bench-${tag}.cedar`);
+      fs.writeFileSync(policyFile, text);
+      const exec = compiledExecRules(text, ws);
       const session = sessionProbe(daemon, policyFile, ws);
       try {
         await session.ready();
         for (const loop of v.loops) {
-          results.push(await timeLoop(loop, v, session, plain, ws, sizes, log));
+          results.push(
+            await timeLoop(loop, { ...v, execRules: exec }, session, plain, ws, sizes, log),
+          );
         }
       } finally {
         await session.close();
@@ -157,7 +166,7 @@ export async function kernelBenchmarks(
 
 async function timeLoop(
   loop: Variant['loops'][number],
-  v: Variant,
+  v: Variant & { execRules: number },
   session: ProbeServer,
   plain: ProbeServer,
   ws: string,
@@ -188,9 +197,14 @@ async function timeLoop(
       note = `open+close of /etc/passwd (readable, not writable), ${sizes.readOnlyOps} per sample`;
       break;
     case 'exec':
-      name = `exec_ratio/${v.fileRules}-rules`;
+      name = v.execForbids
+        ? `exec_ratio/path-and-args/${v.execRules}-exec-rules`
+        : `exec_ratio/${v.fileRules}-rules`;
       command = () => `exec ${sizes.execOps}`;
-      note = `fork+exec of /bin/true + wait, ${sizes.execOps} per sample`;
+      note =
+        `fork+exec of /bin/true + wait, ${sizes.execOps} per sample, ${v.execRules} compiled ` +
+        `Exec rules` +
+        (v.execForbids ? ' (forbids by program path and by argument, none matching)' : '');
       break;
     case 'connect':
       name = `connect_ratio/v4/${v.connectRules}-rules`;

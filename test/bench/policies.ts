@@ -52,6 +52,33 @@ function connectRule(i: number): string {
   );
 }
 
+/** `n` Exec forbids the probe's `/bin/true` (no arguments) never meets: by program path and by
+ *  argument in turn, so each exec is judged at the exec event and on its argv. */
+export function execRules(n: number): string {
+  const scope = 'principal, action == Leash::Action::"Exec", resource';
+  return Array.from({ length: n }, (_, i) =>
+    i % 2 === 0
+      ? `@id("bench-exec-${i}")\nforbid (${scope} == Leash::File::"/srv/bench/bin/${i}");`
+      : `@id("bench-exec-${i}")\nforbid (${scope})\nwhen { context.argv.contains("--bench${i}") };`,
+  ).join('\n\n');
+}
+
+/** How many Exec rules `text` compiles to for Agent::"shell". */
+export function compiledExecRules(text: string, workspace: string): number {
+  const r = compilePolicy(text, 'bench.cedar', {
+    session: 'bench',
+    principals: ['shell'],
+    workspace,
+    home: '/root',
+    policyFile: `${workspace}/.leash/policy.cedar`,
+  });
+  const shell = r.ir?.principals['shell'];
+  if (!r.ok || !shell) {
+    throw new Error(`generated policy does not compile: ${JSON.stringify(r.diagnostics[0])}`);
+  }
+  return shell.exec.length;
+}
+
 export interface GeneratedPolicy {
   text: string;
   /** Compiled rules for Agent::"shell" (built-in rules included), as the kernel gets them. */

@@ -92,7 +92,6 @@ const AUDIT: AuditSizes = QUICK
 /** What issue 12 asks for that this code base cannot measure yet; never faked. */
 const NOT_MEASURED = [
   'open_ratio and exec_ratio on the LSM backend (not built into this run; needs the test VM)',
-  'exec_ratio with path and argument rules',
   'MCP tools/call overhead (see docs/mcp.md for a figure taken by hand)',
   'the rate at which audit loss starts (the enforcement path is slower than the store, so ' +
     'no workload has produced loss yet)',
