@@ -64,3 +64,54 @@ describe('hover', () => {
     assert.equal(await hoverAt('// The default Leash policy', 4), null);
   });
 });
+
+describe('hover on a policy: which policies shadow it, or it shadows', () => {
+  const read = (dirs: string) =>
+    `(principal, action == Leash::Action::"ReadFile", resource) when { ${dirs} }`;
+  const text = [
+    '@id("exec") permit (principal, action == Leash::Action::"Exec", resource);',
+    `@id("read-etc") permit ${read('resource in Leash::Dir::"/etc"')};`,
+    `@id("no-etc") forbid ${read('resource in Leash::Dir::"/etc"')};`,
+    `@id("read-two") permit ${read('resource in Leash::Dir::"/a" || resource in Leash::Dir::"/b"')};`,
+    `@id("no-a") forbid ${read('resource in Leash::Dir::"/a"')};`,
+    `@id("no-b") forbid ${read('resource in Leash::Dir::"/b"')};`,
+    `@id("read-tmp") permit ${read('resource in Leash::Dir::"/tmp"')};`,
+  ].join('\n');
+  let client: Client;
+  let uri: string;
+  before(async () => {
+    client = await startServer();
+    uri = client.open('shadows.cedar', text);
+  });
+  after(async () => {
+    await client.stop();
+  });
+
+  async function hoverOn(id: string): Promise<string> {
+    const line = text.split('\n').findIndex((l) => l.startsWith(`@id("${id}")`));
+    const hover = await client.connection.sendRequest(HoverRequest.type, {
+      textDocument: { uri },
+      position: { line, character: 2 },
+    });
+    return hover ? (hover.contents as MarkupContent).value : '';
+  }
+
+  it('a permit a forbid fully covers never takes effect, and says which forbid', async () => {
+    const value = await hoverOn('read-etc');
+    assert.match(value, /kernel: permit read under \/etc/);
+    assert.match(value, /never takes effect: forbid `no-etc` matches every request it matches/);
+  });
+
+  it('the forbid names the permit it leaves without effect', async () => {
+    assert.match(await hoverOn('no-etc'), /leaves permit `read-etc` without effect/);
+  });
+
+  it('a permit covered only by several forbids together names each of them', async () => {
+    assert.match(await hoverOn('read-two'), /forbids `no-a`, `no-b` together match every/);
+  });
+
+  it('a permit nothing covers says so', async () => {
+    assert.match(await hoverOn('read-tmp'), /no forbid takes away everything this permit allows/);
+    assert.match(await hoverOn('no-a'), /no permit is left without effect by this forbid alone/);
+  });
+});

@@ -16,6 +16,7 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { PolicyDocuments } from './documents';
 import { effectOf, idOf, policies, qualifiedBy, tokenAt, type PolicySource } from './policy-text';
 import { NAMESPACE, type SchemaInfo } from './schema';
+import { describeShadowing, shadowing } from './shadowing';
 
 export const ACTION_MEANINGS: Record<string, string> = {
   ReadFile:
@@ -112,7 +113,17 @@ export class Hoverer {
       return who + lines.map((l) => `- ${l}`).join('\n');
     });
     const where = `\`@workspace\` = \`${this.docs.workspace}\``;
-    return [title, '', ...sections, '', `Compiled with ${where}.`].join('\n');
+    const shadows = shadowing(this.docs.check(doc), doc.getText(), id);
+    const effect = effectOf(policy)?.text ?? 'permit';
+    return [
+      title,
+      '',
+      ...sections,
+      '',
+      `Compiled with ${where}.`,
+      '',
+      ...describeShadowing(shadows, effect),
+    ].join('\n');
   }
 }
 
