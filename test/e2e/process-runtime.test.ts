@@ -1,0 +1,231 @@
+/**
+ * `leash run --runtime process` end to end: a real leashd, a sandbox without an image or a
+ * container engine, real kernel enforcement (docs/runtimes.md).
+ */
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { processSandboxSkip, SANDBOX_UID } from '../support/process-runtime';
+import { makeWorkspace, sessionOf, TestDaemon, waitFor } from '../support/leashd';
+import { WORKSPACE_RW_FILE } from '../support/policies';
+
+/** A workspace the sandbox user owns, as the process runtime requires. */
+function ownedWorkspace(files: Record<string, string> = {}): string {
+  const ws = makeWorkspace(files);
+  chownTree(ws, SANDBOX_UID);
+  return ws;
+}
+
+function chownTree(dir: string, uid: number): void {
+  fs.chownSync(dir, uid, uid);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(p, uid);
+    else fs.chownSync(p, uid, uid);
+  }
+}
+
+describe('the process runtime', { skip: processSandboxSkip() }, () => {
+  const daemon = new TestDaemon();
+  before(() => daemon.start());
+  after(() => daemon.stop());
+
+  const run = (ws: string, script: string, opts: { input?: string; policy?: string } = {}) =>
+    daemon.cli(
+      [
+        ...['run', '--json', '--runtime', 'process', '--workspace', ws],
+        ...(opts.policy ? ['--policy', opts.policy] : []),
+        ...['shell', '--', 'sh', '-c', script],
+      ],
+      { input: opts.input ?? '' },
+    );
+
+  it('reads and writes the workspace at its own path, and the file lands on the host', () => {
+    const ws = ownedWorkspace({ 'README.md': 'hello\n' });
+    const r = run(ws, `pwd; cat README.md; echo x > ${ws}/notes.txt`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `${ws}\nhello\n`);
+    assert.equal(fs.readFileSync(path.join(ws, 'notes.txt'), 'utf8'), 'x\n');
+    assert.equal(fs.statSync(path.join(ws, 'notes.txt')).uid, SANDBOX_UID);
+  });
+
+  it('runs as the workspace owner, without capabilities and with no_new_privs', () => {
+    const ws = ownedWorkspace();
+    const r = run(
+      ws,
+      'id -u; id -G; grep -E "^(CapEff|CapPrm|CapAmb|NoNewPrivs):" /proc/self/status',
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const [uid, groups, ...status] = r.stdout.trim().split('\n');
+    assert.equal(uid, String(SANDBOX_UID));
+    assert.equal(groups, String(SANDBOX_UID), 'no supplementary groups (no leash group)');
+    assert.deepEqual(
+      status.map((l) => l.replace(/\s+/g, ' ')),
+      [
+        'CapPrm: 0000000000000000',
+        'CapEff: 0000000000000000',
+        'CapAmb: 0000000000000000',
+        'NoNewPrivs: 1',
+      ],
+    );
+  });
+
+  it('is denied system writes the policy does not permit, and logs what Leash refused', () => {
+    const ws = ownedWorkspace();
+    const r = run(
+      ws,
+      [
+        'echo x > /tmp/leash-test || echo tmp-denied',
+        'echo x > /etc/leash-test || echo etc-denied',
+        'echo x > /usr/leash-test || echo usr-denied',
+      ].join('; '),
+      { policy: WORKSPACE_RW_FILE },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['tmp-denied', 'etc-denied', 'usr-denied']);
+    assert.match(r.stderr, /\/tmp\/leash-test: Operation not permitted/);
+    // The host's system directories are read-only binds: the kernel refuses before Leash is
+    // asked (docs/runtimes.md).
+    assert.match(r.stderr, /\/etc\/leash-test: Read-only file system/);
+    const denial = daemon.events(sessionOf(r.stderr)).find((e) => e.resource === '/tmp/leash-test');
+    assert.ok(denial, 'the /tmp denial is in the audit log');
+    assert.equal(denial.decision, 'deny');
+    assert.equal(denial.action, 'WriteFile');
+    assert.deepEqual(denial.policies, []);
+  });
+
+  it('keeps the default policy: .env files and git hooks are denied and logged by policy', () => {
+    const ws = ownedWorkspace({ '.env': 'KEY=secret\n', '.git/hooks/.keep': '' });
+    const r = run(ws, 'cat .env; echo x > .git/hooks/pre-commit; echo done');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'done\n');
+    assert.match(r.stderr, /\.env: Operation not permitted/);
+    assert.match(r.stderr, /pre-commit: Operation not permitted/);
+    const events = daemon.events(sessionOf(r.stderr)).filter((e) => e.decision === 'deny');
+    const by = (p: string) => events.find((e) => e.resource === path.join(ws, p));
+    assert.deepEqual(by('.env')?.policies, ['env-files']);
+    assert.equal(by('.env')?.action, 'ReadFile');
+    assert.deepEqual(by('.git/hooks/pre-commit')?.policies, ['workspace-protected']);
+  });
+
+  it("cannot see leashd's socket, state, settings or BPF pins, and .leash/ is read-only", () => {
+    const ws = ownedWorkspace();
+    const hidden = [daemon.socket, daemon.stateDir, '/run/leash', '/var/lib/leash'];
+    const r = run(
+      ws,
+      [
+        ...hidden.map((p) => `test -e '${p}' && echo "visible ${p}"`),
+        'ls -A /etc/leash 2>/dev/null | sed "s/^/etc-leash: /"',
+        'ls -A /sys/fs/bpf 2>/dev/null | sed "s/^/pin: /"',
+        'touch .leash/policy.cedar || echo leash-dir-read-only',
+        'true',
+      ].join('; '),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'leash-dir-read-only\n');
+  });
+
+  it('has its own PID, network, mount, IPC, UTS and cgroup namespaces', () => {
+    const ws = ownedWorkspace();
+    const kinds = ['pid', 'net', 'mnt', 'ipc', 'uts', 'cgroup'];
+    const r = run(
+      ws,
+      [
+        ...kinds.map((k) => `readlink /proc/self/ns/${k}`),
+        'ls /proc | grep -c "^[0-9]"',
+        'cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "',
+      ].join('; '),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    kinds.forEach((k, i) => {
+      assert.notEqual(lines[i], fs.readlinkSync(`/proc/self/ns/${k}`), `own ${k} namespace`);
+    });
+    assert.ok(Number(lines[kinds.length]) < 10, `few processes visible: ${lines[kinds.length]}`);
+    assert.deepEqual(lines.slice(kinds.length + 1), ['lo'], 'loopback is its only interface');
+  });
+
+  it('passes stdin through and exits with the command’s exit code', () => {
+    const ws = ownedWorkspace();
+    const r = run(ws, 'tr a-z A-Z; exit 7', { input: 'piped in\n' });
+    assert.equal(r.status, 7, r.stderr);
+    assert.equal(r.stdout, 'PIPED IN\n');
+  });
+
+  it('ends the sandbox, every process of it, when the client is interrupted (Ctrl-C)', async () => {
+    const ws = ownedWorkspace();
+    const child = daemon.cliAsync([
+      ...['run', '--name', 'interrupted', '--runtime', 'process', '--workspace', ws],
+      ...['shell', '--', 'sh', '-c', 'echo started > started; sleep 300 & sleep 300'],
+    ]);
+    await waitFor('the command to start', () => fs.existsSync(path.join(ws, 'started')));
+    const cgroup = sessionCgroup(daemon.log, 'interrupted');
+    assert.ok(!cgroupEmpty(cgroup), 'the command runs in the session cgroup');
+    child.kill('SIGINT');
+    const r = await child.done;
+    assert.notEqual(r.status, 0);
+    await waitFor('the sandbox to end', () => cgroupEmpty(cgroup));
+    await waitFor('its cgroup to go', () => !fs.existsSync(cgroup));
+  });
+
+  it('passes a terminal through: output, input, and its exit code', async () => {
+    const ws = ownedWorkspace();
+    const cli = `node ${['helper/bin/leash', '--socket', daemon.socket].join(' ')}`;
+    const command = `${cli} run --runtime process --workspace ${ws} shell -- sh -c 'read l; echo "got $l"; test -t 0 && exit 5'`;
+    const term = spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], {
+      cwd: path.resolve(__dirname, '..', '..', '..'),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    term.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor('the session line', () => out.includes('leash: session'));
+    await new Promise((r) => setTimeout(r, 1000));
+    term.stdin.write('typed\r');
+    const code = await new Promise<number | null>((r) => term.on('exit', (c) => r(c)));
+    assert.match(out, /got typed/);
+    assert.equal(code, 5, out);
+  });
+
+  it('ends the sandbox when leashd dies, so nothing runs unjudged', async () => {
+    const own = new TestDaemon();
+    await own.start();
+    try {
+      const ws = ownedWorkspace();
+      const child = own.cliAsync([
+        ...['run', '--name', 'orphaned', '--runtime', 'process', '--workspace', ws],
+        ...['shell', '--', 'sh', '-c', 'echo started > started; sleep 300'],
+      ]);
+      await waitFor('the command to start', () => fs.existsSync(path.join(ws, 'started')));
+      const cgroup = sessionCgroup(own.log, 'orphaned');
+      assert.ok(!cgroupEmpty(cgroup), 'the command runs in the session cgroup');
+      own.process?.kill('SIGKILL');
+      await waitFor('the sandbox to end', () => cgroupEmpty(cgroup));
+      child.kill('SIGKILL');
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
+function cgroupEmpty(dir: string): boolean {
+  try {
+    return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').trim() === '';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw err;
+  }
+}
+
+/** The session's cgroup, from leashd's `session started` log line. */
+function sessionCgroup(log: string, session: string): string {
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as { session?: string; msg?: string; cgroup?: string };
+    if (entry.session === session && entry.msg === 'session started' && entry.cgroup) {
+      return entry.cgroup;
+    }
+  }
+  throw new Error(`leashd logged no start of session ${session}:\n${log}`);
+}
