@@ -62,8 +62,10 @@ export function sessionProbe(
   policyFile: string,
   ws: string,
   argv = [`${ws}/probe`],
+  name?: string,
 ): ProbeServer {
   const args = [CLI, '--socket', daemon.socket, 'run', '--policy', policyFile, '--workspace', ws];
+  if (name) args.push('--name', name);
   return ProbeServer.spawn(`leash session (${path.basename(argv[0] ?? '')})`, process.execPath, [
     ...args,
     'shell',
