@@ -15,7 +15,7 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
 # 1. System packages.
 PACKAGES=(docker.io clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config
   debootstrap iproute2 ca-certificates chromium nftables bubblewrap socat ripgrep qemu-system-x86
-  busybox-static cpio kmod)
+  busybox-static cpio kmod libssl-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
