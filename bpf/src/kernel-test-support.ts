@@ -50,9 +50,9 @@ export class JsonChild {
     return JSON.parse(line) as T;
   }
 
-  async ask<T>(request: unknown): Promise<T> {
+  async ask<T>(request: unknown, timeoutMs?: number): Promise<T> {
     this.process.stdin.write(JSON.stringify(request) + '\n');
-    return this.next<T>();
+    return this.next<T>(timeoutMs);
   }
 
   async stop(): Promise<void> {
