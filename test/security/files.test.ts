@@ -100,6 +100,25 @@ describe('writes through other APIs and look-alike names', { skip: sandboxSkip()
     assert.ok(denied.every((e) => (e.policies as string[]).includes('workspace-protected')));
   });
 
+  it('limitation: files written on the tmpfs over /sys/fs/cgroup are not judged', () => {
+    // Docker mounts a writable tmpfs there (cgroup v1 hosts, private cgroup namespace), and
+    // fanotify does not mark it: the write below is refused by no rule and logged by none,
+    // though the default policy permits no write under /sys. It stays inside the container
+    // and cannot run (noexec). docs/threat-model.md lists it.
+    const ws = makeWorkspace();
+    const r = attempt(
+      ws,
+      'echo data > /sys/fs/cgroup/scratch && echo "written=yes"; ' +
+        'cp /usr/bin/true /sys/fs/cgroup/t && /sys/fs/cgroup/t; echo "run=$?"; ' +
+        'echo data > /sys/x 2>/dev/null || echo "sys=refused"',
+    );
+    assert.equal(r.results.written, 'yes', r.stdout + r.stderr);
+    assert.equal(r.results.run, '126', 'noexec');
+    assert.equal(r.results.sys, 'refused');
+    const files = r.events.filter((e) => e.kind === 'file' && e.decision === 'deny');
+    assert.ok(!files.some((e) => String(e.resource).startsWith('/sys/fs/cgroup')));
+  });
+
   it('reads no secret through a name that only looks like it', () => {
     const ws = makeWorkspace({ '.env': SECRET });
     // Upper case, a Cyrillic "е", a zero-width space, a trailing dot and a trailing slash.
