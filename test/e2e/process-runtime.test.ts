@@ -127,6 +127,30 @@ describe('the process runtime', { skip: processSandboxSkip() }, () => {
     assert.equal(r.stdout, 'leash-dir-read-only\n');
   });
 
+  it('cannot make a copy of its mounts, mount, or give a protected file another name', () => {
+    const ws = ownedWorkspace({ '.env': 'KEY=secret\n' });
+    const r = run(
+      ws,
+      [
+        'unshare -Urm cat .env || echo no-user-namespace',
+        'unshare -m true || echo no-mount-namespace',
+        'ln .env alias || echo no-hard-link',
+        'mount -t tmpfs none /tmp || echo no-mount',
+        'grep Seccomp_filters /proc/self/status',
+      ].join('; '),
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      'no-user-namespace',
+      'no-mount-namespace',
+      'no-hard-link',
+      'no-mount',
+      // The containers' profile and leash-launch's own filter.
+      'Seccomp_filters:\t2',
+    ]);
+    assert.equal(fs.existsSync(path.join(ws, 'alias')), false);
+  });
+
   it('has its own PID, network, mount, IPC, UTS and cgroup namespaces', () => {
     const ws = ownedWorkspace();
     const kinds = ['pid', 'net', 'mnt', 'ipc', 'uts', 'cgroup'];

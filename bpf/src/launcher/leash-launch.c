@@ -1,7 +1,11 @@
 /*
  * leash-launch: starts a session command under Leash's change filter.
  *
- *   leash-launch -- CMD [ARG...]
+ *   leash-launch [--filter-fd N] -- CMD [ARG...]
+ *
+ * With --filter-fd it first reads a classic BPF seccomp program (struct sock_filter[]) from
+ * descriptor N until end of file and installs it: the sandbox's profile, for runtimes that have
+ * no container engine to apply it.
  *
  * It installs a seccomp filter that hands the calls fanotify cannot see (rename, unlink,
  * rmdir, truncate by path, mkdir, mknod, symlink) to a supervisor in leashd, prints
@@ -87,6 +91,41 @@ static const int watched[] = {
 
 #define NWATCHED (sizeof watched / sizeof watched[0])
 
+/* The kernel's limit on a classic BPF program (BPF_MAXINSNS). */
+#define MAX_PROFILE_INSNS 4096
+
+/* Reads the profile from fd and installs it; 0 on success, else -1 with a message printed. */
+static int install_profile(int fd)
+{
+	static struct sock_filter insns[MAX_PROFILE_INSNS + 1];
+	size_t got = 0;
+	ssize_t n;
+
+	while ((n = read(fd, (char *)insns + got, sizeof insns - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "leash-launch: reading the profile: %s\n", strerror(errno));
+			return -1;
+		}
+		got += (size_t)n;
+		if (got == sizeof insns)
+			break;
+	}
+	close(fd);
+	if (got == 0 || got % sizeof insns[0] != 0 || got > MAX_PROFILE_INSNS * sizeof insns[0]) {
+		fprintf(stderr, "leash-launch: the profile is not a seccomp program (%zu bytes)\n",
+			got);
+		return -1;
+	}
+	struct sock_fprog prog = { .len = (unsigned short)(got / sizeof insns[0]), .filter = insns };
+	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
+		fprintf(stderr, "leash-launch: installing the profile: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int install_filter(void)
 {
 	struct sock_filter f[128];
@@ -159,16 +198,28 @@ static int wait_for_go_ahead(void)
 
 int main(int argc, char **argv)
 {
-	int listener;
+	int listener, profile_fd = -1, cmd = 1;
+	char *end;
 
-	if (argc < 3 || strcmp(argv[1], "--") != 0) {
-		fprintf(stderr, "usage: leash-launch -- CMD [ARG...]\n");
+	if (argc > 3 && strcmp(argv[1], "--filter-fd") == 0) {
+		long fd = strtol(argv[2], &end, 10);
+		if (*argv[2] == '\0' || *end != '\0' || fd < 0 || fd > 1024) {
+			fprintf(stderr, "leash-launch: --filter-fd needs a descriptor number\n");
+			return EXIT_NOT_RUN;
+		}
+		profile_fd = (int)fd;
+		cmd = 3;
+	}
+	if (argc < cmd + 2 || strcmp(argv[cmd], "--") != 0) {
+		fprintf(stderr, "usage: leash-launch [--filter-fd N] -- CMD [ARG...]\n");
 		return EXIT_NOT_RUN;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
 		fprintf(stderr, "leash-launch: no_new_privs: %s\n", strerror(errno));
 		return EXIT_ABORTED;
 	}
+	if (profile_fd >= 0 && install_profile(profile_fd) != 0)
+		return EXIT_ABORTED;
 	listener = install_filter();
 	if (listener < 0) {
 		fprintf(stderr, "leash-launch: installing the seccomp filter: %s\n", strerror(errno));
@@ -181,7 +232,7 @@ int main(int argc, char **argv)
 		return EXIT_ABORTED;
 
 	close(listener);
-	execvp(argv[2], argv + 2);
-	fprintf(stderr, "leash-launch: %s: %s\n", argv[2], strerror(errno));
+	execvp(argv[cmd + 1], argv + cmd + 1);
+	fprintf(stderr, "leash-launch: %s: %s\n", argv[cmd + 1], strerror(errno));
 	return errno == ENOENT ? EXIT_NOT_RUN : EXIT_ABORTED;
 }

@@ -1,13 +1,21 @@
 /**
  * A command in a process sandbox: `nsenter` joins the sandbox's namespaces and root, takes the
  * sandbox user's uid and gid (dropping supplementary groups and, with them, every capability),
- * and execs the command there. With a terminal, util-linux `script` holds the pseudo-terminal
- * on the host side, as a container engine would.
+ * and execs leash-launch there, which installs the sandbox's seccomp profile (read from a pipe
+ * on descriptor 3) before anything of the command runs. With a terminal, util-linux `script`
+ * holds the pseudo-terminal on the host side.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import type { Writable } from 'node:stream';
+import { LAUNCHER_IN_SANDBOX } from './docker';
+import { processSeccompFilter } from './process-seccomp';
 import type { CommandOptions, SandboxCommand } from './runtime';
+
+/** The descriptor the profile arrives on. */
+const PROFILE_FD = 3;
+let profile: Buffer | undefined;
 
 export interface SandboxUser {
   uid: number;
@@ -24,6 +32,11 @@ export function commandFor(
       `the process runtime runs commands as the workspace's owner, not as ${opts.user}`,
     );
   }
+  if (command[0] !== LAUNCHER_IN_SANDBOX || command[1] !== '--') {
+    throw new Error(`a command in a process sandbox must start under ${LAUNCHER_IN_SANDBOX} --`);
+  }
+  profile ??= processSeccompFilter();
+  const launched = [LAUNCHER_IN_SANDBOX, '--filter-fd', String(PROFILE_FD), ...command.slice(1)];
   const enter = [
     'nsenter',
     ...['--target', String(sandbox.pid)],
@@ -31,29 +44,41 @@ export function commandFor(
     `--wdns=${opts.workdir}`,
     ...['--setuid', String(sandbox.user.uid), '--setgid', String(sandbox.user.gid)],
     '--',
-    ...command,
+    ...launched,
   ];
+  const stdio: ('pipe' | 'ignore')[] = ['pipe', 'pipe', 'pipe', 'pipe'];
   const child = opts.tty
     ? spawn(
         'script',
         ['--quiet', '--return', '--flush', '--command', onTerminal(enter, opts.env), '/dev/null'],
-        { env: { ...opts.env, SHELL: '/bin/sh' }, stdio: 'pipe' },
+        { env: { ...opts.env, SHELL: '/bin/sh' }, stdio },
       )
-    : spawn(enter[0] as string, enter.slice(1), { env: opts.env, stdio: 'pipe' });
+    : spawn(enter[0] as string, enter.slice(1), { env: opts.env, stdio });
+  const { stdin, stdout, stderr } = child;
+  const profileInput = child.stdio[PROFILE_FD] as Writable | null;
+  if (!stdin || !stdout || !stderr || !profileInput) {
+    throw new Error('the command in the process sandbox has no pipes');
+  }
+  // A command that ends before reading the profile has not run anything: its launcher
+  // refuses to start without one (status 126), so a broken pipe here needs no more.
+  profileInput.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') stderr.push(`leash: could not pass the profile: ${err.message}\n`);
+  });
+  profileInput.end(profile);
 
   const exited = new Promise<number>((resolve) => {
     child.on('exit', (code, signal) => {
       resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0));
     });
     child.on('error', (err) => {
-      child.stderr.push(`leash: could not start the command: ${err.message}\n`);
+      stderr.push(`leash: could not start the command: ${err.message}\n`);
       resolve(255);
     });
   });
   return {
-    stdin: child.stdin,
-    stdout: child.stdout,
-    stderr: child.stderr,
+    stdin,
+    stdout,
+    stderr,
     exitCode: () => exited,
     resize: async (cols, rows) => {
       if (opts.tty && child.pid !== undefined) setTerminalSize(child.pid, cols, rows);
