@@ -21,7 +21,6 @@ import {
   type FileEvent,
   type NetEvent,
 } from '@leash/bpf';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { AuditWriter } from '../audit/writer';
 import type { EventDecision } from '../audit/event';
@@ -37,6 +36,7 @@ import type { RuntimeName, Sandbox, SandboxCommand } from '../runtime/runtime';
 import { nowRfc3339Nano } from '../time';
 import { enforcedRules, type Mode } from './modes';
 import { enforcedExecRules, ExecEnforcer, execDiagnostics } from './exec-enforcer';
+import { Keeper } from './keeper';
 import { runOneOff } from './post-create';
 import { checkPrincipalName, PrincipalGuards } from './principals';
 
@@ -143,7 +143,7 @@ export class Session {
   private policyOrigin: string;
   private fileGuard?: FileGuard;
   private changeGuard?: ChangeGuard;
-  private keeper?: ChildProcess;
+  private keeper?: Keeper;
   private connectGuard?: ConnectGuard;
   private egress?: SessionEgress;
   private exec?: ExecEnforcer;
@@ -265,6 +265,7 @@ export class Session {
           servers,
           runtime: docker,
           mcp: this.mcp,
+          ...(this.spec.devcontainer?.owner ? { owner: this.spec.devcontainer.owner } : {}),
           principalSandbox: (principal, command, env) =>
             new Session(
               {
@@ -306,7 +307,12 @@ export class Session {
       await this.stop('enforcement failed to start');
       throw new Error(`could not enforce the policy: ${(err as Error).message}`);
     }
-    this.keeper = startKeeper(this.fileGuard.groupFd(), c.pid);
+    // A session never outlives its keeper: with both gone, nothing would hold the group.
+    this.keeper = Keeper.start(this.fileGuard.groupFd(), c.pid, c.cgroupPath, (why) => {
+      if (this.state === 'stopped') return;
+      this.log.error('the keeper ended; ending the session', { why });
+      void this.stop('the keeper ended');
+    });
     c.lifeline.on('close', () => {
       if (this.state !== 'stopped') void this.stop('the sandbox ended');
     });
@@ -545,7 +551,7 @@ export class Session {
     this.connectGuard?.close();
     this.exec?.close();
     for (const g of this.others.values()) g.close();
-    if (this.keeper?.pid && this.keeper.exitCode === null) this.keeper.kill('SIGTERM');
+    this.keeper?.stop();
     this.record('session', 'Stop', this.name, { reason });
     this.audit.flush();
     this.log.info('session stopped', { reason });
@@ -694,25 +700,6 @@ export class Session {
       details,
     });
   }
-}
-
-/**
- * The keeper holds the session's fanotify group without ever reading it, so that if leashd
- * dies, opens in the sandbox wait instead of passing unjudged; meanwhile the sandbox ends
- * (its init loses its lifeline), which ends the waiters. The keeper leaves when the
- * sandbox's init is gone: a group must never outlive its sandbox, nor close before it.
- */
-function startKeeper(groupFd: number, initPid: number): ChildProcess {
-  const keeper = spawn(
-    '/bin/sh',
-    ['-c', 'while [ -d /proc/$0 ]; do sleep 0.2; done', String(initPid)],
-    {
-      stdio: ['ignore', 'ignore', 'ignore', groupFd],
-      detached: true,
-    },
-  );
-  keeper.unref();
-  return keeper;
 }
 
 /**
