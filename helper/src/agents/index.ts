@@ -13,7 +13,7 @@ import { shell } from './shell';
 export type { AgentProfile, ApiKey } from './profile';
 export { agentImageTag, pinnedVersions } from './image';
 export { agentPolicy, keyHost, keyPlaceholder, registerKeys } from './keys';
-export { configBinds, configVolumes } from './volumes';
+export { configBinds, configVolumes, ensureConfigVolumes } from './volumes';
 
 const PROFILES: AgentProfile[] = [shell, claude, codex, gemini, qwen, opencode];
 

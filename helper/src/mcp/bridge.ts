@@ -39,6 +39,8 @@ export interface BridgeOptions {
   servers: Map<string, GovernedServer>;
   runtime: DockerRuntime;
   mcp: SessionMcp;
+  /** The sandbox's user when it is not root (a devcontainer's remoteUser): the socket is its. */
+  owner?: { uid: number; gid: number };
   /** A new, not yet started sandbox for `principal`, under the session's current policy and
    *  mode, with the server's environment added to the session's. */
   principalSandbox(
@@ -83,8 +85,10 @@ export class McpBridge {
       bridge.server.once('error', reject);
       bridge.server.listen(socketPath, () => resolve());
     });
-    // The sandbox's user is root; on the host, no other user may drive the session's servers.
+    // Only the sandbox's user may connect (root, or the owner given); on the host, no other
+    // user may drive the session's servers.
     fs.chmodSync(socketPath, 0o600);
+    if (opts.owner) fs.chownSync(socketPath, opts.owner.uid, opts.owner.gid);
     return bridge;
   }
 

@@ -164,24 +164,31 @@ export async function withAgentLayer(
   return tag;
 }
 
-/** The home directory of `user` in `image`, from its /etc/passwd, read from a container that
- *  is created but never started. */
-export async function homeIn(docker: Docker, image: string, user: string): Promise<string> {
+/** A user of an image: its home directory and ids. */
+export interface ImageUser {
+  home: string;
+  uid: number;
+  gid: number;
+}
+
+/** `user` (name or uid, with `:group` as Docker takes it) in `image`, from its /etc/passwd,
+ *  read from a container that is created but never started; a numeric group given wins. */
+export async function userIn(docker: Docker, image: string, user: string): Promise<ImageUser> {
   // An image id names fixed content, so its /etc/passwd is read once per id and user.
   const { Id: id } = await docker.getImage(image).inspect();
   const key = `${id} ${user}`;
-  let home = homes.get(key);
-  if (home === undefined) {
-    home = await readHome(docker, id, user);
-    homes.set(key, home);
+  let found = users.get(key);
+  if (found === undefined) {
+    found = await readUser(docker, id, user);
+    users.set(key, found);
   }
-  return home;
+  return found;
 }
 
-const homes = new Map<string, string>();
+const users = new Map<string, ImageUser>();
 
-async function readHome(docker: Docker, image: string, user: string): Promise<string> {
-  const [name] = user.split(':');
+async function readUser(docker: Docker, image: string, user: string): Promise<ImageUser> {
+  const [name, group] = user.split(':');
   const container = await docker.createContainer({ Image: image, Cmd: ['/bin/true'] });
   try {
     const archive = await container.getArchive({ path: '/etc/passwd' });
@@ -190,7 +197,14 @@ async function readHome(docker: Docker, image: string, user: string): Promise<st
       const f = line.split(':');
       if (f[0] === name || f[2] === name) {
         const home = f[5] ?? '';
-        if (home.startsWith('/')) return path.posix.normalize(home).replace(/(.)\/$/, '$1');
+        const gid = group !== undefined && /^\d+$/.test(group) ? group : f[3];
+        if (home.startsWith('/')) {
+          return {
+            home: path.posix.normalize(home).replace(/(.)\/$/, '$1'),
+            uid: Number(f[2]),
+            gid: Number(gid),
+          };
+        }
       }
     }
     throw new Error(`user ${name} is not in /etc/passwd of image ${image} (remoteUser)`);

@@ -342,6 +342,8 @@ function whereOf(text: string, offset: number): Where {
 export interface DevcontainerSetup {
   file: string;
   user?: string;
+  /** The user's ids, for what leashd creates for it (the MCP socket, configuration volumes). */
+  owner?: { uid: number; gid: number };
   mounts: DevcontainerMount[];
   postCreate?: Devcontainer['postCreate'];
   /** Said to the user when the session starts: what the file asked for and did not get. */

@@ -5,7 +5,7 @@ import {
   agentImage,
   agentPolicy,
   agentProfile,
-  configBinds,
+  ensureConfigVolumes,
   KNOWN_AGENTS,
   type AgentProfile,
 } from '../agents';
@@ -13,7 +13,7 @@ import type { AuditWriter } from '../audit/writer';
 import type { Logger } from '../log';
 import { sandboxEgress } from '../proxy/egress';
 import { readDevcontainer, type DevcontainerSetup } from '../runtime/devcontainer';
-import { baseImageOf, homeIn, withAgentLayer } from '../runtime/devcontainer-image';
+import { baseImageOf, userIn, withAgentLayer } from '../runtime/devcontainer-image';
 import { ENV_ALLOWLIST, type DockerRuntime } from '../runtime/docker';
 import { PROCESS_HOME, sandboxUser, type ProcessRuntime } from '../runtime/process';
 import { parseRuntime } from '../runtime/runtime';
@@ -57,7 +57,7 @@ export class SessionManager {
         ? base
         : await withAgentLayer(docker, base, leashImage, profile.name);
     const user = dc.user ?? ((await docker.getImage(image).inspect()).Config.User || 'root');
-    const home = await homeIn(docker, image, user);
+    const { home, uid, gid } = await userIn(docker, image, user);
     this.log.info('sandbox from devcontainer.json', { file: dc.file, image, user, home });
     return {
       image,
@@ -66,6 +66,7 @@ export class SessionManager {
       setup: {
         file: dc.file,
         ...(dc.user !== undefined ? { user: dc.user } : {}),
+        owner: { uid, gid },
         mounts: dc.mounts,
         ...(dc.postCreate ? { postCreate: dc.postCreate } : {}),
         notices: dc.notHonoured.map((n) => `${dc.file}: ${n}`),
@@ -125,7 +126,13 @@ export class SessionManager {
         env,
         command: profile.command(req.command),
         agentPolicy: agentHostsPolicy(profile, req.env),
-        volumes: configBinds(profile, workspace, home),
+        volumes: await ensureConfigVolumes(
+          this.runtime.docker,
+          profile,
+          workspace,
+          home,
+          dc?.setup.owner,
+        ),
         ...(dc ? { home: dc.home, devcontainer: dc.setup } : {}),
       },
       this.runtime,
