@@ -5,7 +5,8 @@
  * /dev, fresh /proc and /sys, the workspace at its own path with `.leash/` read-only, and
  * leash-launch at /.leash-launch. leashd's state, socket and settings directories, when they
  * lie below a bound tree, are covered by an empty read-only tmpfs. Then the init pivots into
- * it, says `ready` and holds the lifeline: it reads its input until leashd closes it (or dies),
+ * it (or, where the host's root is an initramfs, moves it over that root and changes its root
+ * to it), says `ready` and holds the lifeline: it reads its input until leashd closes it (or dies),
  * and as PID 1 of the sandbox takes every process of it along when it ends.
  */
 
@@ -74,17 +75,20 @@ mount -t sysfs -o ro,nosuid,nodev,noexec leash-sys "$root/sys"
 
 ip link set lo up
 
+hold='mount -o remount,ro / && cd "$LEASH_WORKSPACE" && echo ready && while read -r _; do :; done'
 mkdir "$root/.leash-old"
 cd "$root"
-pivot_root . .leash-old
-cd /
-umount -l /.leash-old
-rmdir /.leash-old
-mount -o remount,ro /
-cd "$ws"
-
-echo ready
-while read -r _; do :; done
+if pivot_root . .leash-old; then
+  cd /
+  umount -l /.leash-old
+  rmdir /.leash-old
+  exec /bin/sh -c "$hold"
+fi
+# The host's root is the initial ramfs (a VM without switch_root), which pivot_root refuses:
+# the new root is moved over it instead, and the init's root changed to it.
+rmdir .leash-old
+mount --move . /
+exec chroot . /bin/sh -c "$hold"
 `;
 
 export interface RootSpec {
