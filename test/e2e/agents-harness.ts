@@ -75,8 +75,11 @@ export class AgentBench {
   private readonly servers: net.Server[] = [];
   /** The command the stand-ins have the agent run; set before each session. */
   command = 'true';
+  /** Workspaces of the sessions run, whose agent configuration volumes are removed at the end. */
+  private readonly workspaces = new Set<string>();
 
-  constructor() {
+  /** `flags`: more flags for leashd. */
+  constructor(flags: string[] = []) {
     for (const host of [...Object.values(API_HOSTS), ECHO_HOST]) {
       this.addresses.set(host, loopbackAddress());
     }
@@ -88,7 +91,7 @@ export class AgentBench {
         upstreamCaFile: this.certs.caFile,
       }),
     );
-    this.daemon = new TestDaemon(['--proxy-test-settings', settings]);
+    this.daemon = new TestDaemon(['--proxy-test-settings', settings, ...flags]);
   }
 
   async start(): Promise<void> {
@@ -115,6 +118,15 @@ export class AgentBench {
     for (const s of this.servers) s.close();
     this.echo.close();
     fs.rmSync(this.certs.dir, { recursive: true, force: true });
+    for (const ws of this.workspaces) {
+      const filter = `label=dev.leash.workspace=${ws}`;
+      const volumes = spawnSync('docker', ['volume', 'ls', '-q', '--filter', filter], {
+        encoding: 'utf8',
+      }).stdout;
+      for (const v of volumes.split('\n').filter(Boolean)) {
+        spawnSync('docker', ['volume', 'rm', '-f', v], { stdio: 'ignore' });
+      }
+    }
   }
 
   address(host: string): string {
@@ -130,6 +142,8 @@ export class AgentBench {
     env: Record<string, string> = {},
     timeoutMs = 240_000,
   ): Promise<CliResult & { session: string }> {
+    const ws = args[args.indexOf('--workspace') + 1];
+    if (ws) this.workspaces.add(ws);
     const child = spawn(process.execPath, [CLI, '--socket', this.daemon.socket, 'run', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
