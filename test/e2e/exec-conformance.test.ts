@@ -1,13 +1,20 @@
 /**
  * Exec conformance through the product: random Cedar Exec policies, real sessions, real execs,
  * and Cedar itself (cedar-wasm, through the policies oracle) as the judge of what should run.
+ * `LEASH_TEST_RUNTIME=process` runs the same cases in process sandboxes (docs/runtimes.md).
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { authorize } from '@leash/policies';
-import { sandboxSkip } from '../support/env';
+import {
+  forRuntime,
+  RUNTIME_FLAGS,
+  RUNTIME_HOME,
+  runtimeSkip,
+  TEST_RUNTIME,
+} from '../support/process-runtime';
 import { makeWorkspace, TestDaemon } from '../support/leashd';
 import { pick, seededRandom as random } from '@leash/policies/dist/random';
 
@@ -53,7 +60,7 @@ function randomPolicy(next: () => number, i: number): string {
   return `@id("p${i}")\n${effect} (principal, action == Leash::Action::"Exec", ${resource})${clause};\n`;
 }
 
-describe('exec conformance', { skip: sandboxSkip() }, () => {
+describe(`exec conformance (${TEST_RUNTIME} runtime)`, { skip: runtimeSkip() }, () => {
   const daemon = new TestDaemon();
   before(() => daemon.start());
   after(() => daemon.stop());
@@ -71,6 +78,7 @@ describe('exec conformance', { skip: sandboxSkip() }, () => {
       const text = FILES + exec.join('\n');
       const policy = path.join(ws, 'p.cedar');
       fs.writeFileSync(policy, text);
+      forRuntime(ws);
 
       const runs = Array.from({ length: 12 }, () => ({
         program: pick(next, ['/usr/bin/echo', '/usr/bin/true', `${ws}/t`]),
@@ -83,7 +91,8 @@ describe('exec conformance', { skip: sandboxSkip() }, () => {
         )
         .join('\n');
       const out = daemon.cli([
-        ...['run', '--name', `exec-conf-${seed}`, '--policy', policy, '--workspace', ws],
+        ...['run', ...RUNTIME_FLAGS, '--name', `exec-conf-${seed}`, '--policy', policy],
+        ...['--workspace', ws],
         ...['shell', '--', 'sh', '-c', script],
       ]);
       runs.forEach((r, i) => {
@@ -94,7 +103,7 @@ describe('exec conformance', { skip: sandboxSkip() }, () => {
           principal: 'shell',
           session: `exec-conf-${seed}`,
           workspace: ws,
-          home: '/root',
+          home: RUNTIME_HOME,
         }).decision;
         const status = Number(new RegExp(`^r${i}=(\\d+)$`, 'm').exec(out.stdout)?.[1] ?? -1);
         if (status === 0) seen.ran++;

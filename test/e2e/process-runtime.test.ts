@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { processSandboxSkip, SANDBOX_UID } from '../support/process-runtime';
+import { chownTree, processSandboxSkip, SANDBOX_UID } from '../support/process-runtime';
 import { makeWorkspace, sessionOf, TestDaemon, waitFor } from '../support/leashd';
 import { WORKSPACE_RW_FILE } from '../support/policies';
 
@@ -16,15 +16,6 @@ function ownedWorkspace(files: Record<string, string> = {}): string {
   const ws = makeWorkspace(files);
   chownTree(ws, SANDBOX_UID);
   return ws;
-}
-
-function chownTree(dir: string, uid: number): void {
-  fs.chownSync(dir, uid, uid);
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) chownTree(p, uid);
-    else fs.chownSync(p, uid, uid);
-  }
 }
 
 describe('the process runtime', { skip: processSandboxSkip() }, () => {
