@@ -185,21 +185,31 @@ describe('the process runtime', { skip: processSandboxSkip() }, () => {
     await waitFor('its cgroup to go', () => !fs.existsSync(cgroup));
   });
 
-  it('passes a terminal through: output, input, and its exit code', async () => {
+  it('passes a terminal through: input, output, Ctrl-C to the command, its exit code', async () => {
     const ws = ownedWorkspace();
     const cli = `node ${['helper/bin/leash', '--socket', daemon.socket].join(' ')}`;
-    const command = `${cli} run --runtime process --workspace ${ws} shell -- sh -c 'read l; echo "got $l"; test -t 0 && exit 5'`;
+    const script = [
+      'read l; echo "got $l"',
+      'test -t 0 || exit 1',
+      'trap "echo interrupted; exit 5" INT',
+      'echo waiting; while :; do sleep 0.1; done',
+    ].join('; ');
+    const command = `${cli} run --runtime process --workspace ${ws} shell -- sh -c '${script}'`;
     const term = spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], {
       cwd: path.resolve(__dirname, '..', '..', '..'),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
     term.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => term.on('exit', (c) => r(c)));
     await waitFor('the session line', () => out.includes('leash: session'));
     await new Promise((r) => setTimeout(r, 1000));
     term.stdin.write('typed\r');
-    const code = await new Promise<number | null>((r) => term.on('exit', (c) => r(c)));
+    await waitFor('the command to wait', () => out.includes('waiting'));
+    term.stdin.write('\x03');
+    const code = await exited;
     assert.match(out, /got typed/);
+    assert.match(out, /interrupted/);
     assert.equal(code, 5, out);
   });
 

@@ -22,6 +22,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +233,12 @@ int main(int argc, char **argv)
 		return EXIT_ABORTED;
 
 	close(listener);
+	/*
+	 * A runtime whose own processes share the command's terminal has them ignore its interrupt
+	 * and quit (which they pass on to us ignored): the command starts with the defaults.
+	 */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
 	execvp(argv[cmd + 1], argv + cmd + 1);
 	fprintf(stderr, "leash-launch: %s: %s\n", argv[cmd + 1], strerror(errno));
 	return errno == ENOENT ? EXIT_NOT_RUN : EXIT_ABORTED;

@@ -86,10 +86,14 @@ export function commandFor(
   };
 }
 
-/** The shell line `script` runs: the command, with SHELL as the caller set it (or unset). */
+/**
+ * The shell line `script` runs: the command, with SHELL as the caller set it (or unset).
+ * nsenter stays in the terminal's foreground group on the host side: it ignores interrupt and
+ * quit, so Ctrl-C reaches only the command (leash-launch restores both for it).
+ */
 function onTerminal(argv: string[], env: Record<string, string>): string {
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return `${env.SHELL === undefined ? 'unset SHELL; ' : ''}exec ${quoted}`;
+  return `${env.SHELL === undefined ? 'unset SHELL; ' : ''}trap '' INT QUIT; exec ${quoted}`;
 }
 
 /** Sets the size of the pseudo-terminal `script` (host pid `pid`) gave its command. */
