@@ -7,6 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { loopbackAddress, makeCertificates, Upstream } from '../proxy/upstream';
@@ -55,7 +56,8 @@ describe('proxy evasion attempts', { skip: sandboxSkip() }, () => {
       upstreamCaFile: certs.caFile,
     }),
   );
-  const daemon = new TestDaemon(['--proxy-test-settings', settingsFile]);
+  let uiPort = 0;
+  let daemon: TestDaemon;
 
   before(async () => {
     await api.listen(apiAddress, 443, { key: certs.key, cert: certs.cert });
@@ -63,6 +65,8 @@ describe('proxy evasion attempts', { skip: sandboxSkip() }, () => {
     await other.listen(otherAddress, 443, { key: certs.key, cert: certs.cert });
     await other.listen(otherAddress, 80);
     await new Promise<void>((resolve) => gatewayTrap.listen(443, GATEWAY, () => resolve()));
+    uiPort = await freePort();
+    daemon = new TestDaemon(['--proxy-test-settings', settingsFile, '--ui-port', String(uiPort)]);
     await daemon.start();
     const set = daemon.cli(['secret', 'set', 'EVASION_KEY'], { input: `${SECRET}\n` });
     assert.equal(set.status, 0, set.stderr);
@@ -147,6 +151,17 @@ describe('proxy evasion attempts', { skip: sandboxSkip() }, () => {
     assert.equal(events.find((e) => e.resource === 'other.test')?.decision, 'deny');
   });
 
+  it('refuses a CONNECT tunnel, even to the permitted host', async () => {
+    const before = api.seen.length;
+    const r = await run(
+      `exec 3<>/dev/tcp/${GATEWAY}/80; ` +
+        `printf 'CONNECT api.test:443 HTTP/1.1\\r\\nHost: api.test:443\\r\\n\\r\\n' >&3; ` +
+        `timeout 5 cat <&3; echo; echo ===`,
+    );
+    assert.match(r.parts[0] ?? '', /HTTP\/1.1 405/, r.out);
+    assert.equal(api.seen.length, before);
+  });
+
   it('sends the secret only to the address the proxy resolved for the permitted host', async () => {
     const before = { api: api.seen.length, other: other.seen.length };
     const r = await run(
@@ -205,7 +220,10 @@ describe('proxy evasion attempts', { skip: sandboxSkip() }, () => {
     assert.match(injected.out, /"url":"\/with-key"/);
     const exported = daemon.cli(['events', 'export']);
     assert.equal(exported.status, 0, exported.stderr);
+    const token = new URL(JSON.parse(daemon.cli(['ui', '--json']).stdout).url).hash.slice(7);
     const places = {
+      'the Control UI sessions': await uiGet(uiPort, token, '/api/sessions'),
+      'the Control UI event stream': await uiGet(uiPort, token, '/api/events/stream?after=0'),
       'leashd log': daemon.log,
       'the session output': injected.out + r.stdout + r.stderr,
       'the audit export': exported.stdout,
@@ -216,5 +234,33 @@ describe('proxy evasion attempts', { skip: sandboxSkip() }, () => {
       assert.ok(!text.includes(SECRET), `the secret value appears in ${where}`);
     }
     assert.ok(exported.stdout.includes('/with-key'), 'the export holds the request');
+    assert.ok(places['the Control UI event stream'].includes('/with-key'), 'so does the UI');
   });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** What the Control UI answers on `p` within 2 s (an event stream is cut off there). */
+function uiGet(port: number, token: string, p: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    const req = http.get(
+      { host: '127.0.0.1', port, path: p, headers: { Authorization: `Bearer ${token}` } },
+      (res) => {
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(body));
+        res.on('close', () => resolve(body));
+      },
+    );
+    req.on('error', reject);
+    setTimeout(() => req.destroy(), 2000).unref();
+  });
+}
