@@ -30,6 +30,7 @@ export interface NativeChangeGuard {
 
 export interface NativeExecGuard {
   update(rules: ExecRule[], quietAllowed: boolean): void;
+  pin(path: string): void;
   close(): void;
   stats(): ExecGuardStats;
 }

@@ -125,7 +125,16 @@ export class ExecGuard {
     this.native.update(rules, opts.quietAllowed ?? false);
   }
 
-  /** Detaches the program; execs are no longer judged by argv. */
+  /**
+   * Pins the program in bpffs at `path`: it keeps judging execs after this process dies (a
+   * program no record names is unknown, so permits that name programs do not hold for it),
+   * until the pin is removed. `close()` removes it.
+   */
+  pin(path: string): void {
+    this.native.pin(path);
+  }
+
+  /** Detaches the program (and removes its pin); execs are no longer judged by argv. */
   close(): void {
     this.native.close();
   }

@@ -16,6 +16,7 @@ import type { ExecGuard } from './exec-guard';
 
 export { addonPath, launcherPath } from './addon';
 export { cgroupName } from './cgroup';
+export { adoptPinRoot, execPinPath, releasePin } from './pins';
 export * from './exec-guard';
 export * from './lsm-guard';
 

@@ -53,6 +53,7 @@ std::string ProbeExecObject() {
 Napi::Function ExecGuard::Define(Napi::Env env) {
   return DefineClass(env, "ExecGuard",
                      {InstanceMethod("update", &ExecGuard::Update),
+                      InstanceMethod("pin", &ExecGuard::Pin),
                       InstanceMethod("close", &ExecGuard::Close),
                       InstanceMethod("stats", &ExecGuard::Stats)});
 }
@@ -236,6 +237,11 @@ void ExecGuard::Stop() {
   if (poller_.joinable()) poller_.join();
   ring_buffer__consume(ring_);  // the last round's, for Close() to deliver
   ring_buffer__free(ring_);
+  // Unpinned first: destroying a pinned link would leave the program attached.
+  if (!pinned_.empty()) {
+    int err = bpf_link__unpin(link_);
+    if (err != 0) unpin_error_ = "could not unpin " + pinned_ + ": " + ErrnoText(-err);
+  }
   bpf_link__destroy(link_);
   link_ = nullptr;
   exec_bpf__destroy(skel_);
@@ -243,11 +249,36 @@ void ExecGuard::Stop() {
   on_event_.Release();
 }
 
+// pin(path): pins the program's link in bpffs, so that the program, its rules and its records
+// outlive this process: execs stay judged by argv (and programs no record names stay
+// unknown) until the link's pin is removed. close() removes it.
+Napi::Value ExecGuard::Pin(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) throw Napi::Error::New(env, "ExecGuard.pin: the guard is closed");
+  if (info.Length() < 1 || !info[0].IsString()) {
+    throw Napi::TypeError::New(env, "ExecGuard.pin(path: string)");
+  }
+  if (!pinned_.empty()) throw Napi::Error::New(env, "ExecGuard.pin: already pinned at " + pinned_);
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int err = bpf_link__pin(link_, path.c_str());
+  if (err != 0) {
+    throw Napi::Error::New(env, "ExecGuard.pin: pinning the exec program at " + path +
+                                    " failed: " + ErrnoText(-err) +
+                                    "; is bpffs mounted at /sys/fs/bpf?");
+  }
+  pinned_ = path;
+  return env.Undefined();
+}
+
 // Delivers every event not yet delivered before returning, so that whoever stores them can
 // do so before it reports the session's end.
 Napi::Value ExecGuard::Close(const Napi::CallbackInfo& info) {
   Stop();
   for (const auto& d : pending_->Take()) callback_.Call({ExecEventObject(info.Env(), *d)});
+  if (!unpin_error_.empty()) {
+    throw Napi::Error::New(info.Env(), "ExecGuard.close: " + unpin_error_ +
+                                           "; remove the pin by hand to detach the program");
+  }
   return info.Env().Undefined();
 }
 

@@ -44,6 +44,7 @@ class ExecGuard : public Napi::ObjectWrap<ExecGuard> {
 
  private:
   Napi::Value Update(const Napi::CallbackInfo& info);
+  Napi::Value Pin(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
@@ -61,6 +62,8 @@ class ExecGuard : public Napi::ObjectWrap<ExecGuard> {
   Napi::FunctionReference callback_;  // the same function, for close() to call directly
   std::shared_ptr<ExecEventQueue> pending_ = std::make_shared<ExecEventQueue>();
   bool closed_ = true;
+  std::string pinned_;  // where the link is pinned in bpffs, "" when it is not
+  std::string unpin_error_;
   std::atomic<uint64_t> dropped_{0};
 };
 

@@ -1,6 +1,6 @@
 /** leashd: the privileged helper. Owns sessions, enforcement and the audit log. */
 import * as grpc from '@grpc/grpc-js';
-import { probeKernel } from '@leash/bpf';
+import { adoptPinRoot, probeKernel } from '@leash/bpf';
 import { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -68,6 +68,10 @@ async function main(): Promise<void> {
   }
   for (const dir of removeEmptySandboxCgroups()) {
     log.info('removed the cgroup of a process sandbox an earlier leashd left', { dir });
+  }
+  // Exec programs an earlier leashd pinned for its sessions, all gone now: detached.
+  for (const pin of adoptPinRoot(settings.socket)) {
+    log.info('removed the pinned programs of a session an earlier leashd left', { pin });
   }
 
   fs.mkdirSync(settings.stateDir, { recursive: true, mode: 0o700 });

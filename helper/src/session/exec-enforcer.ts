@@ -4,7 +4,14 @@
  * both produce. Exec rules the kernel cannot enforce exactly are refused with the policy.
  */
 import { decideExec, type ExecRule, type PrincipalIR, type Verdict } from '@leash/policies';
-import { ExecGuard, execRulesUnenforceable, type ExecEvent, type FileEvent } from '@leash/bpf';
+import {
+  ExecGuard,
+  execPinPath,
+  execRulesUnenforceable,
+  releasePin,
+  type ExecEvent,
+  type FileEvent,
+} from '@leash/bpf';
 import type { AuditWriter } from '../audit/writer';
 import type { EventDecision } from '../audit/event';
 import type { Logger } from '../log';
@@ -51,6 +58,8 @@ function scriptArgs(script: string, argv: string[]): string[] {
 
 export class ExecEnforcer {
   readonly guard: ExecGuard;
+  /** Where the program is pinned, so that it outlives leashd (when leashd pins at all). */
+  private readonly pin?: string;
 
   constructor(
     private readonly session: ExecSessionView,
@@ -67,6 +76,13 @@ export class ExecEnforcer {
       // Every session command starts as leash-launch, whatever the policy says of Exec.
       trustedPrograms: [LAUNCHER_IN_SANDBOX],
     });
+    try {
+      this.pin = execPinPath(session.name, session.principal);
+      if (this.pin !== undefined) this.guard.pin(this.pin);
+    } catch (err) {
+      this.guard.close();
+      throw err;
+    }
   }
 
   /** Allowed execs are only counted in enforce mode, so their reports may come late. */
@@ -76,6 +92,7 @@ export class ExecEnforcer {
 
   close(): void {
     this.guard.close();
+    if (this.pin !== undefined) releasePin(this.pin);
   }
 
   /** A program-path verdict from the FileGuard (access `exec`). A refusal is final (execve

@@ -1,0 +1,62 @@
+/**
+ * What leashd pins in bpffs so that it outlives leashd, found again by name: one directory per
+ * leashd (by its id, the socket path), one per session below it, one pin per principal's
+ * exec program (`<root>/<session>/exec-<principal>`). A restarted leashd removes what no
+ * session of its own holds, which detaches it. bpffs refuses dots in names: they are written
+ * `%2e` (and `%` as `%25`).
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const BPFFS = '/sys/fs/bpf';
+
+let root: string | undefined;
+
+/** This leashd's pin directory; undefined until `adoptPinRoot` (pins are then not made). */
+export function pinRoot(): string | undefined {
+  return root;
+}
+
+/**
+ * Makes `<bpffs>/leash/<hash of daemonId>` this process's pin directory and removes every pin
+ * an earlier leashd of the same id left there (its sessions are gone). Returns what it
+ * removed. Throws when bpffs is not mounted.
+ */
+export function adoptPinRoot(daemonId: string, bpffs = BPFFS): string[] {
+  if (fs.statfsSync(bpffs).type !== BPF_FS_MAGIC) {
+    throw new Error(`${bpffs} is not a bpffs mount; mount it with \`mount -t bpf bpf ${bpffs}\``);
+  }
+  const hash = crypto.createHash('sha256').update(daemonId).digest('hex').slice(0, 16);
+  const dir = path.join(bpffs, 'leash', hash);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const removed = fs.readdirSync(dir).map((name) => path.join(dir, name));
+  for (const leftover of removed) fs.rmSync(leftover, { recursive: true, force: true });
+  root = dir;
+  return removed;
+}
+
+/** Where a principal's exec program of a session is pinned; makes the session's directory. */
+export function execPinPath(session: string, principal: string): string | undefined {
+  if (root === undefined) return undefined;
+  const dir = path.join(root, pinName(session));
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return path.join(dir, `exec-${pinName(principal)}`);
+}
+
+/** After a guard pinned at `pinPath` closed (which removed its pin): removes the session's
+ *  directory when no other principal's pin is left in it. */
+export function releasePin(pinPath: string): void {
+  try {
+    fs.rmdirSync(path.dirname(pinPath));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'ENOENT') throw err;
+  }
+}
+
+function pinName(name: string): string {
+  return name.replace(/%/g, '%25').replace(/\./g, '%2e');
+}
+
+const BPF_FS_MAGIC = 0xcafe4a11;
