@@ -136,12 +136,15 @@ export class AgentBench {
   }
 
   /** `leash run` with `args` and the CLI's environment `env` (added to this process's),
-   *  without blocking this process; resolves with its result and session. */
+   *  without blocking this process; resolves with its result, its session, how long the
+   *  session took to start (until `leash run` named it) and how long the whole run took. */
   run(
     args: string[],
     env: Record<string, string> = {},
     timeoutMs = 240_000,
-  ): Promise<CliResult & { session: string }> {
+  ): Promise<CliResult & { session: string; startMs: number; totalMs: number }> {
+    const started = Date.now();
+    let startMs = -1;
     const ws = args[args.indexOf('--workspace') + 1];
     if (ws) this.workspaces.add(ws);
     const child = spawn(process.execPath, [CLI, '--socket', this.daemon.socket, 'run', ...args], {
@@ -151,12 +154,23 @@ export class AgentBench {
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (startMs < 0 && stderr.includes('{"session"')) startMs = Date.now() - started;
+    });
     const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
     return new Promise((resolve) =>
       child.on('exit', (code) => {
         clearTimeout(timer);
-        resolve({ status: code ?? -1, stdout, stderr, session: sessionOf(stderr) });
+        const totalMs = Date.now() - started;
+        resolve({
+          status: code ?? -1,
+          stdout,
+          stderr,
+          session: sessionOf(stderr),
+          startMs,
+          totalMs,
+        });
       }),
     );
   }

@@ -94,12 +94,11 @@ describe('other agents in a session', { skip: agentSkip() }, () => {
       bench.command = `cat ${ws}/.env; env > ${ws}/tool-env.txt; echo ok > ${marker}`;
       const first = bench.requests.length;
 
-      const started = Date.now();
       const r = await bench.run(['--json', '--workspace', ws, c.agent, '--', ...c.args], {
         [c.key]: realKey,
         ...c.env,
       });
-      t.diagnostic(`${c.agent}: session of ${Date.now() - started} ms`);
+      t.diagnostic(`${c.agent}: session started in ${r.startMs} ms, run took ${r.totalMs} ms`);
       const requests = bench.requests.slice(first);
       const context =
         `leash run: ${r.status}\n${r.stdout}\n${r.stderr}\n` +

@@ -41,7 +41,7 @@ describe('Claude Code in a session', { skip: agentSkip() }, () => {
     assert.equal(claude?.built, 'yes');
   });
 
-  it('runs a tool call in the sandbox with the real key reaching only the API host', async () => {
+  it('runs a tool call in the sandbox with the real key reaching only the API host', async (t) => {
     const ws = makeWorkspace({
       '.env': 'API_TOKEN=planted-secret\n',
       '.leash-test/policy.cedar': policyWithEcho(),
@@ -70,6 +70,7 @@ describe('Claude Code in a session', { skip: agentSkip() }, () => {
       ],
       { ANTHROPIC_API_KEY: REAL_KEY, SECRET_TOKEN: 'x' },
     );
+    t.diagnostic(`claude: session started in ${r.startMs} ms, run took ${r.totalMs} ms`);
     const context = `leash run: ${r.status}\n${r.stdout}\n${r.stderr}\n${bench.daemon.log}`;
     const requests = bench.requests.slice(first);
 
