@@ -100,6 +100,31 @@ describe('writes through other APIs and look-alike names', { skip: sandboxSkip()
     assert.ok(denied.every((e) => (e.policies as string[]).includes('workspace-protected')));
   });
 
+  it('writes none of the files mounted into the sandbox from the host', () => {
+    // Docker's own per-container files and leashd's trust bundle are mounts of host files.
+    const ws = makeWorkspace();
+    const files = [
+      '/etc/hosts',
+      '/etc/resolv.conf',
+      '/etc/hostname',
+      '/etc/ssl/certs/ca-certificates.crt',
+      '/usr/local/share/ca-certificates/leash-ca.crt',
+      '/.leash-launch',
+    ];
+    const r = attempt(
+      ws,
+      files
+        .map((f) => `(echo x >> ${f}) 2>/dev/null && echo "${f}=written" || echo "${f}=refused"`)
+        .join('; ') + '; cat /etc/resolv.conf',
+    );
+    for (const f of files) {
+      assert.match(r.stdout, new RegExp(`^${f}=refused$`, 'm'), r.stdout + r.stderr);
+    }
+    assert.doesNotMatch(r.stdout, /^x$/m);
+    const denied = r.events.filter((e) => e.decision === 'deny').map((e) => e.resource);
+    for (const f of files.slice(0, 3)) assert.ok(denied.includes(f), `${f}: ${denied.join(' ')}`);
+  });
+
   it('limitation: files written on the tmpfs over /sys/fs/cgroup are not judged', () => {
     // Docker mounts a writable tmpfs there (cgroup v1 hosts, private cgroup namespace), and
     // fanotify does not mark it: the write below is refused by no rule and logged by none,
