@@ -81,6 +81,7 @@ export class ExecEnforcer {
       if (this.pin !== undefined) this.guard.pin(this.pin);
     } catch (err) {
       this.guard.close();
+      if (this.pin !== undefined) releasePin(this.pin);
       throw err;
     }
   }
