@@ -23,12 +23,24 @@ export function sandboxesCgroup(): string {
   return path.join(cgroupV2Root(), 'leash');
 }
 
-/** Creates a fresh cgroup for a session's sandbox. */
+/** The containers' limit on a sandbox's processes and threads. */
+const PIDS_MAX = 4096;
+
+/**
+ * Creates a fresh cgroup for a session's sandbox, with the containers' pids limit where the
+ * hierarchy hands the pids controller down to `leash/` (hybrid hosts keep it in cgroup v1, and
+ * then there is none).
+ */
 export function createSandboxCgroup(session: string): string {
   const parent = sandboxesCgroup();
   fs.mkdirSync(parent, { recursive: true });
+  const offered = fs.readFileSync(path.join(parent, 'cgroup.controllers'), 'utf8').split(/\s+/);
+  if (offered.includes('pids')) {
+    fs.writeFileSync(path.join(parent, 'cgroup.subtree_control'), '+pids');
+  }
   const dir = path.join(parent, `${session}-${crypto.randomBytes(3).toString('hex')}`);
   fs.mkdirSync(dir);
+  if (offered.includes('pids')) fs.writeFileSync(path.join(dir, 'pids.max'), String(PIDS_MAX));
   return dir;
 }
 
