@@ -38,6 +38,7 @@ export interface NativeExecGuard {
 export interface NativeConnectGuard {
   update(rules: ConnectRule[]): void;
   delegate(cgroupPath: string): void;
+  pin(dir: string): void;
   close(): void;
   stats(): ConnectGuardStats;
 }

@@ -12,11 +12,12 @@ import {
   type NativeFileGuard,
 } from './addon';
 import { cgroupName } from './cgroup';
+import { releasePin } from './pins';
 import type { ExecGuard } from './exec-guard';
 
 export { addonPath, launcherPath } from './addon';
 export { cgroupName } from './cgroup';
-export { adoptPinRoot, execPinPath, releasePin } from './pins';
+export { adoptPinRoot, connectPinDir, execPinPath, releasePin } from './pins';
 export * from './exec-guard';
 export * from './lsm-guard';
 
@@ -332,9 +333,28 @@ function holdsBelow(m: PathMatcher, dir: string): boolean {
  */
 export class ConnectGuard {
   private readonly native: NativeConnectGuard;
+  private readonly pinDir?: string;
 
-  constructor(opts: { cgroupPath: string; rules: ConnectRule[]; onEvent: (e: NetEvent) => void }) {
+  /**
+   * `pinDir`: a bpffs directory to pin the programs in (see pins.ts), so that they keep
+   * judging connects after this process dies; `close()` removes the pins and the directory.
+   */
+  constructor(opts: {
+    cgroupPath: string;
+    rules: ConnectRule[];
+    onEvent: (e: NetEvent) => void;
+    pinDir?: string;
+  }) {
     this.native = new (addon().ConnectGuard)(opts.cgroupPath, opts.rules, opts.onEvent);
+    if (opts.pinDir === undefined) return;
+    try {
+      this.native.pin(opts.pinDir);
+    } catch (err) {
+      this.native.close();
+      releasePin(opts.pinDir);
+      throw err;
+    }
+    this.pinDir = opts.pinDir;
   }
 
   /** Swaps the rule set atomically; throws a RangeError when it does not fit the kernel map. */
@@ -350,9 +370,10 @@ export class ConnectGuard {
     this.native.delegate(cgroupPath);
   }
 
-  /** Detaches the programs from the cgroup. */
+  /** Detaches the programs from the cgroup (and removes their pins). */
   close(): void {
     this.native.close();
+    if (this.pinDir !== undefined) releasePin(this.pinDir);
   }
 
   stats(): ConnectGuardStats {

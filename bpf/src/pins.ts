@@ -1,7 +1,8 @@
 /**
  * What leashd pins in bpffs so that it outlives leashd, found again by name: one directory per
  * leashd (by its id, the socket path), one per session below it, one pin per principal's
- * exec program (`<root>/<session>/exec-<principal>`). A restarted leashd removes what no
+ * exec program (`<root>/<session>/exec-<principal>`) and connect programs
+ * (`<root>/<session>/connect-<principal>/<hook>`). A restarted leashd removes what no
  * session of its own holds, which detaches it. bpffs refuses dots in names: they are written
  * `%2e` (and `%` as `%25`).
  */
@@ -44,14 +45,25 @@ export function execPinPath(session: string, principal: string): string | undefi
   return path.join(dir, `exec-${pinName(principal)}`);
 }
 
-/** After a guard pinned at `pinPath` closed (which removed its pin): removes the session's
- *  directory when no other principal's pin is left in it. */
+/** Where a principal's connect programs of a session are pinned (a directory, one pin per
+ *  hook); makes it. */
+export function connectPinDir(session: string, principal: string): string | undefined {
+  if (root === undefined) return undefined;
+  const dir = path.join(root, pinName(session), `connect-${pinName(principal)}`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/** After a guard pinned at `pinPath` closed (which removed its pins): removes the pin
+ *  directory, and the session's when no other principal's pin is left in it. */
 export function releasePin(pinPath: string): void {
-  try {
-    fs.rmdirSync(path.dirname(pinPath));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOTEMPTY' && code !== 'ENOENT') throw err;
+  for (const dir of [pinPath, path.dirname(pinPath)]) {
+    try {
+      fs.rmdirSync(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+    }
   }
 }
 

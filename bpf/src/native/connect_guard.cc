@@ -169,6 +169,7 @@ Napi::Function ConnectGuard::Define(Napi::Env env) {
   return DefineClass(env, "ConnectGuard",
                      {InstanceMethod("update", &ConnectGuard::Update),
                       InstanceMethod("delegate", &ConnectGuard::Delegate),
+                      InstanceMethod("pin", &ConnectGuard::Pin),
                       InstanceMethod("close", &ConnectGuard::Close),
                       InstanceMethod("stats", &ConnectGuard::Stats)});
 }
@@ -212,6 +213,7 @@ ConnectGuard::ConnectGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Co
                                         " failed: " + ErrnoText(errno));
       }
       links_.push_back(link);
+      link_names_.push_back(bpf_program__name(program));
     }
 
     ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &ConnectGuard::OnRingEvent, this,
@@ -335,13 +337,43 @@ Napi::Value ConnectGuard::Delegate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// pin(dir): pins every program's link in bpffs under `dir` (an existing directory), one pin per
+// hook, so that connects stay judged by the rules last installed after this process dies.
+// close() removes the pins.
+Napi::Value ConnectGuard::Pin(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) throw Napi::Error::New(env, "ConnectGuard.pin: the guard is closed");
+  if (info.Length() < 1 || !info[0].IsString()) {
+    throw Napi::TypeError::New(env, "ConnectGuard.pin(dir: string)");
+  }
+  if (pinned_) throw Napi::Error::New(env, "ConnectGuard.pin: already pinned");
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  for (size_t i = 0; i < links_.size(); i++) {
+    // bpffs refuses dots in names; the programs' names have none.
+    std::string path = dir + "/" + link_names_[i];
+    int err = bpf_link__pin(links_[i], path.c_str());
+    if (err != 0) {
+      for (size_t j = 0; j < i; j++) bpf_link__unpin(links_[j]);
+      throw Napi::Error::New(env, "ConnectGuard.pin: pinning at " + path + " failed: " +
+                                      ErrnoText(-err) + "; is bpffs mounted at /sys/fs/bpf?");
+    }
+  }
+  pinned_ = true;
+  return env.Undefined();
+}
+
 void ConnectGuard::Stop() {
   if (closed_) return;
   closed_ = true;
   running_ = false;
   if (poller_.joinable()) poller_.join();
   ring_buffer__free(ring_);
-  for (bpf_link* link : links_) bpf_link__destroy(link);
+  for (bpf_link* link : links_) {
+    // Unpinned first: destroying a pinned link would leave the program attached.
+    int err = pinned_ ? bpf_link__unpin(link) : 0;
+    if (err != 0) unpin_error_ = "could not unpin a connect program: " + ErrnoText(-err);
+    bpf_link__destroy(link);
+  }
   links_.clear();
   close(cgroup_fd_);
   connect_bpf__destroy(skel_);
@@ -351,6 +383,10 @@ void ConnectGuard::Stop() {
 
 Napi::Value ConnectGuard::Close(const Napi::CallbackInfo& info) {
   Stop();
+  if (!unpin_error_.empty()) {
+    throw Napi::Error::New(info.Env(), "ConnectGuard.close: " + unpin_error_ +
+                                           "; remove the pins by hand to detach the programs");
+  }
   return info.Env().Undefined();
 }
 

@@ -23,6 +23,7 @@ class ConnectGuard : public Napi::ObjectWrap<ConnectGuard> {
  private:
   Napi::Value Update(const Napi::CallbackInfo& info);
   Napi::Value Delegate(const Napi::CallbackInfo& info);
+  Napi::Value Pin(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
@@ -33,6 +34,7 @@ class ConnectGuard : public Napi::ObjectWrap<ConnectGuard> {
 
   connect_bpf* skel_ = nullptr;
   std::vector<bpf_link*> links_;
+  std::vector<std::string> link_names_;  // the program of each link, to name its pin
   ring_buffer* ring_ = nullptr;
   int cgroup_fd_ = -1;
   unsigned generation_ = 1;  // the set in use; the first install fills set 0
@@ -40,6 +42,8 @@ class ConnectGuard : public Napi::ObjectWrap<ConnectGuard> {
   std::atomic<bool> running_{false};
   Napi::ThreadSafeFunction on_event_;
   bool closed_ = false;
+  bool pinned_ = false;
+  std::string unpin_error_;
   std::atomic<uint64_t> dropped_{0};
 };
 

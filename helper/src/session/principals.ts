@@ -10,6 +10,7 @@ import {
   ChangeGuard,
   cgroupName,
   ConnectGuard,
+  connectPinDir,
   type ChangeEvent,
   type ExecGuard,
   type NetEvent,
@@ -103,6 +104,7 @@ export class PrincipalGuards {
         cgroupPath: leaf,
         rules: enforced.connects,
         onEvent: (e) => view.onNet(name, e),
+        pinDir: connectPinDir(view.session, name),
       });
       opened.push(connect);
       const change = new ChangeGuard({

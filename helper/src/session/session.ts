@@ -14,6 +14,7 @@ import {
   ChangeGuard,
   changesBelow,
   ConnectGuard,
+  connectPinDir,
   FileGuard,
   forbidsBelow,
   takeSeccompListener,
@@ -225,6 +226,7 @@ export class Session {
         cgroupPath: c.cgroupPath,
         rules: enforced.connects,
         onEvent: (e) => this.onNet(this.principal, e),
+        pinDir: connectPinDir(this.name, this.principal),
       });
       this.exec = new ExecEnforcer(
         {
