@@ -180,8 +180,8 @@ export class AgentBench {
 export function policyWithEcho(): string {
   const base = fs.readFileSync(path.join(REPO, 'policies', 'default.cedar'), 'utf8');
   return (
-    `${base}\n@id("echo")\n` +
-    `permit (principal, action == Leash::Action::"HttpRequest", resource == Leash::Host::"${ECHO_HOST}");\n`
+    `${base}\n@id("echo")\npermit (principal, action == Leash::Action::"HttpRequest", ` +
+    `resource == Leash::Host::"${ECHO_HOST}");\n`
   );
 }
 

@@ -51,7 +51,7 @@ describe('agent profiles', () => {
     }
   });
 
-  it('run Claude Code unattended: no permission prompts, updates, telemetry or extra traffic', () => {
+  it('run Claude Code unattended: no prompts, updates, telemetry or extra traffic', () => {
     const claude = agentProfile('claude');
     assert.deepEqual(claude.command(['-p', 'hi']), [
       '/opt/agents/claude/bin/claude',
@@ -73,7 +73,7 @@ describe('agent profiles', () => {
     assert.equal(env.CLAUDE_CONFIG_DIR, '/home/dev/.claude');
   });
 
-  it('give each agent a permit for its API host that injects its key only when leashd holds it', () => {
+  it('add a permit for the API host that injects the key only when leashd holds it', () => {
     const base = fs.readFileSync(DEFAULT_POLICY_PATH, 'utf8');
     const req = { host: 'api.anthropic.com', port: 443, method: 'POST', path: '/v1/messages' };
     const compile = (held: string[]) => {

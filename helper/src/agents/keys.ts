@@ -80,8 +80,9 @@ export async function registerKeys(
   const { names } = await client.call<{ names?: string[] }>('listSecrets', {});
   if (profile.apiKeys.some((k) => (names ?? []).includes(k.env))) return [];
   const variables = profile.apiKeys.map((k) => k.env).join(' or ');
+  const store = `leash secret set ${profile.apiKeys[0]?.env ?? ''}`;
   return [
     `no ${variables} in your environment or held by leashd: ${profile.title} reaches its API ` +
-      `without a key from Leash (set the variable, or \`leash secret set ${profile.apiKeys[0]?.env}\`)`,
+      `without a key from Leash (set the variable, or \`${store}\`)`,
   ];
 }
