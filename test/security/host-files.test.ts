@@ -49,7 +49,8 @@ describe('files that run on the host later', { skip: sandboxSkip() }, () => {
     const ws = makeWorkspace(PLANTED);
     const lines = [
       ...Object.keys(PLANTED).flatMap((f) => [
-        `echo evil >> '${f}' 2>/dev/null && echo 'append:${f}=written' || echo 'append:${f}=refused'`,
+        `echo evil >> '${f}' 2>/dev/null && echo 'append:${f}=written' ` +
+          `|| echo 'append:${f}=refused'`,
         `echo evil > /tmp/x && mv -f /tmp/x '${f}' 2>/dev/null && echo 'replace:${f}=written' ` +
           `|| echo 'replace:${f}=refused'`,
       ]),

@@ -13,7 +13,7 @@ import { makeWorkspace, sessionOf, TestDaemon } from '../support/leashd';
 
 const SECRET = 'SECRET=identity-7be05\n';
 
-/** `label=reached` or `label=failed: …` for each attempt; x86_64 numbers (prctl 157, setns 308). */
+/** `label=reached` or `label=failed: …` per attempt; x86_64 numbers: prctl 157, setns 308. */
 const CONTROL_ATTEMPTS = String.raw`
 use strict;
 use warnings;
@@ -35,7 +35,8 @@ report('env-as-leashd', open(my $e, '<', "$ws/.env"));
 open(my $mi, '<', '/proc/self/mountinfo') or die "mountinfo: $!";
 print 'cgroup2-mounts=', scalar(grep { / - cgroup2 / } <$mi>), "\n";
 my $procs;
-report('cgroup-move', open($procs, '>>', '/sys/fs/cgroup/pids/cgroup.procs') && syswrite($procs, "$$\n"));
+my $moved = open($procs, '>>', '/sys/fs/cgroup/pids/cgroup.procs') && syswrite($procs, "$$\n");
+report('cgroup-move', $moved);
 report('cgroup-mkdir', mkdir('/sys/fs/cgroup/pids/escape'));
 open(my $cg, '<', '/proc/self/cgroup') or die "cgroup: $!";
 print 'cgroup=', (grep { /^0::/ } <$cg>)[0];

@@ -14,7 +14,8 @@ import { makeWorkspace, sessionOf, sleep, TestDaemon } from '../support/leashd';
 
 const GATEWAY = '172.17.0.1';
 
-/** Connects (TCP) or sends (UDP) to each spelling; prints `label=reached` or `label=failed: …`. */
+/** Connects (TCP) or sends (UDP) to each spelling; prints `label=reached` or `label=failed: …`.
+ */
 const SENDS = String.raw`
 use strict;
 use warnings;
@@ -44,8 +45,8 @@ report('tcp-v4-mapped', $mapped);
 socket(my $u, PF_INET, SOCK_DGRAM, 0) or die "udp socket: $!";
 report('udp-sendto', send($u, 'leak', 0, pack_sockaddr_in($udp_port, inet_aton('172.17.0.1'))));
 socket(my $u6, PF_INET6, SOCK_DGRAM, 0);
-report('udp6-mapped-sendto',
-  $u6 && send($u6, 'leak', 0, pack_sockaddr_in6($udp_port, inet_pton(AF_INET6, '::ffff:172.17.0.1'))));
+my $mapped_to = pack_sockaddr_in6($udp_port, inet_pton(AF_INET6, '::ffff:172.17.0.1'));
+report('udp6-mapped-sendto', $u6 && send($u6, 'leak', 0, $mapped_to));
 
 report('raw-icmp', socket(my $r, PF_INET, SOCK_RAW, 1));
 report('raw-tcp', socket(my $r2, PF_INET, SOCK_RAW, 6));

@@ -135,7 +135,8 @@ describe('proxy evasion attempts', { skip: sandboxSkip() }, () => {
       `exec 3<>/dev/tcp/${GATEWAY}/80; ` +
       `printf 'GET ${p} HTTP/1.1\\r\\nHost: ${host}\\r\\nUpgrade: websocket\\r\\n` +
       `Connection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\n` +
-      `Sec-WebSocket-Version: 13\\r\\n\\r\\nGET /smuggled HTTP/1.1\\r\\nHost: ${host}\\r\\n\\r\\n' >&3; ` +
+      `Sec-WebSocket-Version: 13\\r\\n\\r\\n` +
+      `GET /smuggled HTTP/1.1\\r\\nHost: ${host}\\r\\n\\r\\n' >&3; ` +
       `timeout 5 cat <&3; exec 3<&-; echo; echo ===`;
     const r = await run(
       `${upgrade('other.test', '/chat')}; ${upgrade('api.test', '/admin/socket')}`,
