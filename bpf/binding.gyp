@@ -7,6 +7,7 @@
         "src/native/file_rules.cc",
         "src/native/file_guard.cc",
         "src/native/change_guard.cc",
+        "src/native/change_metadata.cc",
         "src/native/connect_guard.cc",
         "src/native/exec_rules.cc",
         "src/native/exec_judge.cc",

@@ -1,5 +1,7 @@
 #include "change_guard.h"
 
+#include "change_call.h"
+
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/openat2.h>
@@ -20,53 +22,23 @@
 #include <memory>
 #include <sstream>
 
-// Calls newer than the C library's headers; their numbers are the same on every architecture.
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452
-#endif
-#ifndef SYS_setxattrat
-#define SYS_setxattrat 463
-#endif
-#ifndef SYS_removexattrat
-#define SYS_removexattrat 466
-#endif
-
 namespace leash {
 
 namespace {
 
+using change::Creds;
+using change::Fd;
+
 constexpr size_t kEventQueueSize = 4096;
-constexpr size_t kXattrValueMax = 65536;  // the kernel's XATTR_SIZE_MAX
 constexpr size_t kPathMax = 4096;
 
 std::string ErrnoText(int err) {
   return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")";
 }
 
-// A descriptor closed when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      if (fd_ >= 0) close(fd_);
-      fd_ = o.fd_;
-      o.fd_ = -1;
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  bool ok() const { return fd_ >= 0; }
+}  // namespace
 
- private:
-  int fd_;
-};
+namespace change {
 
 std::string ReadLink(const std::string& link) {
   char buf[kPathMax + 1];
@@ -76,18 +48,16 @@ std::string ReadLink(const std::string& link) {
 
 std::string FdPath(int fd) { return ReadLink("/proc/self/fd/" + std::to_string(fd)); }
 
+}  // namespace change
+
+namespace {
+
+using change::FdPath;
+using change::ReadLink;
+
 std::string Join(const std::string& dir, const std::string& name) {
   return dir == "/" ? "/" + name : dir + "/" + name;
 }
-
-// Credentials of the workload's thread, applied to the supervisor's thread for each change.
-struct Creds {
-  uid_t fsuid = 0;
-  gid_t fsgid = 0;
-  std::vector<gid_t> groups;
-  uint64_t cap_effective = 0;
-  mode_t umask = 022;
-};
 
 bool ReadCreds(pid_t pid, Creds* creds) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -169,6 +139,18 @@ class ThreadCreds {
   struct __user_cap_data_struct own_caps_[2];
 };
 
+long OpenAt2(int dirfd, const std::string& path, uint64_t flags) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = flags | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  return syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
+}
+
+}  // namespace
+
+namespace change {
+
 // Reads a NUL-terminated string from the workload's memory, a page at a time (a string may
 // end just before an unmapped page).
 int ReadString(int mem_fd, uint64_t addr, std::string* out) {
@@ -190,226 +172,47 @@ int ReadString(int mem_fd, uint64_t addr, std::string* out) {
   return ENAMETOOLONG;
 }
 
-long OpenAt2(int dirfd, const std::string& path, uint64_t flags) {
-  struct open_how how;
-  memset(&how, 0, sizeof how);
-  how.flags = flags | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  return syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
+// A name through the caller's own descriptor (`/proc/self/fd/N/x`, as tools that avoid
+// races write it) names what that descriptor's path names: `/proc/self` inside the sandbox
+// means nothing to the supervisor. Returns false when the descriptor has no path.
+bool ThroughOwnFd(const std::string& proc, std::string* name) {
+  for (const char* prefix : {"/proc/self/fd/", "/proc/thread-self/fd/", "/dev/fd/"}) {
+    size_t len = strlen(prefix);
+    if (name->compare(0, len, prefix) != 0) continue;
+    size_t end = name->find('/', len);
+    std::string number = name->substr(len, end == std::string::npos ? end : end - len);
+    if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) {
+      return true;
+    }
+    std::string target = ReadLink(proc + "/fd/" + number);
+    if (target.empty() || target[0] != '/') return false;
+    *name = target + (end == std::string::npos ? "" : name->substr(end));
+    return true;
+  }
+  return true;
 }
 
-}  // namespace
+// The relative start of a name: its directory descriptor's path inside the sandbox.
+int DirPathOf(const std::string& proc, Change* c, int i) {
+  if (c->name[i][0] == '/') return 0;
+  c->dir_path[i] = ReadLink(c->dirfd[i] == AT_FDCWD ? proc + "/cwd"
+                                                    : proc + "/fd/" + std::to_string(c->dirfd[i]));
+  if (c->dir_path[i].empty()) return EBADF;
+  return c->dir_path[i][0] == '/' ? 0 : ENOTDIR;
+}
 
-// One intercepted call: what it names, resolved to descriptors the supervisor holds.
-struct ChangeGuard::Change {
-  enum class Op {
-    Rename,
-    Unlink,
-    Rmdir,
-    Truncate,
-    Mkdir,
-    Mknod,
-    Symlink,
-    // Metadata changes of one file, named by path or by the caller's descriptor.
-    Chmod,
-    Chown,
-    SetXattr,
-    RemoveXattr,
-    Utimes,
-  };
-  Op op;
-  pid_t pid = 0;
-  std::string comm;
-
-  // The workload's view: its root, memory, and the directory a relative path starts from.
-  Fd root, mem;
-  // Raw arguments: paths as given (`name[1]` for rename's and the new name).
-  std::string name[2];
-  int dirfd[2] = {AT_FDCWD, AT_FDCWD};
-  std::string dir_path[2];  // dirfd's path inside the sandbox, for relative names
-  std::string link_target;  // symlink's content
-  uint64_t flags = 0;       // renameat2 / unlinkat flags
-  mode_t mode = 0;
-  dev_t dev = 0;
-  off_t length = 0;
-  Creds creds;
-
-  // Metadata changes: where the path argument is (-1: the file is the caller's descriptor
-  // `by_fd`), whether a final symlink is left unfollowed, and what is set.
-  int path_arg = 0;
-  int by_fd = -1;
-  bool nofollow = false;
-  bool empty_path_ok = false;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  uint64_t xattr_name_addr = 0, xattr_value_addr = 0, xattr_args_addr = 0, times_addr = 0;
-  size_t xattr_size = 0, xattr_args_size = 0;
-  int xattr_flags = 0;
-  enum class Times { Timespec, Timeval, Utimbuf } times_kind = Times::Timespec;
-  std::string xattr_name, xattr_value;
-  bool times_now = true;
-  struct timespec times[2] = {};
-  Fd file;  // a copy of the caller's descriptor, for the descriptor forms
-
-  // Resolved: the parent directories (or, for truncate, the file) and the paths judged.
-  Fd parent[2];
-  std::string base[2];
-  std::string path[2];
-  std::string denied;  // the path (or protected path below) whose verdict refused it
-
-  int names() const { return op == Op::Rename ? 2 : 1; }
-  const char* OpName() const {
-    switch (op) {
-      case Op::Rename: return "rename";
-      case Op::Unlink: return "unlink";
-      case Op::Rmdir: return "rmdir";
-      case Op::Truncate: return "truncate";
-      case Op::Mkdir: return "mkdir";
-      case Op::Mknod: return "mknod";
-      case Op::Symlink: return "symlink";
-      case Op::Chmod: return "chmod";
-      case Op::Chown: return "chown";
-      case Op::SetXattr: return "setxattr";
-      case Op::RemoveXattr: return "removexattr";
-      case Op::Utimes: return "utimes";
-    }
-    return "?";
-  }
-  bool metadata() const { return op >= Op::Chmod; }
-};
+}  // namespace change
 
 namespace {
 
-using Change = ChangeGuard::Change;
+using change::Change;
+using change::DirPathOf;
+using change::ReadString;
+using change::ThroughOwnFd;
+using change::DecodeMetadata;
+using change::GatherMetadata;
+using change::PerformMetadata;
 using Op = Change::Op;
-
-// The `at` forms' flags: an empty path with AT_EMPTY_PATH names the descriptor itself.
-void AtFlags(Change* c, uint64_t flags) {
-  c->nofollow = (flags & AT_SYMLINK_NOFOLLOW) != 0;
-  c->empty_path_ok = (flags & AT_EMPTY_PATH) != 0;
-}
-
-// Metadata changes (chmod, chown, extended attributes, timestamps): a change of one file,
-// judged as WriteFile on it. False for a call this supervisor does not handle.
-bool DecodeMetadata(const struct seccomp_notif& req, Change* c) {
-  const auto* a = req.data.args;
-  auto dirfd = [](uint64_t v) { return static_cast<int>(static_cast<int32_t>(v)); };
-  auto by_path = [&](Op op, int path_arg) {
-    c->op = op;
-    c->path_arg = path_arg;
-  };
-  auto by_fd = [&](Op op, uint64_t fd) {
-    c->op = op;
-    c->path_arg = -1;
-    c->by_fd = dirfd(fd);
-  };
-  switch (req.data.nr) {
-#ifdef SYS_chmod
-    case SYS_chmod:
-      by_path(Op::Chmod, 0);
-      c->mode = static_cast<mode_t>(a[1]);
-      return true;
-#endif
-    case SYS_fchmod:
-      by_fd(Op::Chmod, a[0]);
-      c->mode = static_cast<mode_t>(a[1]);
-      return true;
-    case SYS_fchmodat:
-    case SYS_fchmodat2:
-      by_path(Op::Chmod, 1);
-      c->dirfd[0] = dirfd(a[0]);
-      c->mode = static_cast<mode_t>(a[2]);
-      if (req.data.nr == SYS_fchmodat2) AtFlags(c, a[3]);
-      return true;
-#ifdef SYS_chown
-    case SYS_chown:
-    case SYS_lchown:
-      by_path(Op::Chown, 0);
-      c->nofollow = req.data.nr == SYS_lchown;
-      c->uid = static_cast<uid_t>(a[1]);
-      c->gid = static_cast<gid_t>(a[2]);
-      return true;
-#endif
-    case SYS_fchown:
-      by_fd(Op::Chown, a[0]);
-      c->uid = static_cast<uid_t>(a[1]);
-      c->gid = static_cast<gid_t>(a[2]);
-      return true;
-    case SYS_fchownat:
-      by_path(Op::Chown, 1);
-      c->dirfd[0] = dirfd(a[0]);
-      c->uid = static_cast<uid_t>(a[2]);
-      c->gid = static_cast<gid_t>(a[3]);
-      AtFlags(c, a[4]);
-      return true;
-    case SYS_setxattr:
-    case SYS_lsetxattr:
-    case SYS_fsetxattr:
-      if (req.data.nr == SYS_fsetxattr) by_fd(Op::SetXattr, a[0]);
-      else by_path(Op::SetXattr, 0);
-      c->nofollow = req.data.nr == SYS_lsetxattr;
-      c->xattr_name_addr = a[1];
-      c->xattr_value_addr = a[2];
-      c->xattr_size = static_cast<size_t>(a[3]);
-      c->xattr_flags = static_cast<int>(a[4]);
-      return true;
-    case SYS_setxattrat:
-      // The value, its size and the flags come in a struct (xattr_args) the caller points at.
-      by_path(Op::SetXattr, 1);
-      c->dirfd[0] = dirfd(a[0]);
-      AtFlags(c, a[2]);
-      c->xattr_name_addr = a[3];
-      c->xattr_args_addr = a[4];
-      c->xattr_args_size = static_cast<size_t>(a[5]);
-      return true;
-    case SYS_removexattr:
-    case SYS_lremovexattr:
-    case SYS_fremovexattr:
-      if (req.data.nr == SYS_fremovexattr) by_fd(Op::RemoveXattr, a[0]);
-      else by_path(Op::RemoveXattr, 0);
-      c->nofollow = req.data.nr == SYS_lremovexattr;
-      c->xattr_name_addr = a[1];
-      return true;
-    case SYS_removexattrat:
-      by_path(Op::RemoveXattr, 1);
-      c->dirfd[0] = dirfd(a[0]);
-      AtFlags(c, a[2]);
-      c->xattr_name_addr = a[3];
-      return true;
-#ifdef SYS_utime
-    case SYS_utime:
-      by_path(Op::Utimes, 0);
-      c->times_addr = a[1];
-      c->times_kind = Change::Times::Utimbuf;
-      return true;
-#endif
-#ifdef SYS_utimes
-    case SYS_utimes:
-      by_path(Op::Utimes, 0);
-      c->times_addr = a[1];
-      c->times_kind = Change::Times::Timeval;
-      return true;
-#endif
-#ifdef SYS_futimesat
-    case SYS_futimesat:
-      by_path(Op::Utimes, 1);
-      c->dirfd[0] = dirfd(a[0]);
-      c->times_addr = a[2];
-      c->times_kind = Change::Times::Timeval;
-      return true;
-#endif
-    case SYS_utimensat:
-      // A null path is futimens: the descriptor itself.
-      if (a[1] == 0) by_fd(Op::Utimes, a[0]);
-      else by_path(Op::Utimes, 1);
-      c->dirfd[0] = dirfd(a[0]);
-      c->times_addr = a[2];
-      AtFlags(c, a[3]);
-      return true;
-    default:
-      return false;
-  }
-}
 
 // Maps the syscall to the change; false for a call this supervisor does not handle.
 bool Decode(const struct seccomp_notif& req, Change* c) {
@@ -504,122 +307,6 @@ void PathArguments(const struct seccomp_notif& req, const Change& c, uint64_t ad
   }
 }
 
-// A name through the caller's own descriptor (`/proc/self/fd/N/x`, as tools that avoid
-// races write it) names what that descriptor's path names: `/proc/self` inside the sandbox
-// means nothing to the supervisor. Returns false when the descriptor has no path.
-bool ThroughOwnFd(const std::string& proc, std::string* name) {
-  for (const char* prefix : {"/proc/self/fd/", "/proc/thread-self/fd/", "/dev/fd/"}) {
-    size_t len = strlen(prefix);
-    if (name->compare(0, len, prefix) != 0) continue;
-    size_t end = name->find('/', len);
-    std::string number = name->substr(len, end == std::string::npos ? end : end - len);
-    if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) {
-      return true;
-    }
-    std::string target = ReadLink(proc + "/fd/" + number);
-    if (target.empty() || target[0] != '/') return false;
-    *name = target + (end == std::string::npos ? "" : name->substr(end));
-    return true;
-  }
-  return true;
-}
-
-// Reads `size` bytes of the workload's memory.
-int ReadBytes(int mem_fd, uint64_t addr, size_t size, std::string* out) {
-  out->assign(size, '\0');
-  if (size == 0) return 0;
-  if (addr == 0) return EFAULT;
-  ssize_t n = pread(mem_fd, out->data(), size, static_cast<off_t>(addr));
-  return n == static_cast<ssize_t>(size) ? 0 : EFAULT;
-}
-
-// The relative start of a name: its directory descriptor's path inside the sandbox.
-int DirPathOf(const std::string& proc, Change* c, int i) {
-  if (c->name[i][0] == '/') return 0;
-  c->dir_path[i] = ReadLink(c->dirfd[i] == AT_FDCWD ? proc + "/cwd"
-                                                    : proc + "/fd/" + std::to_string(c->dirfd[i]));
-  if (c->dir_path[i].empty()) return EBADF;
-  return c->dir_path[i][0] == '/' ? 0 : ENOTDIR;
-}
-
-// A copy of the workload's descriptor `fd`: the very open file its call names.
-int CopyDescriptor(pid_t pid, int fd, Fd* out) {
-  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd.ok()) return ESRCH;
-  *out = Fd(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
-  return out->ok() ? 0 : EBADF;
-}
-
-// What a metadata change names (the file, by path or descriptor) and sets.
-int GatherMetadata(const struct seccomp_notif& req, const std::string& proc, Change* c) {
-  if (c->path_arg >= 0) {
-    int err = ReadString(c->mem.get(), req.data.args[c->path_arg], &c->name[0]);
-    if (err != 0) return err;
-    if (c->name[0].empty() && !c->empty_path_ok) return ENOENT;
-    if (c->name[0].empty() && c->dirfd[0] != AT_FDCWD) {
-      c->path_arg = -1;
-      c->by_fd = c->dirfd[0];
-    } else if (c->name[0].empty()) {
-      c->name[0] = ".";
-    }
-  }
-  if (c->path_arg >= 0) {
-    if (!ThroughOwnFd(proc, &c->name[0])) return ENOTDIR;
-    int err = DirPathOf(proc, c, 0);
-    if (err != 0) return err;
-  } else {
-    int err = CopyDescriptor(static_cast<pid_t>(req.pid), c->by_fd, &c->file);
-    if (err != 0) return err;
-  }
-
-  if (c->op == Op::SetXattr || c->op == Op::RemoveXattr) {
-    int err = ReadString(c->mem.get(), c->xattr_name_addr, &c->xattr_name);
-    if (err != 0) return err == ENAMETOOLONG ? ERANGE : err;
-  }
-  if (c->op == Op::SetXattr && c->xattr_args_addr != 0) {
-    // setxattrat: struct xattr_args { __u64 value; __u32 size; __u32 flags; }.
-    std::string args;
-    if (c->xattr_args_size < 16) return EINVAL;
-    int err = ReadBytes(c->mem.get(), c->xattr_args_addr, 16, &args);
-    if (err != 0) return err;
-    memcpy(&c->xattr_value_addr, args.data(), 8);
-    uint32_t size, flags;
-    memcpy(&size, args.data() + 8, 4);
-    memcpy(&flags, args.data() + 12, 4);
-    c->xattr_size = size;
-    c->xattr_flags = static_cast<int>(flags);
-  }
-  if (c->op == Op::SetXattr) {
-    if (c->xattr_size > kXattrValueMax) return E2BIG;
-    int err = ReadBytes(c->mem.get(), c->xattr_value_addr, c->xattr_size, &c->xattr_value);
-    if (err != 0) return err;
-  }
-  if (c->op == Op::Utimes && c->times_addr != 0) {
-    c->times_now = false;
-    std::string raw;
-    size_t size = c->times_kind == Change::Times::Utimbuf ? 2 * sizeof(time_t)
-                  : c->times_kind == Change::Times::Timeval ? 2 * sizeof(struct timeval)
-                                                            : 2 * sizeof(struct timespec);
-    int err = ReadBytes(c->mem.get(), c->times_addr, size, &raw);
-    if (err != 0) return err;
-    if (c->times_kind == Change::Times::Timespec) {
-      memcpy(c->times, raw.data(), sizeof c->times);
-    } else if (c->times_kind == Change::Times::Timeval) {
-      struct timeval tv[2];
-      memcpy(tv, raw.data(), sizeof tv);
-      for (int i = 0; i < 2; i++) {
-        if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000) return EINVAL;
-        c->times[i] = {tv[i].tv_sec, tv[i].tv_usec * 1000};
-      }
-    } else {
-      time_t t[2];
-      memcpy(t, raw.data(), sizeof t);
-      for (int i = 0; i < 2; i++) c->times[i] = {t[i], 0};
-    }
-  }
-  return 0;
-}
-
 // Reads everything the change needs from the workload's /proc while it waits.
 int Gather(const struct seccomp_notif& req, Change* c) {
   std::string proc = "/proc/" + std::to_string(req.pid);
@@ -695,48 +382,6 @@ int Resolve(Change* c, int i) {
     return ENOTDIR;
   }
   return 0;
-}
-
-// Performs a metadata change on exactly the file that was judged: the caller's own open file,
-// or the O_PATH descriptor resolved from its path; 0 or an errno.
-int PerformMetadata(const Change& c) {
-  bool own = c.path_arg < 0;
-  int fd = own ? c.file.get() : c.parent[0].get();
-  std::string self = "/proc/self/fd/" + std::to_string(fd);
-  struct stat st;
-  bool link = !own && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode);
-  const struct timespec* times = c.times_now ? nullptr : c.times;
-  long r = 0;
-  switch (c.op) {
-    case Op::Chmod:
-      // Linux has no modes on symlinks; through the magic link, the judged inode.
-      if (link) return EOPNOTSUPP;
-      r = own ? fchmod(fd, c.mode) : chmod(self.c_str(), c.mode);
-      break;
-    case Op::Chown:
-      r = own ? fchown(fd, c.uid, c.gid) : fchownat(fd, "", c.uid, c.gid, AT_EMPTY_PATH);
-      break;
-    case Op::SetXattr:
-      // Symlinks take no user attributes, and the others need capabilities no sandbox has.
-      if (link) return EPERM;
-      r = own ? fsetxattr(fd, c.xattr_name.c_str(), c.xattr_value.data(), c.xattr_value.size(),
-                          c.xattr_flags)
-              : setxattr(self.c_str(), c.xattr_name.c_str(), c.xattr_value.data(),
-                         c.xattr_value.size(), c.xattr_flags);
-      break;
-    case Op::RemoveXattr:
-      if (link) return EPERM;
-      r = own ? fremovexattr(fd, c.xattr_name.c_str())
-              : removexattr(self.c_str(), c.xattr_name.c_str());
-      break;
-    case Op::Utimes:
-      r = own ? futimens(fd, times)
-              : utimensat(fd, "", times, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-      break;
-    default:
-      return ENOSYS;
-  }
-  return r == 0 ? 0 : errno;
 }
 
 // Performs the change on exactly the descriptors that were judged; 0 or an errno.

@@ -17,13 +17,15 @@
 
 namespace leash {
 
+namespace change {
+struct Change;
+}
+
 class ChangeGuard : public Napi::ObjectWrap<ChangeGuard> {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit ChangeGuard(const Napi::CallbackInfo& info);
   ~ChangeGuard() override;
-
-  struct Change;
 
  private:
   Napi::Value AddListener(const Napi::CallbackInfo& info);
@@ -34,8 +36,8 @@ class ChangeGuard : public Napi::ObjectWrap<ChangeGuard> {
   void SuperviseLoop();
   // Answers one notification; false when the listener is done (no task uses its filter).
   bool Handle(int listener);
-  int Decide(Change& change);
-  void Emit(const Change& change, bool allowed);
+  int Decide(change::Change& change);
+  void Emit(const change::Change& change, bool allowed);
   void Stop();
 
   int wake_fd_ = -1;
