@@ -46,9 +46,9 @@ const KERNEL: KernelSizes = QUICK
       readOnlyOps: 2000,
       execOps: 200,
       connectOps: 3000,
-      pairs: 30,
+      pairs: 20,
       warmup: 2,
-      budgetMs: 12_000,
+      budgetMs: 9000,
     };
 const LIFECYCLE: LifecycleSizes = QUICK
   ? { startPairs: 3, reloadPairs: 3, budgetMs: 10_000 }
@@ -151,10 +151,25 @@ function table(results: Result[]): string {
 async function main(): Promise<void> {
   const started = Date.now();
   const results: Result[] = [];
+  const failures: string[] = [];
+  /** Runs one group if asked for; a failure is reported at the end, and the others still run. */
+  const group = async (
+    name: (typeof GROUPS)[number],
+    run: () => Promise<Result | Result[]>,
+  ): Promise<void> => {
+    if (!wanted(name)) return;
+    try {
+      results.push(...[await run()].flat());
+    } catch (err) {
+      const message = (err as Error).stack ?? String(err);
+      log(`${name} failed: ${message}`);
+      failures.push(`${name}: ${(err as Error).message}`);
+    }
+  };
 
-  if (wanted('compile')) results.push(...(await compileBenchmarks(COMPILE, log)));
-  if (wanted('audit')) results.push(...(await auditQueries(AUDIT, log)));
-  if (wanted('lsp')) results.push(...(await lspBenchmarks(LSP, log)));
+  await group('compile', () => compileBenchmarks(COMPILE, log));
+  await group('audit', () => auditQueries(AUDIT, log));
+  await group('lsp', () => lspBenchmarks(LSP, log));
 
   const sandboxed = GROUPS.filter((g) => !['compile', 'audit', 'lsp'].includes(g));
   const missing = sandboxed.some(wanted) ? missingForSandbox() : 'no sandbox group asked for';
@@ -176,35 +191,36 @@ async function main(): Promise<void> {
     try {
       buildProbe(ws);
       await daemon.start();
-      if (wanted('memory')) results.push(...(await leashdMemory(daemon, ws, MEMORY, log)));
-      if (wanted('kernel')) {
-        results.push(...(await kernelBenchmarks(daemon, ws, KERNEL, log)));
+      await group('memory', () => leashdMemory(daemon, ws, MEMORY, log));
+      await group('kernel', async () => {
+        const kernel = await kernelBenchmarks(daemon, ws, KERNEL, log);
         const refusal = connectRulesRefusal(daemon, ws, 10_000);
         NOT_MEASURED.unshift(
           refusal
             ? `connect_ratio at 10,000 rules: leashd refuses the session: ${refusal}`
             : 'connect_ratio at 10,000 rules: the session starts now; add it to the variants',
         );
-      }
-      if (wanted('peer')) results.push(...(await peerOpen(daemon, ws, PEER, log)));
-      if (wanted('start')) results.push(await sessionStart(daemon, ws, LIFECYCLE, log));
-      if (wanted('reload')) results.push(...(await reload(daemon, ws, LIFECYCLE, log)));
-      if (wanted('events')) results.push(await eventsPerSecond(daemon, ws, AUDIT, log));
+        return kernel;
+      });
+      await group('peer', () => peerOpen(daemon, ws, PEER, log));
+      await group('start', () => sessionStart(daemon, ws, LIFECYCLE, log));
+      await group('reload', () => reload(daemon, ws, LIFECYCLE, log));
+      await group('events', () => eventsPerSecond(daemon, ws, AUDIT, log));
     } finally {
       removeBenchContainers();
       await daemon.stop();
     }
     try {
       // Each first session needs a leashd of its own, started just before.
-      if (wanted('start')) results.push(await sessionStartCold(ws, COLD_PAIRS, log));
+      await group('start', () => sessionStartCold(ws, COLD_PAIRS, log));
     } finally {
       removeBenchContainers();
       fs.rmSync(ws, { recursive: true, force: true });
     }
     // Its own leashd: the proxy's test settings name the local upstream.
-    if (wanted('proxy')) results.push(...(await proxyBenchmarks(PROXY, log)));
+    await group('proxy', () => proxyBenchmarks(PROXY, log));
     // Its own leashd too: governed MCP servers are declared when leashd starts.
-    if (wanted('mcp')) results.push(await mcpCalls(MCP, log));
+    await group('mcp', () => mcpCalls(MCP, log));
   }
 
   fs.writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
@@ -217,6 +233,10 @@ async function main(): Promise<void> {
       `${os.cpus().length} cores (load average ${load.join(' ')}); ` +
       `written to ${path.relative(process.cwd(), RESULTS)}`,
   );
+  if (failures.length > 0) {
+    console.log(`\nfailed (no figure written):\n${failures.map((f) => `  - ${f}`).join('\n')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err: Error) => {
