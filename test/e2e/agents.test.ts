@@ -150,6 +150,67 @@ describe('Claude Code in a session', { skip: agentSkip() }, () => {
     assert.match(toolEnv, /^CLAUDE_CONFIG_DIR=\/root\/\.claude$/m);
   });
 
+  it('has a denied read, program and connect refused, told to the model and logged', async () => {
+    const ws = makeWorkspace({
+      'policy.cedar':
+        policyWithEcho() +
+        '\n@id("no-openssl")\nforbid (principal, action == Leash::Action::"Exec", ' +
+        'resource == Leash::File::"/usr/bin/openssl");\n',
+    });
+    // The connect goes to the sandbox's own address, in its own network namespace: nothing
+    // would leave the machine even if the denial failed.
+    const connect =
+      "const a = require('os').networkInterfaces().eth0.find((i) => i.family === 'IPv4');" +
+      "require('net').connect(8080, a.address).on('error', (e) => console.log('connect', e.code))" +
+      ".on('connect', () => console.log('connected ' + a.address));" +
+      "console.log('address ' + a.address)";
+    fs.writeFileSync(path.join(ws, 'connect.js'), connect);
+    bench.command =
+      "printf 'TOKEN=outside\\n' > /tmp/leash-planted.env; cat /tmp/leash-planted.env; " +
+      `openssl version; node ${ws}/connect.js`;
+    const first = bench.requests.length;
+    const r = await bench.run(
+      [
+        '--json',
+        '--policy',
+        path.join(ws, 'policy.cedar'),
+        '--workspace',
+        ws,
+        'claude',
+        '--',
+        '-p',
+        'Run the command you are given.',
+      ],
+      { ANTHROPIC_API_KEY: REAL_KEY },
+    );
+    const result = bench.requests.slice(first).find((q) => q.toolResult !== null)?.toolResult ?? '';
+    const context = `${result}\n${r.stderr}`;
+
+    // The model was told of each failure and saw nothing of the secret.
+    assert.match(
+      result,
+      /leash-planted\.env: (Operation not permitted|Permission denied)/,
+      context,
+    );
+    assert.doesNotMatch(result, /TOKEN=outside/);
+    assert.match(result, /openssl: (Operation not permitted|Permission denied)/, context);
+    assert.match(result, /connect EPERM/, context);
+    const address = /address (\S+)/.exec(result)?.[1];
+    assert.ok(address, context);
+
+    const events = bench.daemon.events(r.session);
+    const find = (action: string, resource: string) =>
+      events.find((e) => e.action === action && e.resource === resource);
+    assert.deepEqual(find('ReadFile', '/tmp/leash-planted.env')?.policies, ['env-files']);
+    assert.equal(find('ReadFile', '/tmp/leash-planted.env')?.decision, 'deny');
+    assert.equal(find('WriteFile', '/tmp/leash-planted.env')?.decision, 'allow');
+    assert.deepEqual(find('Exec', '/usr/bin/openssl')?.policies, ['no-openssl']);
+    assert.equal(find('Exec', '/usr/bin/openssl')?.decision, 'deny');
+    const denied = find('Connect', `${address}:8080`);
+    assert.equal(denied?.decision, 'deny', JSON.stringify(events.filter((e) => e.kind === 'net')));
+    assert.deepEqual(denied?.policies, []);
+  });
+
   it('keeps its configuration directory per workspace across sessions', async () => {
     const ws = makeWorkspace();
     const other = makeWorkspace();
