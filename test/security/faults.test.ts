@@ -1,15 +1,19 @@
 /**
- * A flood meant to hide a later denial: the workload makes denied connects as fast as perl
- * can, then one denied read and one denied connect as markers. Every decision must reach the
- * audit log, or a loss record must say how many did not.
+ * Faults meant to open the sandbox or hide what it did: a flood of denials before the one that
+ * matters (every decision must reach the audit log, or a loss record must say how many did
+ * not), and an audit store with no room left (the sandbox stays closed, and leashd says what
+ * it could not record).
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { sandboxSkip } from '../support/env';
-import { CLI, makeWorkspace, sessionOf, sleep, TestDaemon } from '../support/leashd';
+import { CLI, makeWorkspace, sessionOf, sleep, TestDaemon, waitFor } from '../support/leashd';
 
 const GATEWAY = '172.17.0.1';
 const FLOOD = 100_000;
@@ -99,5 +103,43 @@ describe('faults', { skip: sandboxSkip() }, () => {
       'the marker connect is recorded, or a loss record says events were dropped',
     );
     assert.ok(flooded + lost >= FLOOD, `${flooded} recorded + ${lost} lost < ${FLOOD}`);
+  });
+});
+
+describe('a full audit store', { skip: sandboxSkip() }, () => {
+  const daemon = new TestDaemon();
+  const fill = path.join(daemon.stateDir, 'fill');
+
+  before(async () => {
+    // The state directory on a small tmpfs of the test's own, filled once leashd is up.
+    fs.mkdirSync(daemon.stateDir);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'leash-test-full', daemon.stateDir]);
+    await daemon.start();
+    spawnSync('dd', ['if=/dev/zero', `of=${fill}`, 'bs=64k'], { stdio: 'ignore' });
+  });
+  after(async () => {
+    // leashd first, then the tmpfs, then the rest of the test directory.
+    const p = daemon.process;
+    if (p && p.exitCode === null && p.signalCode === null) {
+      const exited = once(p, 'exit');
+      p.kill('SIGTERM');
+      await exited;
+    }
+    execFileSync('umount', [daemon.stateDir]);
+    await daemon.stop();
+  });
+
+  it('keeps the sandbox closed and says what it could not record', async () => {
+    const ws = makeWorkspace({ '.env': 'SECRET=full\n' });
+    const r = await daemon.cliAsync([
+      ...['run', '--json', '--workspace', ws, 'shell', '--'],
+      ...['bash', '-c', `for i in $(seq 50); do cat ${ws}/.env 2>&1; done | sort | uniq -c`],
+    ]).done;
+    assert.match(r.stdout, /^\s+50 cat: .*\.env: Operation not permitted$/m, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout, /SECRET=full/);
+    await waitFor('leashd to log the failed write', () => /audit write failed/.test(daemon.log));
+    assert.match(daemon.log, /"msg":"audit write failed".*(SQLITE_FULL|full)/);
+    assert.match(daemon.log, /"lost":\d+/);
+    assert.equal(daemon.cli(['helper', 'status']).status, 0, 'leashd keeps serving');
   });
 });
