@@ -47,6 +47,9 @@ function probes(ws: string): string {
     `/usr/bin/id >/dev/null; echo "exec=$?"`,
     // Nothing listens on port 9: an allowed connect is refused by the peer, a denied one EPERM.
     `bash -c 'exec 3<>/dev/tcp/127.0.0.1/9' 2>&1 | grep -o 'Operation not permitted\\|Connection refused'`,
+    // Its cgroup (as the sandbox's private cgroup namespace shows it), and no way out of it.
+    `grep '^0::' /proc/self/cgroup`,
+    `for f in $(find /sys/fs/cgroup -name cgroup.procs 2>/dev/null); do echo $$ 2>/dev/null > "$f" && echo "moved to $f"; done; true`,
   ].join('\n');
 }
 
@@ -79,10 +82,13 @@ describe('principals', { skip: sandboxSkip() }, () => {
     assert.match(reviewer.stdout, /^write=[12]$/m);
     assert.match(reviewer.stdout, /^exec=0$/m);
     assert.match(reviewer.stdout, /^Connection refused$/m);
+    assert.match(reviewer.stdout, /^0::\/leash-principal\.reviewer$/m);
     assert.match(r.stdout, /^read=1$/m, r.stdout + r.stderr);
     assert.match(r.stdout, /^write=0$/m);
     assert.match(r.stdout, /^exec=126$/m);
     assert.match(r.stdout, /^Operation not permitted$/m);
+    assert.match(r.stdout, /^0::\/$/m);
+    assert.doesNotMatch(reviewer.stdout + r.stdout, /moved to/);
     assert.equal(fs.readFileSync(path.join(ws, 'notes.txt'), 'utf8'), 'notes\nmore\n');
     assert.match(sessions, /"reviewer"/);
 
