@@ -118,6 +118,30 @@ describe('the process runtime', { skip: processSandboxSkip() }, () => {
     assert.equal(r.stdout, 'leash-dir-read-only\n');
   });
 
+  it("marks the sandbox's own mounts only: the host reads what the sandbox is denied", async () => {
+    const ws = ownedWorkspace({ 'secret.txt': 'host only\n' });
+    const policy = path.join(ws, 'p.cedar');
+    const forbid = [
+      '@id("no-secret")',
+      'forbid (principal, action == Leash::Action::"ReadFile",',
+      `  resource == Leash::File::"${ws}/secret.txt");`,
+    ];
+    fs.writeFileSync(policy, `${fs.readFileSync(WORKSPACE_RW_FILE, 'utf8')}${forbid.join('\n')}\n`);
+    chownTree(ws, SANDBOX_UID);
+    const child = daemon.cliAsync([
+      ...['run', '--name', 'marks', '--runtime', 'process', '--workspace', ws, '--policy', policy],
+      ...['shell', '--', 'sh', '-c', 'cat secret.txt || echo denied > denied; sleep 300'],
+    ]);
+    try {
+      await waitFor('the denial inside', () => fs.existsSync(path.join(ws, 'denied')));
+      // While the session runs, the same file on the host's mount opens without a question.
+      assert.equal(fs.readFileSync(path.join(ws, 'secret.txt'), 'utf8'), 'host only\n');
+    } finally {
+      child.kill('SIGINT');
+      await child.done;
+    }
+  });
+
   it('cannot make a copy of its mounts, mount, or give a protected file another name', () => {
     const ws = ownedWorkspace({ '.env': 'KEY=secret\n' });
     const r = run(
