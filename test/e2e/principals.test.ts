@@ -131,6 +131,14 @@ describe('principals', { skip: sandboxSkip() }, () => {
     const bad = daemon.cli(['exec', 'names', '--principal', '../x', '--', 'true']);
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /principal name "\.\.\/x" is not valid/);
+    const reserved = daemon.cli(['exec', 'names', '--principal', 'mcp:fs', '--', 'true']);
+    assert.notEqual(reserved.status, 0);
+    assert.match(reserved.stderr, /principal name mcp:fs is reserved/);
+    // Without --principal, the command runs as the session's agent, with the agent's verdicts.
+    fs.writeFileSync(path.join(ws, 'secret.txt'), 'secret\n');
+    const asAgent = daemon.cli(['exec', 'names', '--', 'cat', path.join(ws, 'secret.txt')]);
+    assert.equal(asAgent.status, 1);
+    assert.match(asAgent.stderr, /secret\.txt: Operation not permitted/);
     const missing = daemon.cli(['exec', 'nosuch', '--', 'true']);
     assert.notEqual(missing.status, 0);
     assert.match(missing.stderr, /no session named nosuch/);

@@ -13,21 +13,27 @@ export function registerExecCommand(program: Command, socket: () => string): voi
     .argument('<session>', 'the session to run in')
     .argument('<command...>', 'the command and its arguments (after --)')
     .option('--principal <name>', "the principal to run as (default: the session's agent)")
-    .action(async (session: string, command: string[], o: { principal?: string }) => {
-      const argv = command[0] === '--' ? command.slice(1) : command;
-      if (argv.length === 0) throw new Error('leash exec needs a command after --');
-      const client = new LeashClient(socket());
-      const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-      try {
-        process.exitCode = await attach(
-          client,
-          { session, command: argv, principal: o.principal ?? '' },
-          tty,
-          true,
-          {},
-        );
-      } finally {
-        client.close();
-      }
-    });
+    .option('--json', 'print the session and principal as JSON on stderr first')
+    .action(
+      async (session: string, command: string[], o: { principal?: string; json?: boolean }) => {
+        const argv = command[0] === '--' ? command.slice(1) : command;
+        if (argv.length === 0) throw new Error('leash exec needs a command after --');
+        if (o.json) {
+          process.stderr.write(JSON.stringify({ session, principal: o.principal ?? '' }) + '\n');
+        }
+        const client = new LeashClient(socket());
+        const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+        try {
+          process.exitCode = await attach(
+            client,
+            { session, command: argv, principal: o.principal ?? '' },
+            tty,
+            true,
+            {},
+          );
+        } finally {
+          client.close();
+        }
+      },
+    );
 }

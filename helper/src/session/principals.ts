@@ -32,6 +32,12 @@ export function checkPrincipalName(name: string): void {
         '(up to 63 characters, starting with a letter or digit)',
     );
   }
+  if (name.startsWith('mcp:')) {
+    throw new Error(
+      `principal name ${name} is reserved: mcp:<server> is a governed MCP server's principal, ` +
+        'which runs in a sandbox of its own; choose another name',
+    );
+  }
 }
 
 /** The leaf of `principal` below the sandbox's cgroup directory. */
