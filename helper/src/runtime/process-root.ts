@@ -44,7 +44,8 @@ mount -t tmpfs -o mode=1777,nosuid,nodev leash-tmp "$root/tmp"
 mount -t tmpfs -o mode=1777,nosuid,nodev leash-var-tmp "$root/var/tmp"
 mount -t tmpfs -o mode=0755,nosuid,nodev leash-run "$root/run"
 mkdir -p "$root$LEASH_HOME"
-mount -t tmpfs -o "mode=0700,uid=$LEASH_UID,gid=$LEASH_GID,nosuid,nodev" leash-home "$root$LEASH_HOME"
+home_options="mode=0700,uid=$LEASH_UID,gid=$LEASH_GID,nosuid,nodev"
+mount -t tmpfs -o "$home_options" leash-home "$root$LEASH_HOME"
 
 if [ ! -d "$root$ws" ]; then mkdir -p "$root$ws"; fi
 mount --bind "$ws" "$root$ws"
