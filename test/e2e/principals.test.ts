@@ -114,6 +114,49 @@ describe('principals', { skip: sandboxSkip() }, () => {
     );
   });
 
+  it("applies a reloaded policy and a mode change to every principal's next operation", async () => {
+    const ws = makeWorkspace({ 'secret.txt': 'secret\n' });
+    const policy = path.join(ws, 'p.cedar');
+    fs.writeFileSync(policy, WORKSPACE_RW_NO_EXEC + PRINCIPAL_POLICIES);
+    const go = path.join(ws, 'go');
+    const agent = daemon.cliAsync([
+      ...['run', '--name', 'switch', '--policy', policy, '--workspace', ws],
+      ...['shell', '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 0.1; done`],
+    ]);
+    await daemon.waitForSession('switch');
+    const read = () =>
+      daemon.cli(['exec', 'switch', '--principal', 'reviewer', '--', 'cat', `${ws}/secret.txt`]);
+    assert.equal(read().status, 0);
+
+    const stricter = path.join(ws, 'stricter.cedar');
+    fs.writeFileSync(
+      stricter,
+      fs.readFileSync(policy, 'utf8') +
+        '\n@id("reviewer-no-secret")\nforbid (principal == Leash::Agent::"reviewer", ' +
+        'action == Leash::Action::"ReadFile", resource in Leash::Dir::"@workspace/secret.txt");\n',
+    );
+    const applied = daemon.cli(['policy', 'apply', '--session', 'switch', stricter]);
+    assert.equal(applied.status, 0, applied.stderr);
+    const denied = read();
+    assert.equal(denied.status, 1);
+    assert.match(denied.stderr, /Operation not permitted/);
+
+    assert.equal(daemon.cli(['mode', 'switch', 'shadow']).status, 0);
+    assert.equal(read().status, 0);
+    fs.writeFileSync(go, '');
+    await agent.done;
+
+    const verdicts = daemon
+      .events('switch')
+      .filter((e) => e.principal === 'reviewer' && e.resource === `${ws}/secret.txt`)
+      .map((e) => `${e.decision as string} ${(e.policies as string[]).join(',')}`);
+    assert.deepEqual(verdicts, [
+      'allow system-read,workspace-rw',
+      'deny reviewer-no-secret',
+      'would-deny reviewer-no-secret',
+    ]);
+  });
+
   it('refuses a principal name that is not one and a session that does not exist', async () => {
     const ws = makeWorkspace();
     const policy = path.join(ws, 'p.cedar');
