@@ -11,49 +11,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { decideConnect, decideFile } from '@leash/policies';
-import type {
-  ConnectMatcher,
-  ConnectRule,
-  FileRule,
-  PathMatcher,
-  PrincipalIR,
-} from '@leash/policies/dist/ir';
+import type { ConnectMatcher, ConnectRule, FileRule, PrincipalIR } from '@leash/policies/dist/ir';
 import { addonPath, ConnectGuard, FileGuard } from './index';
+import { FILES, OPENS, randomFileRules } from './conformance-cases';
 import { eventually, JsonChild, requireKernel } from './kernel-test-support';
 import { pick, seededRandom as random } from '@leash/policies/dist/random';
 
 function principal(files: FileRule[], connects: ConnectRule[]): PrincipalIR {
   return { principal: 'test', files, connects, exec: [], http: [], mcp: [] };
-}
-
-const FILES = ['a/x.env', 'a/b/y.txt', 'ab/z.env', 'c/.env', 'c/w.txt', 'top.txt'];
-const OPENS = [
-  { flags: 'r', read: true, write: false },
-  { flags: 'a', read: false, write: true },
-  { flags: 'r+', read: true, write: true },
-] as const;
-
-function randomFileRules(next: () => number, dir: string): FileRule[] {
-  const values: Array<Omit<PathMatcher, 'negate'>> = [
-    { kind: 'prefix', value: '/' },
-    { kind: 'prefix', value: dir },
-    { kind: 'prefix', value: `${dir}/a` },
-    { kind: 'prefix', value: `${dir}/a/b` },
-    { kind: 'prefix', value: `${dir}/c` },
-    { kind: 'exact', value: `${dir}/c/w.txt` },
-    { kind: 'exact', value: `${dir}/a` },
-    { kind: 'suffix', value: '.env' },
-    { kind: 'suffix', value: '/.env' },
-    { kind: 'suffix', value: '.txt' },
-  ];
-  return Array.from({ length: 1 + Math.floor(next() * 4) }, (_, i) => {
-    const access = pick(next, [['read'], ['write'], ['read', 'write']] as const);
-    const match = Array.from({ length: Math.floor(next() * 3) }, () => ({
-      ...pick(next, values),
-      negate: next() < 0.25,
-    }));
-    return { id: `r${i}`, effect: next() < 0.35 ? 'forbid' : 'permit', access: [...access], match };
-  });
 }
 
 test('FileGuard decides like the reference evaluator on random rule sets', async (t) => {

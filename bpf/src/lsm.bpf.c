@@ -18,6 +18,15 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* x & mask, kept in the register the access uses: the compiler drops a mask it can prove
+ * redundant, and older verifiers (6.1) then lose the bound it carried. */
+#define BOUND(x, mask)                                   \
+	({                                               \
+		__u64 __v = (x);                         \
+		asm volatile("%0 &= " #mask : "+r"(__v)); \
+		__v;                                     \
+	})
+
 /* The key of the keyed path hash, chosen at random by the addon before load. */
 const volatile __u64 hash_key = 0;
 
@@ -197,9 +206,9 @@ static long hash_forward(__u32 i, void *data)
 
 	if (i >= s->len)
 		return 1;
-	ch = s->path[i & PATH_MASK];
+	ch = s->path[BOUND(i, 4095)];
 	if (ch == '/' && i > 0)
-		c->b->at[i & PATH_MASK] = c->h;
+		c->b->at[BOUND(i, 4095)] = c->h;
 	c->h = (c->h ^ (__u8)ch) * FNV_PRIME;
 	return 0;
 }
@@ -211,8 +220,8 @@ static long hash_backward(__u32 i, void *data)
 
 	if (i >= s->len || i >= LEASH_LSM_SUFFIX_BYTES)
 		return 1;
-	c->h = (c->h ^ (__u8)s->path[(s->len - 1 - i) & PATH_MASK]) * FNV_PRIME;
-	s->tail[(i + 1) & 127] = c->h;
+	c->h = (c->h ^ (__u8)s->path[BOUND(s->len - 1 - i, 4095)]) * FNV_PRIME;
+	s->tail[BOUND(i + 1, 127)] = c->h;
 	return 0;
 }
 
@@ -239,9 +248,9 @@ static __always_inline bool holds(struct scratch *s, struct boundaries *b, const
 			return false;
 		if (len == s->len)
 			return m->hash == s->full;
-		return s->path[len & PATH_MASK] == '/' && b->at[len & PATH_MASK] == m->hash;
+		return s->path[BOUND(len, 4095)] == '/' && b->at[BOUND(len, 4095)] == m->hash;
 	case LEASH_LSM_SUFFIX:
-		return len <= s->len && len <= LEASH_LSM_SUFFIX_BYTES && s->tail[len & 127] == m->hash;
+		return len <= s->len && len <= LEASH_LSM_SUFFIX_BYTES && s->tail[BOUND(len, 127)] == m->hash;
 	case LEASH_LSM_ROOT:
 		return true;
 	}
@@ -284,7 +293,7 @@ static long judge_file_rule(__u32 i, void *data)
 
 	if (i >= c->set->nfile)
 		return 1;
-	r = &c->set->file[i & (LEASH_LSM_MAX_RULES - 1)];
+	r = &c->set->file[BOUND(i, 63)];
 	if (!rule_matches(c->s, c->b, r))
 		return 0;
 	if (r->read)
@@ -303,7 +312,7 @@ static long judge_exec_rule(__u32 i, void *data)
 
 	if (i >= c->set->nexec)
 		return 1;
-	r = &c->set->exec[i & (LEASH_LSM_MAX_RULES - 1)];
+	r = &c->set->exec[BOUND(i, 63)];
 	if (!rule_matches(c->s, c->b, r))
 		return 0;
 	if (r->forbid) {
@@ -342,7 +351,7 @@ static long below_rule(__u32 i, void *data)
 {
 	struct below_ctx *c = data;
 	const struct leash_lsm_rule *r;
-	__u32 k = i & (LEASH_LSM_MAX_RULES - 1);
+	__u32 k = BOUND(i, 63);
 	int j;
 
 	if (i >= c->set->nfile)
@@ -480,12 +489,13 @@ static long walk_up(__u32 i, void *data)
 {
 	struct walk_ctx *c = data;
 	struct dentry *d = c->dentry, *parent;
+	struct vfsmount *mnt = c->mnt;
 	struct mount *m, *up;
 
-	if (d == c->root_dentry && c->mnt == c->root_mnt)
+	if (d == c->root_dentry && mnt == c->root_mnt)
 		return 1;
-	if (d == BPF_CORE_READ(c->mnt, mnt_root)) {
-		m = (void *)c->mnt - bpf_core_field_offset(struct mount, mnt);
+	if (d == BPF_CORE_READ(mnt, mnt_root)) {
+		m = (void *)mnt - bpf_core_field_offset(struct mount, mnt);
 		up = BPF_CORE_READ(m, mnt_parent);
 		if (up == m)
 			return 1; /* the global root: a path outside the task's root */
@@ -500,7 +510,7 @@ static long walk_up(__u32 i, void *data)
 		c->bad = true;
 		return 1;
 	}
-	c->s->comp[c->n & (LEASH_LSM_MAX_DEPTH - 1)] = (__u64)d;
+	c->s->comp[BOUND(c->n, 63)] = (__u64)d;
 	c->n++;
 	c->dentry = parent;
 	return 0;
@@ -520,11 +530,11 @@ static long walk_down(__u32 i, void *data)
 		c->bad = true;
 		return 1;
 	}
-	d = (struct dentry *)c->s->comp[(c->n - 1 - i) & (LEASH_LSM_MAX_DEPTH - 1)];
-	c->s->path[c->pos & PATH_MASK] = '/';
+	d = (struct dentry *)c->s->comp[BOUND(c->n - 1 - i, 63)];
+	c->s->path[BOUND(c->pos, 4095)] = '/';
 	c->pos++;
 	name = BPF_CORE_READ(d, d_name.name);
-	n = bpf_probe_read_kernel_str(&c->s->path[c->pos & PATH_MASK], 256, name);
+	n = bpf_probe_read_kernel_str(&c->s->path[BOUND(c->pos, 4095)], 256, name);
 	if (n < 1) {
 		c->bad = true;
 		return 1;

@@ -1,0 +1,251 @@
+/**
+ * The lsm backend against the real kernel: the same random cases as the portable backend's
+ * conformance suite, judged against the reference evaluator, then changes by path and execs.
+ * Runs where BPF LSM takes effect (the test VM: test/vm/); skips elsewhere unless
+ * LEASH_REQUIRE_LSM=1, which the VM run sets.
+ */
+import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { decideFile } from '@leash/policies';
+import type { ExecRule, FileRule, PrincipalIR } from '@leash/policies/dist/ir';
+import { seededRandom as random } from '@leash/policies/dist/random';
+import { FILES, OPENS, randomFileRules } from './conformance-cases';
+import { LsmGuard, probeKernel, type LsmEvent } from './index';
+import { eventually, JsonChild } from './kernel-test-support';
+
+function requireLsm(t: TestContext): boolean {
+  const required = process.env['LEASH_REQUIRE_LSM'] === '1';
+  const why =
+    process.getuid?.() !== 0
+      ? 'needs root'
+      : (() => {
+          const lsm = probeKernel().lsm;
+          return lsm.available ? undefined : `BPF LSM is unavailable here: ${lsm.reason}`;
+        })();
+  if (why === undefined) return true;
+  if (required) throw new Error(`LEASH_REQUIRE_LSM=1 but the lsm backend ${why}`);
+  t.skip(`${why} (the test VM runs this suite: test/vm/)`);
+  return false;
+}
+
+interface Bed {
+  dir: string;
+  cgroup: string;
+  child: JsonChild;
+  /** The fixture's pid. */
+  pid: number;
+  /** Closed after the test, before the child stops. */
+  guard?: LsmGuard;
+}
+
+/**
+ * A fixture in a fresh cgroup v2 directory and its own mount namespace, with a tmpfs at a
+ * fresh directory; after the test: the guard closed, the child stopped, both removed.
+ */
+async function testBed(t: TestContext, fixture: string, args: string[] = []): Promise<Bed> {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-lsm-'));
+  const dir = path.join(base, 'mnt');
+  fs.mkdirSync(dir);
+  const cgroup = `/sys/fs/cgroup/unified/leash-lsm-${crypto.randomBytes(4).toString('hex')}`;
+  fs.mkdirSync(cgroup);
+  const child = new JsonChild('sh', [
+    '-c',
+    `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`,
+    'sh',
+    'unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    process.execPath,
+    path.join(__dirname, 'fixtures', fixture),
+    dir,
+    ...args,
+  ]);
+  const bed: Bed = { dir, cgroup, child, pid: 0 };
+  t.after(async () => {
+    bed.guard?.close();
+    await child.stop();
+    await eventually('the test cgroup to empty', () => {
+      try {
+        fs.rmdirSync(cgroup);
+        return true;
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'ENOENT' ? true : undefined;
+      }
+    });
+    fs.rmSync(base, { recursive: true, force: true });
+  });
+  bed.pid = (await child.next<{ pid: number }>()).pid;
+  return bed;
+}
+
+function principal(files: FileRule[]): PrincipalIR {
+  return { principal: 'test', files, connects: [], exec: [], http: [], mcp: [] };
+}
+
+const EVERYTHING: FileRule = { id: 'all', effect: 'permit', access: ['read', 'write'], match: [] };
+
+test('LsmGuard decides opens like the reference evaluator on random rule sets', async (t) => {
+  if (!requireLsm(t)) return;
+  const bed = await testBed(t, 'opener.js', [JSON.stringify(FILES)]);
+  const { dir, child } = bed;
+  const guard = new LsmGuard({ cgroupPath: bed.cgroup, rules: [], onEvent: () => undefined });
+  bed.guard = guard;
+
+  for (let seed = 1; seed <= 25; seed++) {
+    const rules = randomFileRules(random(seed), dir);
+    guard.update(rules);
+    const ir = principal(rules);
+    for (const file of FILES) {
+      for (const open of OPENS) {
+        const full = `${dir}/${file}`;
+        const allowed =
+          (!open.read || decideFile(ir, full, 'read').decision === 'allow') &&
+          (!open.write || decideFile(ir, full, 'write').decision === 'allow');
+        const outcome = await child.ask({ op: 'open', path: full, flags: open.flags });
+        const expected = allowed ? { ok: true } : { ok: false, code: 'EPERM' };
+        assert.deepEqual(
+          outcome,
+          expected,
+          `seed ${seed}: ${open.flags} ${file} under ${JSON.stringify(rules)}`,
+        );
+      }
+    }
+  }
+  assert.ok(guard.stats().denied > 0, 'no open was denied: the cases exercise nothing');
+});
+
+test('a denied open really fails inside the cgroup, is reported, and leaves other tasks alone', async (t) => {
+  if (!requireLsm(t)) return;
+  const bed = await testBed(t, 'opener.js', [JSON.stringify(FILES)]);
+  const { dir, child } = bed;
+  const pid = bed.pid;
+  const events: LsmEvent[] = [];
+  const rules: FileRule[] = [
+    EVERYTHING,
+    {
+      id: 'no-env',
+      effect: 'forbid',
+      access: ['read'],
+      match: [{ kind: 'suffix', value: '.env' }],
+    },
+  ];
+  const guard = new LsmGuard({ cgroupPath: bed.cgroup, rules, onEvent: (e) => events.push(e) });
+  bed.guard = guard;
+
+  assert.deepEqual(await child.ask({ op: 'open', path: `${dir}/c/.env` }), {
+    ok: false,
+    code: 'EPERM',
+  });
+  assert.deepEqual(await child.ask({ op: 'open', path: `${dir}/c/w.txt` }), { ok: true });
+  // The same file, from this process (outside the cgroup), through the child's mounts.
+  assert.equal(fs.readFileSync(`/proc/${pid}/root${dir}/c/.env`, 'utf8'), 'content\n');
+
+  const denial = await eventually('the denial event', () =>
+    events.find((e) => e.decision === 'deny'),
+  );
+  assert.equal(denial.path, `${dir}/c/.env`);
+  assert.equal(denial.access, 'read');
+  assert.equal(denial.comm, 'node');
+
+  guard.update(rules, [], { enforce: false });
+  assert.deepEqual(await child.ask({ op: 'open', path: `${dir}/c/.env` }), { ok: true });
+  await eventually('the would-deny event', () => events.find((e) => e.decision === 'would-deny'));
+});
+
+test('changes by path are judged as WriteFile, and a protected directory cannot be moved away', async (t) => {
+  if (!requireLsm(t)) return;
+  const bed = await testBed(t, 'lsm-actor.js');
+  const { dir, child } = bed;
+  bed.guard = new LsmGuard({
+    cgroupPath: bed.cgroup,
+    rules: [
+      EVERYTHING,
+      {
+        id: 'keep',
+        effect: 'forbid',
+        access: ['write'],
+        match: [{ kind: 'prefix', value: `${dir}/keep/deep` }],
+      },
+      {
+        id: 'top',
+        effect: 'forbid',
+        access: ['write'],
+        match: [{ kind: 'exact', value: `${dir}/top.txt` }],
+      },
+    ],
+    onEvent: () => undefined,
+  });
+  const denied = { ok: false, code: 'EPERM' };
+  const cases: Array<[object, object]> = [
+    [{ op: 'rename', path: `${dir}/free/a.txt`, to: `${dir}/free/c.txt` }, { ok: true }],
+    [{ op: 'rename', path: `${dir}/free/b.txt`, to: `${dir}/top.txt` }, denied],
+    [{ op: 'rename', path: `${dir}/top.txt`, to: `${dir}/free/top.txt` }, denied],
+    [{ op: 'rename', path: `${dir}/keep`, to: `${dir}/moved` }, denied],
+    [{ op: 'rename', path: `${dir}/keep/deep/secret.txt`, to: `${dir}/free/s.txt` }, denied],
+    [{ op: 'unlink', path: `${dir}/top.txt` }, denied],
+    [{ op: 'unlink', path: `${dir}/free/c.txt` }, { ok: true }],
+    [{ op: 'truncate', path: `${dir}/top.txt` }, denied],
+    [{ op: 'truncate', path: `${dir}/free/b.txt` }, { ok: true }],
+    [{ op: 'mkdir', path: `${dir}/keep/deep/new` }, denied],
+    [{ op: 'mkdir', path: `${dir}/keep/new` }, { ok: true }],
+    [{ op: 'rmdir', path: `${dir}/keep/new` }, { ok: true }],
+    [{ op: 'symlink', path: `${dir}/keep/deep/link`, to: '/etc' }, denied],
+    [{ op: 'open', path: `${dir}/keep/deep/created.txt`, flags: 'w' }, denied],
+    [{ op: 'open', path: `${dir}/keep/deep/secret.txt`, flags: 'r' }, { ok: true }],
+  ];
+  for (const [request, expected] of cases) {
+    assert.deepEqual(await child.ask(request), expected, JSON.stringify(request));
+  }
+});
+
+test('a denied program fails to exec with EPERM, and the dynamic loader cannot map it', async (t) => {
+  if (!requireLsm(t)) return;
+  const bed = await testBed(t, 'lsm-actor.js');
+  const { dir, child } = bed;
+  const execRules: ExecRule[] = [
+    { id: 'run-anything', effect: 'permit', match: [] },
+    {
+      id: 'not-that',
+      effect: 'forbid',
+      match: [{ on: 'program', path: { kind: 'exact', value: `${dir}/bin/denied` } }],
+    },
+  ];
+  const guard = new LsmGuard({
+    cgroupPath: bed.cgroup,
+    rules: [EVERYTHING],
+    execRules,
+    onEvent: () => undefined,
+  });
+  bed.guard = guard;
+
+  assert.deepEqual(await child.ask({ op: 'exec', path: `${dir}/bin/tool` }), { ok: true });
+  assert.deepEqual(await child.ask({ op: 'exec', path: `${dir}/bin/denied` }), {
+    ok: false,
+    code: 'EPERM',
+  });
+  assert.deepEqual(await child.ask({ op: 'loader', path: `${dir}/bin/tool` }), { ok: true });
+  assert.deepEqual(await child.ask({ op: 'loader', path: `${dir}/bin/denied` }), {
+    ok: false,
+    code: 'exit 127',
+  });
+
+  // No permit for programs at all: default deny.
+  guard.update([EVERYTHING], [execRules[1]!]);
+  assert.deepEqual(await child.ask({ op: 'exec', path: `${dir}/bin/tool` }), {
+    ok: false,
+    code: 'EPERM',
+  });
+});
+
+test('the lsm probe picks the lsm backend where its denial takes effect', (t) => {
+  if (!requireLsm(t)) return;
+  const probe = probeKernel();
+  assert.match(probe.lsm.reason, /denial takes effect/);
+  // The backend also needs the shared cgroup and exec programs.
+  assert.equal(probe.backend, probe.cgroupBpf.available ? 'lsm' : 'none', probe.reason);
+});
