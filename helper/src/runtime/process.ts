@@ -132,7 +132,9 @@ export class ProcessRuntime {
       this.sandboxes.set(id, sandbox);
       return sandbox;
     } catch (err) {
-      await cleanup().catch(() => undefined);
+      await cleanup().catch((cleanupErr: Error) => {
+        (err as Error).message += `; cleaning up after it failed too: ${cleanupErr.message}`;
+      });
       throw err;
     }
   }
