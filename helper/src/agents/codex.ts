@@ -1,12 +1,26 @@
 /** Codex (`@openai/codex`). */
 import { agentBin, OPENAI_KEY, type AgentProfile } from './profile';
 
+/** No update check, analytics, apps or plugins: each reaches hosts of its own
+ *  (api.github.com, chatgpt.com, ab.chatgpt.com), which the default policy refuses anyway. */
+const QUIET = [
+  'check_for_update_on_startup=false',
+  'analytics.enabled=false',
+  'features.apps=false',
+  'features.plugins=false',
+];
+
 export const codex: AgentProfile = {
   name: 'codex',
   title: 'Codex',
   image: 'agents',
   // Leash is the sandbox: Codex's own (which needs namespaces the sandbox refuses) is off.
-  command: (args) => [agentBin('codex'), '--dangerously-bypass-approvals-and-sandbox', ...args],
+  command: (args) => [
+    agentBin('codex'),
+    '--dangerously-bypass-approvals-and-sandbox',
+    ...QUIET.flatMap((setting) => ['-c', setting]),
+    ...args,
+  ],
   env: {},
   callerEnv: [],
   // Its built-in provider sends no key of its own without `codex login` (OPENAI_BASE_URL is
