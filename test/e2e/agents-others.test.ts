@@ -121,6 +121,10 @@ describe('other agents in a session', { skip: agentSkip() }, () => {
       // Every request that reached the stand-in carried the real key, put there by the proxy.
       for (const q of requests) assert.equal(c.header(q), c.wire(realKey), q.path);
       const events = bench.daemon.events(r.session);
+      const refused = events
+        .filter((e) => e.decision === 'deny' && (e.kind === 'http' || e.action === 'Resolve'))
+        .map((e) => String(e.resource));
+      t.diagnostic(`${c.agent}: hosts refused: ${[...new Set(refused)].join(', ') || 'none'}`);
       const api = events.find(
         (e) => e.kind === 'http' && e.resource === c.host && e.decision === 'allow',
       );
