@@ -27,3 +27,13 @@ export function cgroupName(dir: string): string {
   }
   throw new Error(`${dir} is not a directory of a cgroup v2 hierarchy mounted here`);
 }
+
+/** The directory of the cgroup a process is in (cgroup v2), under this process's mount. */
+export function cgroupDirOf(pid: number | 'self'): string {
+  const name = /^0::(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
+  const mount = cgroupV2Mounts()[0];
+  if (name === undefined || mount === undefined) {
+    throw new Error(`process ${pid} is in no cgroup v2 hierarchy mounted here`);
+  }
+  return name === '/' ? mount : mount + name;
+}
