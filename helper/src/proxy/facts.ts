@@ -10,7 +10,9 @@ import { canonicalTarget } from './target';
 export function requestFacts(
   req: http.IncomingMessage,
   conn: Connection,
-): { facts: HttpRequestFacts } | { problem: string; status: number; host?: string } {
+):
+  | { facts: HttpRequestFacts; decodedPath?: string }
+  | { problem: string; status: number; host?: string } {
   const hostHeader = req.headers.host;
   if (!hostHeader) return { problem: 'the request has no Host header', status: 400 };
   const authority = parseAuthority(hostHeader);
@@ -44,7 +46,7 @@ export function requestFacts(
   }
   const canonical = canonicalTarget(raw);
   if ('problem' in canonical) return { problem: canonical.problem, status: 400, host };
-  const path = canonical.target;
+  const { target: path, decodedSlashes: decodedPath } = canonical;
   if (conn.tls && conn.sni !== host) {
     return {
       problem: `TLS server name ${conn.sni ?? '(none)'} and Host header ${host} differ`,
@@ -59,7 +61,8 @@ export function requestFacts(
       host,
     };
   }
-  return { facts: { host, port: conn.port, method: (req.method ?? '').toUpperCase(), path } };
+  const method = (req.method ?? '').toUpperCase();
+  return { facts: { host, port: conn.port, method, path }, decodedPath };
 }
 
 export function parseAuthority(value: string): { host: string; port?: number } | undefined {

@@ -34,12 +34,18 @@ describe('the egress proxy (in process)', () => {
   let roguePort = 0;
   let verdict: HttpVerdict = { decision: 'allow', policies: ['p'], inject: [] };
   const judged: HttpRequestFacts[] = [];
+  /** Paths under this prefix are denied whatever `verdict` says. */
+  let deniedPrefix: string | undefined;
 
   const client: EgressClient = {
     name: 's1',
     principal: 'shell',
     judge: (facts) => {
       judged.push(facts);
+      if (deniedPrefix && facts.path.startsWith(deniedPrefix)) {
+        const v: HttpVerdict = { decision: 'deny', policies: ['no-prefix'], inject: [] };
+        return { decision: 'deny', verdict: v };
+      }
       return { decision: verdict.decision, verdict };
     },
     record: (e) => events.push(e),
@@ -251,10 +257,34 @@ describe('the egress proxy (in process)', () => {
     assert.match(upgrade, /upstream saw GET \/admin$/);
   });
 
+  it('judges a path with an encoded / in both readings and forwards it as sent', async () => {
+    verdict = { decision: 'allow', policies: ['p'], inject: [] };
+    const before = judged.length;
+    const r = await get(tlsPort, { sni: 'api.test', path: '/@types%2fnode' });
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.body, 'upstream saw GET /@types%2Fnode');
+    assert.deepEqual(
+      judged.slice(before).map((f) => f.path),
+      ['/@types%2Fnode', '/@types/node'],
+    );
+    assert.equal(events.at(-1)?.details.decodedPath, '/@types/node');
+
+    // A forbid that only the decoded reading meets denies the request.
+    const seenBefore = seen.length;
+    deniedPrefix = '/admin';
+    try {
+      const denied = await get(tlsPort, { sni: 'api.test', path: '/x/..%2Fadmin' });
+      assert.equal(denied.status, 403, denied.body);
+      assert.equal(seen.length, seenBefore, 'nothing reached the upstream');
+    } finally {
+      deniedPrefix = undefined;
+    }
+  });
+
   it('refuses an ambiguous target with a 400 before judging it, and sends nothing', async () => {
     verdict = { decision: 'allow', policies: ['p'], inject: [] };
     const before = { seen: seen.length, judged: judged.length };
-    for (const target of ['/a%2fadmin', '/%2561dmin', '/a\\..\\admin', '//admin', '/x%00']) {
+    for (const target of ['/a%5cadmin', '/%2561dmin', '/a\\..\\admin', '//admin', '/x%00']) {
       const reply = await rawTls(
         tlsPort,
         'api.test',

@@ -237,8 +237,9 @@ function judge(req: http.IncomingMessage, conn: Connection, deps: Deps): Judged 
     return { forward: false, status: parsed.status, body: `leash: ${parsed.problem}\n` };
   }
   const facts = parsed.facts;
-  const { decision, verdict } = conn.client.judge(facts);
+  const { decision, verdict } = judgeEachReading(conn, facts, parsed.decodedPath);
   const details: Record<string, unknown> = { ...facts, headers: names };
+  if (parsed.decodedPath !== undefined) details.decodedPath = parsed.decodedPath;
 
   let headers: Record<string, string | string[]> = {};
   let problem: string | undefined;
@@ -265,6 +266,23 @@ function judge(req: http.IncomingMessage, conn: Connection, deps: Deps): Judged 
   if (decision === 'deny')
     return { forward: false, status: 403, body: denial(conn, facts, verdict) };
   return { forward: true, facts, headers };
+}
+
+/**
+ * The verdict on the path as forwarded and, when it holds an encoded `/`, on the path a server
+ * that decodes it would see: the stricter one wins, so a forbid on `/admin/*` also stops
+ * `/admin%2Fusers`, and a permit must allow both readings.
+ */
+function judgeEachReading(
+  conn: Connection,
+  facts: HttpRequestFacts,
+  decodedPath: string | undefined,
+): ReturnType<Connection['client']['judge']> {
+  const asSent = conn.client.judge(facts);
+  if (decodedPath === undefined || decodedPath === facts.path) return asSent;
+  const decoded = conn.client.judge({ ...facts, path: decodedPath });
+  const strictness = { allow: 0, 'would-deny': 1, deny: 2 };
+  return strictness[decoded.decision] > strictness[asSent.decision] ? decoded : asSent;
 }
 
 /** The 403 body: who denied, and the Cedar permit that would allow it. */

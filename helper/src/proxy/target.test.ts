@@ -6,7 +6,15 @@ import { canonicalTarget } from './target';
 function canonical(raw: string): string {
   const t = canonicalTarget(raw);
   assert.ok('target' in t, `${raw}: ${'problem' in t ? t.problem : ''}`);
+  assert.equal(t.decodedSlashes, undefined, `${raw} has no encoded / to read twice`);
   return t.target;
+}
+
+/** The target as forwarded and the second reading judged with it. */
+function twoReadings(raw: string): [string, string | undefined] {
+  const t = canonicalTarget(raw);
+  assert.ok('target' in t, `${raw}: ${'problem' in t ? t.problem : ''}`);
+  return [t.target, t.decodedSlashes];
 }
 
 function refused(raw: string): string {
@@ -47,9 +55,19 @@ describe('the canonical request target', () => {
     assert.equal(canonical('/a/..?x=/../y'), '/?x=/../y');
   });
 
-  it('refuses encoded separators, NUL and control characters', () => {
-    assert.match(refused('/public%2fadmin'), /encoded "\/" \(%2f\) in its path/);
-    assert.match(refused('/public%2Fadmin'), /encoded "\/"/);
+  it('forwards an encoded / as sent, and judges the path as a decoding server reads it too', () => {
+    assert.deepEqual(twoReadings('/@types%2fnode'), ['/@types%2Fnode', '/@types/node']);
+    assert.deepEqual(twoReadings('/api/v4/projects/group%2Fproject?x=1'), [
+      '/api/v4/projects/group%2Fproject?x=1',
+      '/api/v4/projects/group/project?x=1',
+    ]);
+    assert.deepEqual(twoReadings('/x/..%2Fadmin'), ['/x/..%2Fadmin', '/admin']);
+    assert.deepEqual(twoReadings('/x/%2E%2E%2Fadmin'), ['/x/..%2Fadmin', '/admin']);
+    assert.match(refused('/x%2F..%2F..%2Fetc'), /climbs above the root with \.\. once its encoded/);
+    assert.match(refused('/x%2F%2Fy'), /empty path segment \(\/\/\) once its encoded/);
+  });
+
+  it('refuses encoded backslashes, NUL and control characters', () => {
     assert.match(refused('/public%5cadmin'), /encoded "\\\\"/);
     assert.match(refused('/admin%00.json'), /a NUL byte encoded as %00 in its path/);
     assert.match(refused('/x?q=%00'), /a NUL byte encoded as %00 in its query/);
@@ -79,8 +97,8 @@ describe('the canonical request target', () => {
 
   it('says which target and what to do', () => {
     assert.equal(
-      refused('/a%2fb'),
-      'request target "/a%2fb" holds an encoded "/" (%2f) in its path; ' +
+      refused('/a%5cb'),
+      'request target "/a%5cb" holds an encoded "\\\\" (%5c) in its path; ' +
         'send the path in its plain form so that it can be judged',
     );
   });

@@ -2,11 +2,17 @@
  * The request target an HTTP rule is judged on, in one canonical spelling that is also what
  * the proxy forwards: an upstream that decodes or resolves the path itself then sees the same
  * path the policy saw, so `/%61dmin` and `/x/../admin` meet a forbid on `/admin*`. Spellings
- * that servers read differently from one another are refused instead of guessed.
+ * that servers read differently from one another are refused instead of guessed, except an
+ * encoded `/` (npm's scoped packages and GitLab's project ids need it): it is forwarded as
+ * sent, and the path is judged a second time as a server that decodes it would read it.
  */
 
-/** A canonical target (path and query), or why the target cannot be judged. */
-export type Target = { target: string } | { problem: string };
+/**
+ * A canonical target (path and query), and when its path holds an encoded `/` the other
+ * reading to judge as well (`%2F` as `/`, dot segments resolved again); or why the target
+ * cannot be judged.
+ */
+export type Target = { target: string; decodedSlashes?: string } | { problem: string };
 
 /** RFC 3986 unreserved characters: decoding them never changes what a URI means. */
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
@@ -17,10 +23,10 @@ const PLAIN = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?]$/;
 /**
  * Canonical form of an origin-form target (`/path?query`): percent-encoded unreserved
  * characters decoded, other escapes in upper case, `.` and `..` segments resolved. Refused:
- * an encoded `/`, `\` or `%` in the path (servers split or decode them differently), a
- * backslash, any control character encoded or not, bytes outside printable ASCII, an
- * escape that is not `%` and two hex digits, an empty segment (`//`, which some servers
- * merge), a `..` that climbs above the root, and a fragment.
+ * an encoded `\` or `%` in the path (servers split or decode them differently), a backslash,
+ * any control character encoded or not, bytes outside printable ASCII, an escape that is not
+ * `%` and two hex digits, an empty segment (`//`, which some servers merge), a `..` that
+ * climbs above the root, and a fragment; in either reading of an encoded `/`.
  */
 export function canonicalTarget(raw: string): Target {
   if (!raw.startsWith('/')) return refuse(raw, 'does not start with /');
@@ -35,7 +41,14 @@ export function canonicalTarget(raw: string): Target {
 
   const resolved = withoutDotSegments(path);
   if (typeof resolved !== 'string') return refuse(raw, resolved.problem);
-  return { target: query === undefined ? resolved : `${resolved}?${query}` };
+  const withQuery = (p: string): string => (query === undefined ? p : `${p}?${query}`);
+  if (!resolved.includes('%2F')) return { target: withQuery(resolved) };
+
+  const decoded = withoutDotSegments(resolved.replaceAll('%2F', '/'));
+  if (typeof decoded !== 'string') {
+    return refuse(raw, `${decoded.problem} once its encoded / (%2F) is read as /`);
+  }
+  return { target: withQuery(resolved), decodedSlashes: withQuery(decoded) };
 }
 
 function refuse(raw: string, why: string): { problem: string } {
@@ -70,7 +83,7 @@ function canonicalPart(part: string, where: 'path' | 'query'): string | { proble
     if (code < 0x20 || code === 0x7f) {
       return { problem: `holds ${describe(code)} encoded as %${hex} in its ${where}` };
     }
-    if (where === 'path' && (ch === '/' || ch === '\\' || ch === '%')) {
+    if (where === 'path' && (ch === '\\' || ch === '%')) {
       return { problem: `holds an encoded ${JSON.stringify(ch)} (%${hex}) in its path` };
     }
     out += UNRESERVED.test(ch) ? ch : `%${hex.toUpperCase()}`;
