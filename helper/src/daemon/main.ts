@@ -1,6 +1,12 @@
 /** leashd: the privileged helper. Owns sessions, enforcement and the audit log. */
 import * as grpc from '@grpc/grpc-js';
-import { adoptPinRoot, probeKernel } from '@leash/bpf';
+import {
+  adoptPinRoot,
+  probeKernel,
+  selectBackend,
+  type BackendSetting,
+  type KernelProbe,
+} from '@leash/bpf';
 import { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,6 +29,36 @@ import { buildService, type DaemonState } from './server';
 
 const log = logger('leashd');
 
+function backendSetting(value: string | undefined): BackendSetting {
+  const setting = value ?? 'auto';
+  if (setting === 'auto' || setting === 'lsm' || setting === 'portable') return setting;
+  throw new Error(`--backend ${setting}: expected auto, lsm or portable`);
+}
+
+/**
+ * The backend sessions enforce with. Sessions judge files and programs with the portable
+ * guards in this cut: LsmGuard works and is tested in the VM, but sessions do not start it
+ * yet (docs/lsm.md), so `lsm` is refused and `auto` keeps the portable backend, saying why.
+ */
+function chooseBackend(
+  probe: KernelProbe,
+  setting: BackendSetting,
+): { backend: KernelProbe['backend']; reason: string } {
+  if (setting === 'lsm') {
+    throw new Error(
+      `--backend lsm: sessions cannot use the lsm backend yet (docs/lsm.md); BPF LSM here: ` +
+        `${probe.lsm.reason}; use --backend auto or portable`,
+    );
+  }
+  if (setting === 'auto' && probe.backend === 'lsm' && probe.fanotify.available) {
+    return {
+      backend: 'portable',
+      reason: `BPF LSM works here (${probe.lsm.reason}) but sessions do not use the lsm backend yet; using fanotify and cgroup programs`,
+    };
+  }
+  return selectBackend(probe, setting);
+}
+
 async function main(): Promise<void> {
   const program = new Command('leashd')
     .option('--socket <path>', 'unix socket to serve on')
@@ -34,6 +70,7 @@ async function main(): Promise<void> {
     .option('--max-events <n>', 'keep at most this many audit events (0: no bound)')
     .option('--ui-port <port>', 'loopback port of the Control UI (0: off)')
     .option('--proxy-test-settings <file>', 'tests only: JSON naming local upstreams and their CA')
+    .option('--backend <backend>', 'kernel enforcement: auto, lsm or portable (default auto)')
     .option('--otlp-endpoint <url>', 'also send audit events to this OTLP/HTTP logs endpoint')
     .option(
       '--mcp-servers <file>',
@@ -50,8 +87,9 @@ async function main(): Promise<void> {
     throw new Error('leashd must run as root (it loads BPF programs and answers fanotify)');
   }
   const probe = probeKernel();
-  if (probe.backend === 'none') {
-    throw new Error(`this kernel cannot enforce Leash policies: ${probe.reason}`);
+  const chosen = chooseBackend(probe, backendSetting(program.opts<{ backend?: string }>().backend));
+  if (chosen.backend === 'none') {
+    throw new Error(`this kernel cannot enforce Leash policies: ${chosen.reason}`);
   }
 
   const runtime = new DockerRuntime(settings.socket, settings.dockerSocket);
@@ -123,8 +161,8 @@ async function main(): Promise<void> {
   );
 
   const state: DaemonState = {
-    backend: probe.backend,
-    backendReason: probe.reason,
+    backend: chosen.backend,
+    backendReason: chosen.reason,
     socket: settings.socket,
     stateDir: settings.stateDir,
     problems: [],
@@ -166,7 +204,7 @@ async function main(): Promise<void> {
     log.error('uncaught exception', { error: err.stack ?? err.message });
     shutdown('uncaught exception');
   });
-  log.info('ready', { socket: settings.socket, backend: probe.backend, reason: probe.reason });
+  log.info('ready', { socket: settings.socket, backend: chosen.backend, reason: chosen.reason });
 }
 
 /** Serves the Control UI; a port already taken leaves leashd running without it. */
