@@ -8,8 +8,10 @@ import type { Unit } from './check';
 import { analyse, CompileError, compileOne, LineMap } from './core';
 import type { PolicySource } from './policy-text';
 
-/** Lint rules whose finding on one policy depends on the others; the rest run per policy. */
-export const WHOLE_SET_RULES = new Set(['L001', 'L004', 'L006']);
+/** Lint rules whose finding depends on the whole set (no permit of Exec anywhere). */
+export const WHOLE_SET_RULES = new Set(['L006']);
+/** Lint rules whose finding on a permit depends on the forbids (shadowed, secrets readable). */
+export const PERMIT_RULES = new Set(['L001', 'L004']);
 
 /** The roots `checkPolicy` compiles for outside any session. */
 export const CHECK_ROOTS = { workspace: '/workspace', home: '/home/agent' };
@@ -79,7 +81,8 @@ export function compileUnit(source: PolicySource, unit: Unit, roots = CHECK_ROOT
     lines,
     roots,
   };
-  unit.lint = LINT_RULES.filter((r) => !WHOLE_SET_RULES.has(r.code)).flatMap((r) => r.run(input));
+  const alone = (code: string) => !WHOLE_SET_RULES.has(code) && !PERMIT_RULES.has(code);
+  unit.lint = LINT_RULES.filter((r) => alone(r.code)).flatMap((r) => r.run(input));
 }
 
 function ownRange(source: PolicySource, range: { start: number; end: number }) {

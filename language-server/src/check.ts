@@ -9,7 +9,7 @@
  * (anything but blanks and comments between policies, or a policy that does not parse alone)
  * is checked whole.
  */
-import { checkPolicy, LINT_RULES, splitPolicies, tokenize, type Diagnostic } from '@leash/policies';
+import { checkPolicy, splitPolicies, tokenize, type Diagnostic } from '@leash/policies';
 import type { PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { PolicySource } from './policy-text';
 import {
@@ -22,13 +22,8 @@ import {
   type CheckResult,
   type CompiledPolicy,
 } from './core';
-import {
-  CHECK_ROOTS,
-  compileUnit,
-  duplicateIdDiagnostic,
-  missingIdDiagnostic,
-  WHOLE_SET_RULES,
-} from './check-unit';
+import { assemble } from './check-assemble';
+import { CHECK_ROOTS, compileUnit, missingIdDiagnostic } from './check-unit';
 import { validateUnits, type SchemaJson } from './check-validate';
 
 /** What one policy says about itself, in its own coordinates (line 1 is its first line). */
@@ -46,6 +41,11 @@ export interface Unit {
   lint: Diagnostic[];
 }
 
+/** Policies worked out between two turns of the event loop: 10-50 ms, more on a loaded machine. */
+export const SLICE = 25;
+
+export type Checked = CheckResult & { policies: Analysis['policies'] };
+
 export class PolicyChecker {
   /** Keyed by the policy's text; dropped when the schema changes. */
   private units = new Map<string, Unit>();
@@ -58,17 +58,46 @@ export class PolicyChecker {
   }
 
   /** What `checkPolicy(text, file)` says, with the compiled policies when it compiled. */
-  check(text: string, file: string): CheckResult & { policies: Analysis['policies'] } {
+  check(text: string, file: string): Checked {
+    const steps = this.steps(text, file);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /**
+   * The same check, with other work let in after each slice of policies, so that a large file
+   * does not hold up requests. Null when `stale()` says the text changed meanwhile.
+   */
+  async checkInSlices(text: string, file: string, stale: () => boolean): Promise<Checked | null> {
+    const steps = this.steps(text, file);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+      await new Promise((next) => setImmediate(next));
+      if (stale()) return null;
+    }
+  }
+
+  /** The check, pausing (`yield`) after each slice of work. */
+  private *steps(text: string, file: string): Generator<void, Checked> {
     const tokens = tokenize(text);
     const sources = splitPolicies(text, tokens);
     if (sources.length === 0 || !separatedCleanly(text, sources)) return wholeCheck(text, file);
 
-    const fresh = sources.filter((s) => !this.units.has(s.text));
-    for (const [source, unit] of this.computeUnits(fresh)) this.units.set(source.text, unit);
+    const fresh = [...new Map(sources.map((s) => [s.text, s])).values()].filter(
+      (s) => !this.units.has(s.text),
+    );
+    for (let from = 0; from < fresh.length; from += SLICE) {
+      if (from > 0) yield;
+      const slice = fresh.slice(from, from + SLICE);
+      for (const [source, unit] of this.computeUnits(slice)) this.units.set(source.text, unit);
+    }
     const units = sources.map((s) => this.units.get(s.text) as Unit);
     if (units.some((u) => u.whole)) return wholeCheck(text, file);
     this.sweep(sources);
-    return assemble(text, file, sources, units);
+    return yield* assemble(text, file, sources, units);
   }
 
   private computeUnits(sources: PolicySource[]): Array<[PolicySource, Unit]> {
@@ -103,7 +132,7 @@ function separatedCleanly(text: string, sources: PolicySource[]): boolean {
   return true;
 }
 
-function wholeCheck(text: string, file: string): CheckResult & { policies: [] } {
+function wholeCheck(text: string, file: string): Checked {
   return { ...checkPolicy(text, file), policies: [] };
 }
 
@@ -120,83 +149,16 @@ function parseUnit(source: PolicySource): Unit {
     compileError: null,
     lint: [],
   };
+  // Limits first: Cedar's parser must never see text nested deeper than it can take.
+  if (checkLimits(source.text, '', new LineMap(source.text))) return { ...unit, whole: true };
   const slot =
     findTokens(source.tokens, ['?', 'principal']) ?? findTokens(source.tokens, ['?', 'resource']);
+  if (slot) return { ...unit, whole: true };
   const parsed = policyToJsonMemo(source.text);
-  if (slot || checkLimits(source.text, '', new LineMap(source.text)) || parsed.type !== 'success') {
-    return { ...unit, whole: true };
-  }
+  if (parsed.type !== 'success') return { ...unit, whole: true };
   unit.json = parsed.json;
   const id = parsed.json.annotations?.id;
   if (id === undefined || id === null || id === '') unit.missingId = missingIdDiagnostic(source);
   else unit.id = id;
   return unit;
-}
-
-/** The file's findings from its policies' own, in the order and stages of `checkPolicy`. */
-function assemble(
-  text: string,
-  file: string,
-  sources: PolicySource[],
-  units: Unit[],
-): CheckResult & { policies: Analysis['policies'] } {
-  const lines = new LineMap(text);
-  const place = (d: Diagnostic, i: number): Diagnostic =>
-    moved(d, lines.position((sources[i] as PolicySource).range.start), file);
-  const named = (d: Diagnostic, i: number): Diagnostic => {
-    const found = place(d, i);
-    return { ...found, message: found.message.replaceAll('\u0000', `policy${i}`) };
-  };
-  const diagnostics: Diagnostic[] = [];
-  const result = (policies: Analysis['policies']) => ({
-    ok: !diagnostics.some((d) => d.severity === 'error'),
-    diagnostics,
-    policies,
-  });
-
-  const seen = new Set<string>();
-  units.forEach((unit, i) => {
-    if (unit.missingId) diagnostics.push(place(unit.missingId, i));
-    else if (unit.id !== null && seen.has(unit.id)) {
-      diagnostics.push(duplicateIdDiagnostic(lines, file, sources[i] as PolicySource, unit.id));
-    } else if (unit.id !== null) seen.add(unit.id);
-  });
-  units.forEach((u, i) => diagnostics.push(...u.validationErrors.map((d) => named(d, i))));
-  units.forEach((u, i) => diagnostics.push(...u.validationWarnings.map((d) => named(d, i))));
-  if (diagnostics.some((d) => d.severity === 'error')) return result([]);
-
-  units.forEach((u, i) => u.compileError && diagnostics.push(place(u.compileError, i)));
-  if (diagnostics.some((d) => d.severity === 'error')) return result([]);
-
-  const policies = units.map((u, i) => ({
-    source: sources[i] as PolicySource,
-    json: u.json as PolicyJson,
-    compiled: u.compiled as CompiledPolicy,
-  }));
-  const input = { file, policies, lines, roots: CHECK_ROOTS };
-  const found = [
-    ...units.flatMap((u, i) => u.lint.map((d) => place(d, i))),
-    ...LINT_RULES.filter((r) => WHOLE_SET_RULES.has(r.code)).flatMap((r) => r.run(input)),
-  ];
-  found.sort((a, b) => a.line - b.line || a.column - b.column || a.code.localeCompare(b.code));
-  diagnostics.push(...found);
-  return result(policies);
-}
-
-/** A finding of one policy, moved to where the policy starts in the file. */
-function moved(d: Diagnostic, at: { line: number; column: number }, file: string): Diagnostic {
-  const shift = (line: number, column: number) => ({
-    line: at.line + line - 1,
-    column: line === 1 ? at.column + column - 1 : column,
-  });
-  const start = shift(d.line, d.column);
-  const end = shift(d.endLine, d.endColumn);
-  return {
-    ...d,
-    file,
-    line: start.line,
-    column: start.column,
-    endLine: end.line,
-    endColumn: end.column,
-  };
 }

@@ -41,7 +41,7 @@ export class DiagnosticsPublisher {
     clearTimeout(this.timers.get(doc.uri));
     const timer = setTimeout(() => {
       this.timers.delete(doc.uri);
-      this.publish(doc.uri);
+      void this.publish(doc.uri);
     }, DEBOUNCE_MS);
     this.timers.set(doc.uri, timer);
   }
@@ -54,12 +54,14 @@ export class DiagnosticsPublisher {
     void this.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
 
-  private publish(uri: string): void {
+  private async publish(uri: string): Promise<void> {
     const doc = this.docs.get(uri);
     if (!doc) return;
     let diagnostics: Diagnostic[];
     try {
-      const check = this.docs.check(doc);
+      const check = await this.docs.checkSoon(doc);
+      // The text changed while a large file was being checked: its own check is scheduled.
+      if (check === null) return;
       diagnostics = check.diagnostics.map(toLsp);
       if (check.ok) diagnostics.push(...this.examples.diagnostics(doc));
     } catch (err) {

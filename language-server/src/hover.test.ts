@@ -82,6 +82,8 @@ describe('hover on a policy: which policies shadow it, or it shadows', () => {
   before(async () => {
     client = await startServer();
     uri = client.open('shadows.cedar', text);
+    // Shadowing is read from the file's last check.
+    await client.diagnostics(uri);
   });
   after(async () => {
     await client.stop();

@@ -14,7 +14,7 @@ import {
 import { MarkupKind, type Hover, type HoverParams } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { PolicyDocuments } from './documents';
-import { effectOf, idOf, policies, qualifiedBy, tokenAt, type PolicySource } from './policy-text';
+import { effectOf, idOf, policyAt, qualifiedBy, tokenAt, type PolicySource } from './policy-text';
 import { NAMESPACE, type SchemaInfo } from './schema';
 import { describeShadowing, shadowing } from './shadowing';
 
@@ -81,7 +81,7 @@ export class Hoverer {
       );
     }
 
-    const policy = policies(text).find((p) => p.range.start <= offset && offset <= p.range.end);
+    const policy = policyAt(text, offset);
     if (!policy) return null;
     const onHead = policy.head.start <= token.start && token.end <= policy.head.end;
     if (!onHead && !sameToken(token, effectOf(policy))) return null;
@@ -92,10 +92,13 @@ export class Hoverer {
   private compiledForm(doc: TextDocument, policy: PolicySource): string {
     const id = idOf(policy);
     const title = `**${effectOf(policy)?.text ?? 'policy'}** \`${id ?? '(no @id)'}\``;
-    const result = this.docs.compile(doc);
+    const result = this.docs.compileOne(doc, policy);
     if (!result.ok || !result.ir || id === null) {
       const first = result.diagnostics.find((d) => d.severity === 'error');
-      const why = first ? `${first.line}:${first.column}: ${first.message}` : 'see the problems';
+      const at = doc.positionAt(policy.range.start);
+      const line = (first?.line ?? 1) + at.line;
+      const column = (first?.line === 1 ? at.character : 0) + (first?.column ?? 1);
+      const why = first ? `${line}:${column}: ${first.message}` : 'see the problems';
       return `${title}\n\nDoes not compile for this workspace yet: ${why}`;
     }
 
@@ -113,7 +116,8 @@ export class Hoverer {
       return who + lines.map((l) => `- ${l}`).join('\n');
     });
     const where = `\`@workspace\` = \`${this.docs.workspace}\``;
-    const shadows = shadowing(this.docs.check(doc), doc.getText(), id);
+    const checked = this.docs.lastCheck(doc);
+    const shadows = checked && shadowing(checked, doc.getText(), id);
     const effect = effectOf(policy)?.text ?? 'permit';
     return [
       title,

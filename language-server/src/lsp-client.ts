@@ -30,7 +30,7 @@ export interface Client {
   fileChanged(name: string, type: 1 | 2 | 3): void;
   change(uri: string, version: number, text: string): void;
   /** The next diagnostics published for `uri` (for `version` when given). */
-  diagnostics(uri: string, version?: number): Promise<PublishDiagnosticsParams>;
+  diagnostics(uri: string, version?: number, timeoutMs?: number): Promise<PublishDiagnosticsParams>;
   stop(): Promise<void>;
 }
 
@@ -96,14 +96,15 @@ export async function startServer(
         contentChanges: [{ text }],
       });
     },
-    async diagnostics(uri, version) {
-      const deadline = Date.now() + 10_000;
+    async diagnostics(uri, version, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
       for (;;) {
         const found = published.findIndex(
           (p) => p.uri === uri && (version === undefined || p.version === version),
         );
         if (found >= 0) return published.splice(found, 1)[0] as PublishDiagnosticsParams;
-        if (Date.now() > deadline) throw new Error(`no diagnostics for ${uri} within 10 s`);
+        if (Date.now() > deadline)
+          throw new Error(`no diagnostics for ${uri} within ${timeoutMs} ms`);
         await new Promise<void>((wake) => {
           waiting.push(wake);
           setTimeout(wake, 500);

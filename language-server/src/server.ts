@@ -91,6 +91,11 @@ function changed(doc: TextDocument): void {
 }
 
 connection.onInitialized(() => {
+  try {
+    docs.warmUp();
+  } catch (err) {
+    connection.console.error(`checking the default policy at start failed: ${String(err)}`);
+  }
   void auditNames.refresh().then(() => {
     const why = auditNames.problem;
     if (why) connection.console.info(`no names from the audit log for completion: ${why}`);
