@@ -1,0 +1,95 @@
+/**
+ * A file's findings from its policies' own, in the stages and order of `checkPolicy`: `@id`
+ * problems, schema validation, compile errors, then lint, where the rules that weigh policies
+ * against each other run over the whole set (permits a slice at a time: a generator that
+ * pauses between slices).
+ */
+import { LINT_RULES, type Diagnostic } from '@leash/policies';
+import type { PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { SLICE, type Checked, type Unit } from './check';
+import { CHECK_ROOTS, duplicateIdDiagnostic, PERMIT_RULES, WHOLE_SET_RULES } from './check-unit';
+import { LineMap, type Analysis, type CompiledPolicy } from './core';
+import type { PolicySource } from './policy-text';
+
+/** The file's findings from its policies' own, in the order and stages of `checkPolicy`. */
+export function* assemble(
+  text: string,
+  file: string,
+  sources: PolicySource[],
+  units: Unit[],
+): Generator<void, Checked> {
+  const lines = new LineMap(text);
+  const place = (d: Diagnostic, i: number): Diagnostic =>
+    moved(d, lines.position((sources[i] as PolicySource).range.start), file);
+  const named = (d: Diagnostic, i: number): Diagnostic => {
+    const found = place(d, i);
+    return { ...found, message: found.message.replaceAll('\u0000', `policy${i}`) };
+  };
+  const diagnostics: Diagnostic[] = [];
+  const result = (policies: Analysis['policies']) => ({
+    ok: !diagnostics.some((d) => d.severity === 'error'),
+    diagnostics,
+    policies,
+  });
+
+  const seen = new Set<string>();
+  units.forEach((unit, i) => {
+    if (unit.missingId) diagnostics.push(place(unit.missingId, i));
+    else if (unit.id !== null && seen.has(unit.id)) {
+      diagnostics.push(duplicateIdDiagnostic(lines, file, sources[i] as PolicySource, unit.id));
+    } else if (unit.id !== null) seen.add(unit.id);
+  });
+  units.forEach((u, i) => diagnostics.push(...u.validationErrors.map((d) => named(d, i))));
+  units.forEach((u, i) => diagnostics.push(...u.validationWarnings.map((d) => named(d, i))));
+  if (diagnostics.some((d) => d.severity === 'error')) return result([]);
+
+  units.forEach((u, i) => u.compileError && diagnostics.push(place(u.compileError, i)));
+  if (diagnostics.some((d) => d.severity === 'error')) return result([]);
+
+  const policies = units.map((u, i) => ({
+    source: sources[i] as PolicySource,
+    json: u.json as PolicyJson,
+    compiled: u.compiled as CompiledPolicy,
+  }));
+  const found = units.flatMap((u, i) => u.lint.map((d) => place(d, i)));
+  const input = (some: Analysis['policies']) => ({
+    file,
+    policies: some,
+    lines,
+    roots: CHECK_ROOTS,
+  });
+  for (const rule of LINT_RULES.filter((r) => WHOLE_SET_RULES.has(r.code))) {
+    found.push(...rule.run(input(policies)));
+  }
+  // A permit's finding under these rules depends on the forbids alone: permits go in slices.
+  const permits = policies.filter((p) => p.compiled.effect === 'permit');
+  const forbids = policies.filter((p) => p.compiled.effect === 'forbid');
+  for (let from = 0; from < permits.length; from += SLICE) {
+    if (from > 0) yield;
+    const some = [...permits.slice(from, from + SLICE), ...forbids];
+    for (const rule of LINT_RULES.filter((r) => PERMIT_RULES.has(r.code))) {
+      found.push(...rule.run(input(some)));
+    }
+  }
+  found.sort((a, b) => a.line - b.line || a.column - b.column || a.code.localeCompare(b.code));
+  diagnostics.push(...found);
+  return result(policies);
+}
+
+/** A finding of one policy, moved to where the policy starts in the file. */
+function moved(d: Diagnostic, at: { line: number; column: number }, file: string): Diagnostic {
+  const shift = (line: number, column: number) => ({
+    line: at.line + line - 1,
+    column: line === 1 ? at.column + column - 1 : column,
+  });
+  const start = shift(d.line, d.column);
+  const end = shift(d.endLine, d.endColumn);
+  return {
+    ...d,
+    file,
+    line: start.line,
+    column: start.column,
+    endLine: end.line,
+    endColumn: end.column,
+  };
+}
