@@ -17,7 +17,7 @@ import type { ExecGuard } from './exec-guard';
 
 export { addonPath, launcherPath } from './addon';
 export { cgroupName } from './cgroup';
-export { adoptPinRoot, connectPinDir, execPinPath, releasePin } from './pins';
+export { adoptPinRoot, connectPinDir, execPinPath, releasePin, releasePinRoot } from './pins';
 export * from './exec-guard';
 export * from './lsm-guard';
 

@@ -37,6 +37,16 @@ export function adoptPinRoot(daemonId: string, bpffs = BPFFS): string[] {
   return removed;
 }
 
+/** At leashd's orderly exit, once its sessions ended: removes its pin directory if empty. */
+export function releasePinRoot(): void {
+  if (root === undefined) return;
+  try {
+    fs.rmdirSync(root);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err;
+  }
+}
+
 /** Where a principal's exec program of a session is pinned; makes the session's directory. */
 export function execPinPath(session: string, principal: string): string | undefined {
   if (root === undefined) return undefined;

@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   adoptPinRoot,
   probeKernel,
+  releasePinRoot,
   selectBackend,
   type BackendSetting,
   type KernelProbe,
@@ -179,6 +180,7 @@ async function main(): Promise<void> {
     void sessions
       .stopAll(`leashd is stopping (${why})`)
       .then(() => otlp?.close())
+      .then(() => releasePinRoot())
       .catch((err: Error) => log.warn('shutdown step failed', { error: err.message }))
       .finally(() => {
         ui?.close();
