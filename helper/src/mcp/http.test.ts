@@ -153,6 +153,33 @@ describe('governMcpHttp', () => {
     assert.equal(outcome.kind, 'pass');
   });
 
+  it('leaves a streaming model request alone though it sends the headers MCP uses', () => {
+    const outcome = governMcpHttp(
+      {
+        host: 'api.test',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: Buffer.from('{"model":"x","input":[{"role":"user"}],"stream":true}'),
+      },
+      session([]),
+    );
+    assert.equal(outcome.kind, 'pass');
+  });
+
+  it('judges a call without `jsonrpc` when the request has MCP headers', () => {
+    const { jsonrpc: _, ...bare } = call(9, 'delete');
+    const outcome = governMcpHttp(
+      {
+        host: 'mcp.test',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: Buffer.from(JSON.stringify(bare)),
+      },
+      session([]),
+    );
+    assert.equal(outcome.kind, 'answer');
+  });
+
   it('judges a call behind a byte-order mark, on any method, without MCP headers', () => {
     const outcome = governMcpHttp(
       {

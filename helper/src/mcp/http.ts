@@ -57,7 +57,10 @@ export function governMcpHttp(req: McpHttpRequest, session: SessionMcp): McpHttp
   const mustRead = marked || declaresJson(req.headers);
   const text = withoutBom(req.body.toString('utf8'));
   const rpc = isJsonRpc(text);
-  if (rpc === false && !marked) return { kind: 'pass' };
+  // MCP's headers are also what other streaming APIs send (a model API asked for an event
+  // stream): without `jsonrpc` or a `method`, which every JSON-RPC request or notification names,
+  // no server could take the body as a call.
+  if (rpc === false && (!marked || !namesMethod(text))) return { kind: 'pass' };
   if (rpc === 'unparsable' && !mustRead) return { kind: 'pass' };
 
   const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
@@ -110,6 +113,14 @@ function declaresJson(h: IncomingHttpHeaders): boolean {
       .split(';')[0]
       ?.trim() ?? '';
   return type === 'application/json' || type.endsWith('+json');
+}
+
+/** true when the JSON object, or any object of a JSON batch, has a `method` key. */
+function namesMethod(text: string): boolean {
+  const v: unknown = JSON.parse(text);
+  const has = (o: unknown): boolean =>
+    typeof o === 'object' && o !== null && !Array.isArray(o) && 'method' in o;
+  return Array.isArray(v) ? v.some(has) : has(v);
 }
 
 const withoutBom = (text: string): string => (text.startsWith('\uFEFF') ? text.slice(1) : text);
