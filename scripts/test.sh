@@ -14,7 +14,18 @@ mapfile -t files < <(find policies/dist bpf/dist helper/dist language-server/dis
 [ ${#files[@]} -gt 0 ] || { echo "no test files found; did the build run?" >&2; exit 1; }
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# Agent configuration volumes the suites made for their temporary workspaces go at the end
+# (Leash itself keeps such volumes: they hold a user's agent logins and history).
+cleanup() {
+  rm -f "$log"
+  command -v docker >/dev/null || return 0
+  docker volume ls --filter label=dev.leash.agent \
+    --format '{{.Name}} {{.Label "dev.leash.workspace"}}' 2>/dev/null |
+    while read -r name workspace; do
+      case "$workspace" in "${TMPDIR:-/tmp}"/leash-*) docker volume rm "$name" >/dev/null ;; esac
+    done
+}
+trap cleanup EXIT
 # Suites share the Docker engine and kernel; one file at a time keeps them from fighting.
 node --test --test-reporter=tap --test-concurrency=1 "${files[@]}" | tee "$log"
 status=${PIPESTATUS[0]}
