@@ -48,10 +48,15 @@ export class Keeper {
 
   private stopping = false;
 
+  /** Ends the keeper and its watcher (its own process group), once the sandbox is gone. */
   stop(): void {
     this.stopping = true;
-    if (this.process.exitCode === null && this.process.signalCode === null) {
-      this.process.kill('SIGTERM');
+    const pid = this.process.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     }
   }
 }
