@@ -11,12 +11,44 @@ import { CHECK_ROOTS, duplicateIdDiagnostic, PERMIT_RULES, WHOLE_SET_RULES } fro
 import { LineMap, type Analysis, type CompiledPolicy } from './core';
 import type { PolicySource } from './policy-text';
 
+type Policy = Analysis['policies'][number];
+
+/** Findings of the permit rules per permit, in its own coordinates, for one set of forbids. */
+export interface PermitFindings {
+  forbids: Set<Unit>;
+  findings: Map<Unit, Diagnostic[]>;
+}
+
+function sameSet<T>(a: Set<T>, b: Set<T>): boolean {
+  return a.size === b.size && [...a].every((x) => b.has(x));
+}
+
+/** Whether a finding starts inside a range of the file. */
+function inside(d: Diagnostic, lines: LineMap, range: { start: number; end: number }): boolean {
+  type At = { line: number; column: number };
+  const upTo = (a: At, b: At): boolean =>
+    a.line < b.line || (a.line === b.line && a.column <= b.column);
+  return upTo(lines.position(range.start), d) && upTo(d, lines.position(range.end));
+}
+
+/** A finding in the file moved into the coordinates of the policy starting at `at`. */
+function toOwn(d: Diagnostic, at: { line: number; column: number }): Diagnostic {
+  const shift = (line: number, column: number) => ({
+    line: line - at.line + 1,
+    column: line === at.line ? column - at.column + 1 : column,
+  });
+  const start = shift(d.line, d.column);
+  const end = shift(d.endLine, d.endColumn);
+  return { ...d, line: start.line, column: start.column, endLine: end.line, endColumn: end.column };
+}
+
 /** The file's findings from its policies' own, in the order and stages of `checkPolicy`. */
 export function* assemble(
   text: string,
   file: string,
   sources: PolicySource[],
   units: Unit[],
+  known: PermitFindings,
 ): Generator<void, Checked> {
   const lines = new LineMap(text);
   const place = (d: Diagnostic, i: number): Diagnostic =>
@@ -61,15 +93,32 @@ export function* assemble(
   for (const rule of LINT_RULES.filter((r) => WHOLE_SET_RULES.has(r.code))) {
     found.push(...rule.run(input(policies)));
   }
-  // A permit's finding under these rules depends on the forbids alone: permits go in slices.
-  const permits = policies.filter((p) => p.compiled.effect === 'permit');
+  // A permit's findings under these rules depend on it and the forbids alone: they are kept
+  // while the forbids stay the same, and worked out for new permits a slice at a time.
+  const forbidUnits = new Set(units.filter((u) => u.compiled?.effect === 'forbid'));
+  if (!sameSet(known.forbids, forbidUnits) || known.findings.size > 2 * units.length + 256) {
+    known.forbids = forbidUnits;
+    known.findings = new Map();
+  }
+  const permits = policies.flatMap((p, i) => (p.compiled.effect === 'permit' ? [i] : []));
   const forbids = policies.filter((p) => p.compiled.effect === 'forbid');
-  for (let from = 0; from < permits.length; from += SLICE) {
+  const fresh = permits.filter((i) => !known.findings.has(units[i] as Unit));
+  for (let from = 0; from < fresh.length; from += SLICE) {
     if (from > 0) yield;
-    const some = [...permits.slice(from, from + SLICE), ...forbids];
+    const slice = fresh.slice(from, from + SLICE);
+    const some = [...slice.map((i) => policies[i] as Policy), ...forbids];
+    const own = new Map<number, Diagnostic[]>(slice.map((i) => [i, []]));
     for (const rule of LINT_RULES.filter((r) => PERMIT_RULES.has(r.code))) {
-      found.push(...rule.run(input(some)));
+      for (const d of rule.run(input(some))) {
+        const i = slice.find((k) => inside(d, lines, (sources[k] as PolicySource).range));
+        if (i === undefined) throw new Error(`lint ${d.code} reported outside its permit`);
+        own.get(i)?.push(toOwn(d, lines.position((sources[i] as PolicySource).range.start)));
+      }
     }
+    for (const [i, list] of own) known.findings.set(units[i] as Unit, list);
+  }
+  for (const i of permits) {
+    found.push(...(known.findings.get(units[i] as Unit) ?? []).map((d) => place(d, i)));
   }
   found.sort((a, b) => a.line - b.line || a.column - b.column || a.code.localeCompare(b.code));
   diagnostics.push(...found);

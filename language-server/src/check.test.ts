@@ -103,9 +103,12 @@ describe('checking policy by policy', () => {
     }
   });
 
-  it('says the same after each edit of a large file: change, break, duplicate, move, fix', () => {
+  it('says the same after each edit of a large file: change, break, duplicate, move, shadow', () => {
     const checker = new PolicyChecker(() => schema);
     const text = policyOf(300);
+    const shadow =
+      '@id("no-d150") forbid (principal, action == Leash::Action::"ReadFile", ' +
+      'resource in Leash::Dir::"/data/d150");\n';
     const steps = [
       text,
       text.replace('"/data/d150"', '"/data/changed"'),
@@ -113,6 +116,10 @@ describe('checking policy by policy', () => {
       text.replace('@id("p200")', '@id("p100")'),
       text.replace(/^(@id\("p3"\).*)\n/m, '').concat(text.split('\n')[3] as string, '\n'),
       `// a new first line\n${text}`,
+      // A forbid that leaves a permit without effect (L001), then the permit edited, then gone.
+      `${shadow}${text}`,
+      `${shadow}${text.replace('@id("p150")', '@id("p150-renamed")')}`,
+      `${shadow}// moved down\n${text}`,
       text,
     ];
     steps.forEach((step, i) => assertSame(checker, step, `step ${i}`));

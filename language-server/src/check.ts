@@ -22,7 +22,7 @@ import {
   type CheckResult,
   type CompiledPolicy,
 } from './core';
-import { assemble } from './check-assemble';
+import { assemble, type PermitFindings } from './check-assemble';
 import { CHECK_ROOTS, compileUnit, missingIdDiagnostic } from './check-unit';
 import { validateUnits, type SchemaJson } from './check-validate';
 
@@ -49,12 +49,14 @@ export type Checked = CheckResult & { policies: Analysis['policies'] };
 export class PolicyChecker {
   /** Keyed by the policy's text; dropped when the schema changes. */
   private units = new Map<string, Unit>();
+  private readonly permitFindings: PermitFindings = { forbids: new Set(), findings: new Map() };
 
   constructor(private readonly schema: () => SchemaJson) {}
 
   /** Forgets every policy, after a schema change. */
   reset(): void {
     this.units.clear();
+    this.permitFindings.findings.clear();
   }
 
   /** What `checkPolicy(text, file)` says, with the compiled policies when it compiled. */
@@ -97,7 +99,7 @@ export class PolicyChecker {
     const units = sources.map((s) => this.units.get(s.text) as Unit);
     if (units.some((u) => u.whole)) return wholeCheck(text, file);
     this.sweep(sources);
-    return yield* assemble(text, file, sources, units);
+    return yield* assemble(text, file, sources, units, this.permitFindings);
   }
 
   private computeUnits(sources: PolicySource[]): Array<[PolicySource, Unit]> {
