@@ -189,7 +189,8 @@ export async function lspBenchmarks(
         'ms',
         ms(pairs.a),
         ms(pairs.b),
-        `didChange (one policy near the middle edited) to its publishDiagnostics, less the server's ` +
+        `didChange (one policy near the middle edited) to its publishDiagnostics, less ` +
+          `the server's ` +
           `${DEBOUNCE_MS} ms debounce; baseline: cedar-wasm parse + strict validate in process`,
       );
       log(`${r.name}: ${r.value} ms (${r.samples} pairs)`);

@@ -16,7 +16,11 @@ const FIXTURES = path.resolve(__dirname, '..', '..', 'fixtures', 'mcp');
 
 const POLICY = `${WORKSPACE_RW}
 @id("notes-read")
-permit (principal, action == Leash::Action::"McpCall", resource == Leash::McpTool::"notes/read_note");
+permit (
+  principal,
+  action == Leash::Action::"McpCall",
+  resource == Leash::McpTool::"notes/read_note"
+);
 `;
 
 export interface McpSizes {

@@ -130,7 +130,7 @@ export async function leashdMemory(
       pid,
       idle,
       sizes,
-      `leashd with ${sizes.sessions} running sessions (policy of 10 file rules, each running sleep)`,
+      `leashd with ${sizes.sessions} running sessions (10 file rules each, running sleep)`,
     );
     log(`${busy.name}: ${busy.value} MB`);
     results.push(busy);
