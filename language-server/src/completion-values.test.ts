@@ -49,6 +49,7 @@ const labels = (items: CompletionItem[]): string[] => items.map((i) => i.label);
 
 const CONNECT = '@id("c") permit (principal, action == Leash::Action::"Connect", resource) when {';
 const MCP = '@id("m") permit (principal, action == Leash::Action::"McpCall", resource) when {';
+const HTTP = '@id("h") permit (principal, action == Leash::Action::"HttpRequest", resource) when {';
 
 describe('completion inside ip("…") without leashd', () => {
   let client: Client;
@@ -86,14 +87,14 @@ describe('completion inside ip("…") without leashd', () => {
     assert.match(local?.detail ?? '', /RFC 1918/);
   });
 
-  it('replaces what is typed of the address, and offers nothing from a log it cannot read', async () => {
+  it('replaces what is typed, and offers nothing from a log it cannot read', async () => {
     const text = `${CONNECT} resource.ip == ip("10.`;
     const uri = client.open('ip-typed.cedar', text);
     const items = await complete(client, uri, text);
     const edit = items.find((i) => i.label === '10.0.0.0/8')?.textEdit;
     assert.ok(edit && 'range' in edit);
     assert.equal(edit.range.end.character - edit.range.start.character, 3);
-    const host = `@id("h") permit (principal, action == Leash::Action::"HttpRequest", resource == Leash::Host::"`;
+    const host = `${HTTP} resource == Leash::Host::"`;
     assert.deepEqual(await complete(client, client.open('host.cedar', host), host), []);
   });
 });
@@ -157,8 +158,7 @@ describe('completion of names from the audit log of a real leashd', { skip: sand
   }
 
   it('offers the hosts requested and the names the resolver answered', async () => {
-    const text =
-      '@id("h") permit (principal, action == Leash::Action::"HttpRequest", resource == Leash::Host::"';
+    const text = `${HTTP} resource == Leash::Host::"`;
     const items = await completeOnce('hosts.cedar', text, 'api.example.test');
     assert.ok(labels(items).includes('api.example.test'), `${labels(items)}`);
     assert.ok(labels(items).includes('db.internal.test'), `${labels(items)}`);
@@ -173,7 +173,7 @@ describe('completion of names from the audit log of a real leashd', { skip: sand
     assert.equal(items[0]?.detail, 'seen in the audit log: connected to 3 times');
   });
 
-  it('offers MCP servers, tools as server/tool ids, and tool names after resource.name', async () => {
+  it('offers MCP servers, server/tool ids, and tool names after resource.name', async () => {
     const tool = await completeOnce(
       'tools.cedar',
       `${MCP} resource == Leash::McpTool::"`,

@@ -1,7 +1,8 @@
 /**
  * Completion of values inside strings: the address forms inside `ip("…")`, and the host
  * names, addresses, MCP servers and tools that leashd's audit log has seen, where a policy
- * names such a thing (`Host::"…"`, `McpServer::"…"`, `McpTool::"…"`, `resource.name == "…"`).
+ * names such a thing (`Host::"…"`, `McpServer::"…"`, `McpTool::"…"`,
+ * `resource.name == "…"`).
  */
 import { CompletionItemKind, type CompletionItem, type Range } from 'vscode-languageserver/node';
 import type { AuditNames, Seen } from './audit-names';

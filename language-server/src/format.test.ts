@@ -103,7 +103,7 @@ describe('formatting', () => {
     );
   });
 
-  it('formats every policy in a range across several, and skips one that does not parse', async () => {
+  it('formats every policy a range touches, and skips one that does not parse', async () => {
     const uri = client.open('range-all.cedar', MESSY);
     const range = { start: { line: 0, character: 0 }, end: { line: 5, character: 10 } };
     const edits = await formatRange(uri, range);

@@ -66,13 +66,14 @@ describe('hover', () => {
 });
 
 describe('hover on a policy: which policies shadow it, or it shadows', () => {
+  const inDir = (dir: string) => `resource in Leash::Dir::"${dir}"`;
   const read = (dirs: string) =>
     `(principal, action == Leash::Action::"ReadFile", resource) when { ${dirs} }`;
   const text = [
     '@id("exec") permit (principal, action == Leash::Action::"Exec", resource);',
     `@id("read-etc") permit ${read('resource in Leash::Dir::"/etc"')};`,
     `@id("no-etc") forbid ${read('resource in Leash::Dir::"/etc"')};`,
-    `@id("read-two") permit ${read('resource in Leash::Dir::"/a" || resource in Leash::Dir::"/b"')};`,
+    `@id("read-two") permit ${read(`${inDir('/a')} || ${inDir('/b')}`)};`,
     `@id("no-a") forbid ${read('resource in Leash::Dir::"/a"')};`,
     `@id("no-b") forbid ${read('resource in Leash::Dir::"/b"')};`,
     `@id("read-tmp") permit ${read('resource in Leash::Dir::"/tmp"')};`,

@@ -59,7 +59,7 @@ describe('the schema', () => {
     assert.ok(labels.includes('where'), `completion offers the new attribute: ${labels}`);
   });
 
-  it('a schema that does not parse is an error on the schema file, at the broken text', async () => {
+  it('a schema that does not parse is an error on its file, at the broken text', async () => {
     write(INSTALLED.replace('  entity Endpoint {', '  entity Endpoint {{'));
     client.fileChanged(SCHEMA_FILE, 2);
     const found = await errors(schemaUri);

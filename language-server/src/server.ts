@@ -2,6 +2,7 @@
  * The Leash language server for Cedar policies. The transport comes from the command line:
  * `--stdio` for any editor, `--node-ipc` when the VS Code extension starts it.
  */
+import { fileURLToPath } from 'node:url';
 import {
   CodeActionKind,
   createConnection,
@@ -10,7 +11,6 @@ import {
   TextDocumentSyncKind,
   type InitializeResult,
 } from 'vscode-languageserver/node';
-import { fileURLToPath } from 'node:url';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { AuditNames } from './audit-names';
 import { CodeActions } from './code-actions';
