@@ -237,6 +237,41 @@ describe('the process runtime', { skip: processSandboxSkip() }, () => {
     assert.equal(code, 5, out);
   });
 
+  it('runs `leash exec` commands in it, a further principal in a cgroup of its own', async () => {
+    const ws = ownedWorkspace();
+    const child = daemon.cliAsync([
+      ...['run', '--name', 'execd', '--runtime', 'process', '--workspace', ws],
+      ...['shell', '--', 'sh', '-c', 'echo started > started; sleep 300'],
+    ]);
+    try {
+      await waitFor('the command to start', () => fs.existsSync(path.join(ws, 'started')));
+      const probe = 'id -u; tail -1 /proc/self/cgroup; readlink /proc/self/ns/pid; cat started';
+      const agent = daemon.cli(['exec', 'execd', '--', 'sh', '-c', probe]);
+      const other = daemon.cli([
+        'exec',
+        'execd',
+        '--principal',
+        'reviewer',
+        '--',
+        'sh',
+        '-c',
+        probe,
+      ]);
+      assert.equal(agent.status, 0, agent.stderr);
+      assert.equal(other.status, 0, other.stderr);
+      const [agentUid, agentCgroup, agentPidNs, agentSaw] = agent.stdout.trim().split('\n');
+      const [otherUid, otherCgroup, otherPidNs, otherSaw] = other.stdout.trim().split('\n');
+      assert.deepEqual([agentUid, otherUid], [String(SANDBOX_UID), String(SANDBOX_UID)]);
+      assert.equal(agentCgroup, '0::/', 'the agent runs at the root of its cgroup namespace');
+      assert.match(otherCgroup ?? '', /^0::\/.+reviewer/, 'the further principal in a leaf');
+      assert.equal(agentPidNs, otherPidNs, 'both in the sandbox');
+      assert.deepEqual([agentSaw, otherSaw], ['started', 'started']);
+    } finally {
+      child.kill('SIGINT');
+      await child.done;
+    }
+  });
+
   it('ends the sandbox when leashd dies, so nothing runs unjudged', async () => {
     const own = new TestDaemon();
     await own.start();
