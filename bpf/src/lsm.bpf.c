@@ -13,22 +13,12 @@
 #define PROT_EXEC 0x4
 #define S_IFMT 00170000
 #define S_IFDIR 0040000
-#define FNV_PRIME 0x100000001b3ULL
-#define PATH_MASK (LEASH_LSM_PATH_BYTES - 1)
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* x & mask, kept in the register the access uses: the compiler drops a mask it can prove
- * redundant, and older verifiers (6.1) then lose the bound it carried. */
-#define BOUND(x, mask)                                   \
-	({                                               \
-		__u64 __v = (x);                         \
-		asm volatile("%0 &= " #mask : "+r"(__v)); \
-		__v;                                     \
-	})
-
-/* The key of the keyed path hash, chosen at random by the addon before load. */
 const volatile __u64 hash_key = 0;
+
+#include "lsm_path.h"
 
 /*
  * Precedence, the same as Cedar's and policies/src/ir.ts: an access is denied when any
@@ -89,6 +79,8 @@ struct {
 	__type(value, struct leash_lsm_below);
 } below SEC(".maps");
 
+#include "lsm_match.h"
+
 /* Processes running the dynamic loader itself (`ld.so PROGRAM`), by thread-group id: the
  * loader's own file, whose executable mappings are its own; the next file mapped executable
  * is the program, judged as an exec. */
@@ -116,22 +108,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1024 * 1024);
 } events SEC(".maps");
-
-/* The path being judged and what was hashed of it. A per-CPU value holds at most 32 KiB, so
- * the boundary hashes (`at[i]`: hash of path[0..i) where path[i] == '/') have their own. */
-struct scratch {
-	char path[LEASH_LSM_PATH_BYTES + 256];
-	__u64 tail[128]; /* tail[n]: hash of the last n bytes, last first (n <= 64) */
-	__u64 comp[LEASH_LSM_MAX_DEPTH]; /* the dentry walk's components, leaf first */
-	__u64 full;
-	__u32 len;
-	__u32 pad;
-	struct leash_lsm_event event;
-};
-
-struct boundaries {
-	__u64 at[LEASH_LSM_PATH_BYTES];
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -190,213 +166,9 @@ static __always_inline const struct leash_lsm_set *set_of(int slot, __u32 *index
 	return bpf_map_lookup_elem(&sets, index);
 }
 
-/* --- hashing the path in s->path[0..s->len) --- */
-
-struct hash_ctx {
-	struct scratch *s;
-	struct boundaries *b;
-	__u64 h;
-};
-
-static long hash_forward(__u32 i, void *data)
-{
-	struct hash_ctx *c = data;
-	struct scratch *s = c->s;
-	char ch;
-
-	if (i >= s->len)
-		return 1;
-	ch = s->path[BOUND(i, 4095)];
-	if (ch == '/' && i > 0)
-		c->b->at[BOUND(i, 4095)] = c->h;
-	c->h = (c->h ^ (__u8)ch) * FNV_PRIME;
-	return 0;
-}
-
-static long hash_backward(__u32 i, void *data)
-{
-	struct hash_ctx *c = data;
-	struct scratch *s = c->s;
-
-	if (i >= s->len || i >= LEASH_LSM_SUFFIX_BYTES)
-		return 1;
-	c->h = (c->h ^ (__u8)s->path[BOUND(s->len - 1 - i, 4095)]) * FNV_PRIME;
-	s->tail[BOUND(i + 1, 127)] = c->h;
-	return 0;
-}
-
-static __always_inline void hash_path(struct scratch *s, struct boundaries *b)
-{
-	struct hash_ctx c = { .s = s, .b = b, .h = hash_key };
-
-	bpf_loop(LEASH_LSM_PATH_BYTES, hash_forward, &c, 0);
-	s->full = c.h;
-	c.h = hash_key;
-	bpf_loop(LEASH_LSM_SUFFIX_BYTES, hash_backward, &c, 0);
-}
-
-/* Whether matcher `m` holds for the hashed path, negation not applied. */
-static __always_inline bool holds(struct scratch *s, struct boundaries *b, const struct leash_lsm_matcher *m)
-{
-	__u32 len = m->len;
-
-	switch (m->kind) {
-	case LEASH_LSM_EXACT:
-		return len == s->len && m->hash == s->full;
-	case LEASH_LSM_PREFIX:
-		if (len > s->len)
-			return false;
-		if (len == s->len)
-			return m->hash == s->full;
-		return s->path[BOUND(len, 4095)] == '/' && b->at[BOUND(len, 4095)] == m->hash;
-	case LEASH_LSM_SUFFIX:
-		return len <= s->len && len <= LEASH_LSM_SUFFIX_BYTES && s->tail[BOUND(len, 127)] == m->hash;
-	case LEASH_LSM_ROOT:
-		return true;
-	}
-	return false;
-}
-
-static __always_inline bool rule_matches(struct scratch *s, struct boundaries *b, const struct leash_lsm_rule *r)
-{
-	int j;
-
-	for (j = 0; j < LEASH_LSM_MAX_MATCHERS; j++) {
-		if (j >= r->nmatch)
-			break;
-		if (holds(s, b, &r->match[j]) == (bool)r->match[j].negate)
-			return false;
-	}
-	return true;
-}
-
-/* --- judging --- */
-
-#define VERDICT_FORBID_READ 1
-#define VERDICT_PERMIT_READ 2
-#define VERDICT_FORBID_WRITE 4
-#define VERDICT_PERMIT_WRITE 8
-#define VERDICT_FORBID_EXEC 16
-#define VERDICT_PERMIT_EXEC 32
-
-struct judge_ctx {
-	struct scratch *s;
-	struct boundaries *b;
-	const struct leash_lsm_set *set;
-	__u32 verdict;
-};
-
-static long judge_file_rule(__u32 i, void *data)
-{
-	struct judge_ctx *c = data;
-	const struct leash_lsm_rule *r;
-
-	if (i >= c->set->nfile)
-		return 1;
-	r = &c->set->file[BOUND(i, 63)];
-	if (!rule_matches(c->s, c->b, r))
-		return 0;
-	if (r->read)
-		c->verdict |= r->forbid ? VERDICT_FORBID_READ : VERDICT_PERMIT_READ;
-	if (r->write)
-		c->verdict |= r->forbid ? VERDICT_FORBID_WRITE : VERDICT_PERMIT_WRITE;
-	return 0;
-}
-
-/* What the program's path alone says: a forbid without argv matchers denies; so does no
- * permit at all; permits with argv matchers are left to exec.bpf.c. */
-static long judge_exec_rule(__u32 i, void *data)
-{
-	struct judge_ctx *c = data;
-	const struct leash_lsm_rule *r;
-
-	if (i >= c->set->nexec)
-		return 1;
-	r = &c->set->exec[BOUND(i, 63)];
-	if (!rule_matches(c->s, c->b, r))
-		return 0;
-	if (r->forbid) {
-		if (!r->argv)
-			c->verdict |= VERDICT_FORBID_EXEC;
-	} else {
-		c->verdict |= VERDICT_PERMIT_EXEC;
-	}
-	return 0;
-}
-
-static __always_inline bool allows(__u32 verdict, __u8 access)
-{
-	bool read = access == LEASH_LSM_READ || access == LEASH_LSM_READWRITE;
-	bool write = access != LEASH_LSM_READ && access != LEASH_LSM_EXEC;
-
-	if (access == LEASH_LSM_EXEC)
-		return !(verdict & VERDICT_FORBID_EXEC) && (verdict & VERDICT_PERMIT_EXEC);
-	if (read && ((verdict & VERDICT_FORBID_READ) || !(verdict & VERDICT_PERMIT_READ)))
-		return false;
-	if (write && ((verdict & VERDICT_FORBID_WRITE) || !(verdict & VERDICT_PERMIT_WRITE)))
-		return false;
-	return true;
-}
-
-struct below_ctx {
-	struct scratch *s;
-	struct boundaries *b;
-	const struct leash_lsm_set *set;
-	const struct leash_lsm_below *below;
-	bool found;
-};
-
-/* Whether forbid-write rule i could match something strictly below the hashed directory. */
-static long below_rule(__u32 i, void *data)
-{
-	struct below_ctx *c = data;
-	const struct leash_lsm_rule *r;
-	__u32 k = BOUND(i, 63);
-	int j;
-
-	if (i >= c->set->nfile)
-		return 1;
-	r = &c->set->file[k];
-	if (!r->forbid || !r->write)
-		return 0;
-	for (j = 0; j < LEASH_LSM_MAX_MATCHERS; j++) {
-		const struct leash_lsm_matcher *m = &r->match[j];
-		bool strictly = c->below && (c->below->mask[j] & (1ULL << k));
-		bool ok;
-
-		if (j >= r->nmatch)
-			break;
-		switch (m->kind) {
-		case LEASH_LSM_EXACT:
-			ok = m->negate || strictly;
-			break;
-		case LEASH_LSM_PREFIX:
-		case LEASH_LSM_ROOT:
-			ok = m->negate ? !holds(c->s, c->b, m) : strictly || holds(c->s, c->b, m);
-			break;
-		default:
-			ok = true;
-		}
-		if (!ok)
-			return 0;
-	}
-	c->found = true;
-	return 1;
-}
-
-static __always_inline bool forbids_below(struct scratch *s, struct boundaries *b,
-			  const struct leash_lsm_set *set, __u32 index)
-{
-	struct leash_lsm_below_key key = { .set = index, .len = s->len, .hash = s->full };
-	struct below_ctx c = { .s = s, .b = b, .set = set };
-
-	c.below = bpf_map_lookup_elem(&below, &key);
-	bpf_loop(LEASH_LSM_MAX_RULES, below_rule, &c, 0);
-	return c.found;
-}
-
 /* Reports one decision (denials always, allowed accesses when the set asks for them). */
-static __always_inline void report(struct scratch *s, int slot, __u8 access, __u8 decision, __u8 is_below,
+static __always_inline void report(struct scratch *s, int slot, __u8 access, __u8 decision,
+				   __u8 is_below,
 		   __u8 to)
 {
 	struct leash_lsm_event *e = &s->event;
@@ -422,7 +194,8 @@ static __always_inline void report(struct scratch *s, int slot, __u8 access, __u
 
 /* Judges the hashed path for one access and reports; 0 or -EPERM for the hook. */
 static __always_inline int decide(struct scratch *s, struct boundaries *b, int slot,
-		  const struct leash_lsm_set *set, __u32 index, __u8 access, bool dir_moved, __u8 to)
+		  const struct leash_lsm_set *set, __u32 index, __u8 access, bool dir_moved,
+		  __u8 to)
 {
 	struct judge_ctx c = { .s = s, .b = b, .set = set };
 	bool ok, is_below = false;
@@ -450,8 +223,6 @@ static __always_inline int decide(struct scratch *s, struct boundaries *b, int s
 	return set->enforce ? -EPERM : 0;
 }
 
-/* --- paths --- */
-
 /* This CPU's buffers, or NULL (never, for a per-CPU array of one entry). */
 static __always_inline struct scratch *buffers(struct boundaries **b)
 {
@@ -459,117 +230,6 @@ static __always_inline struct scratch *buffers(struct boundaries **b)
 
 	*b = bpf_map_lookup_elem(&boundaries, &zero);
 	return *b ? bpf_map_lookup_elem(&scratch, &zero) : 0;
-}
-
-/* bpf_d_path where the kernel allows it (file_open, bprm_check_security, mmap_file). */
-static __always_inline bool path_of_file(struct scratch *s, struct boundaries *b, struct file *file)
-{
-	long n = bpf_d_path((struct path *)&file->f_path, s->path, LEASH_LSM_PATH_BYTES);
-
-	if (n <= 1 || n > LEASH_LSM_PATH_BYTES)
-		return false;
-	s->len = n - 1;
-	hash_path(s, b);
-	return true;
-}
-
-struct walk_ctx {
-	struct scratch *s;
-	struct dentry *dentry;
-	struct vfsmount *mnt;
-	struct dentry *root_dentry;
-	struct vfsmount *root_mnt;
-	__u32 n;
-	__u32 pos;
-	bool bad;
-};
-
-/* One step up from c->dentry: to its parent, or across a mount to the mount point. */
-static long walk_up(__u32 i, void *data)
-{
-	struct walk_ctx *c = data;
-	struct dentry *d = c->dentry, *parent;
-	struct vfsmount *mnt = c->mnt;
-	struct mount *m, *up;
-
-	if (d == c->root_dentry && mnt == c->root_mnt)
-		return 1;
-	if (d == BPF_CORE_READ(mnt, mnt_root)) {
-		m = (void *)mnt - bpf_core_field_offset(struct mount, mnt);
-		up = BPF_CORE_READ(m, mnt_parent);
-		if (up == m)
-			return 1; /* the global root: a path outside the task's root */
-		c->dentry = BPF_CORE_READ(m, mnt_mountpoint);
-		c->mnt = (void *)up + bpf_core_field_offset(struct mount, mnt);
-		return 0;
-	}
-	parent = BPF_CORE_READ(d, d_parent);
-	if (parent == d)
-		return 1;
-	if (c->n >= LEASH_LSM_MAX_DEPTH) {
-		c->bad = true;
-		return 1;
-	}
-	c->s->comp[BOUND(c->n, 63)] = (__u64)d;
-	c->n++;
-	c->dentry = parent;
-	return 0;
-}
-
-/* Appends `/name` of the components from the top down. */
-static long walk_down(__u32 i, void *data)
-{
-	struct walk_ctx *c = data;
-	struct dentry *d;
-	const unsigned char *name;
-	long n;
-
-	if (i >= c->n)
-		return 1;
-	if (c->pos > LEASH_LSM_PATH_BYTES - 257) {
-		c->bad = true;
-		return 1;
-	}
-	d = (struct dentry *)c->s->comp[BOUND(c->n - 1 - i, 63)];
-	c->s->path[BOUND(c->pos, 4095)] = '/';
-	c->pos++;
-	name = BPF_CORE_READ(d, d_name.name);
-	n = bpf_probe_read_kernel_str(&c->s->path[BOUND(c->pos, 4095)], 256, name);
-	if (n < 1) {
-		c->bad = true;
-		return 1;
-	}
-	c->pos += n - 1;
-	return 0;
-}
-
-/* The path of `dentry` on mount `mnt` as the current task sees it (relative to its root),
- * built by walking the dentries (bpf_d_path is not allowed in the path hooks on 6.1). */
-static __always_inline bool path_of_dentry(struct scratch *s, struct boundaries *b, struct dentry *dentry,
-			   struct vfsmount *mnt)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	struct walk_ctx c = {
-		.s = s,
-		.dentry = dentry,
-		.mnt = mnt,
-		.root_dentry = BPF_CORE_READ(task, fs, root.dentry),
-		.root_mnt = BPF_CORE_READ(task, fs, root.mnt),
-	};
-
-	bpf_loop(4 * LEASH_LSM_MAX_DEPTH, walk_up, &c, 0);
-	if (c.bad)
-		return false;
-	bpf_loop(LEASH_LSM_MAX_DEPTH, walk_down, &c, 0);
-	if (c.bad)
-		return false;
-	if (c.pos == 0) {
-		s->path[0] = '/';
-		c.pos = 1;
-	}
-	s->len = c.pos;
-	hash_path(s, b);
-	return true;
 }
 
 static __always_inline bool is_dir(struct dentry *d)
@@ -624,8 +284,10 @@ int BPF_PROG(leash_file_open, struct file *file)
 	/* The kernel's own open of a program for exec is judged as Exec (bprm_check_security). */
 	if (mode & FMODE_EXEC)
 		return 0;
-	access = (mode & FMODE_WRITE) ? ((mode & FMODE_READ) ? LEASH_LSM_READWRITE : LEASH_LSM_WRITE)
-				      : LEASH_LSM_READ;
+	if (mode & FMODE_WRITE)
+		access = (mode & FMODE_READ) ? LEASH_LSM_READWRITE : LEASH_LSM_WRITE;
+	else
+		access = LEASH_LSM_READ;
 	if (!path_of_file(s, b, file))
 		return unreadable(s, set, slot, access);
 	return decide(s, b, slot, set, index, access, false, 0);
