@@ -174,6 +174,7 @@ describe('the process runtime', { skip: processSandboxSkip() }, () => {
       [
         ...kinds.map((k) => `readlink /proc/self/ns/${k}`),
         'ls /proc | grep -c "^[0-9]"',
+        'cat /proc/sys/net/ipv4/ping_group_range',
         'cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "',
       ].join('; '),
     );
@@ -183,7 +184,8 @@ describe('the process runtime', { skip: processSandboxSkip() }, () => {
       assert.notEqual(lines[i], fs.readlinkSync(`/proc/self/ns/${k}`), `own ${k} namespace`);
     });
     assert.ok(Number(lines[kinds.length]) < 10, `few processes visible: ${lines[kinds.length]}`);
-    assert.deepEqual(lines.slice(kinds.length + 1), ['lo'], 'loopback is its only interface');
+    assert.equal(lines[kinds.length + 1], '1\t0', 'no ICMP datagram sockets for anyone');
+    assert.deepEqual(lines.slice(kinds.length + 2), ['lo'], 'loopback is its only interface');
   });
 
   it('passes stdin through and exits with the command’s exit code', () => {

@@ -75,6 +75,8 @@ mount -t proc -o nosuid,nodev,noexec leash-proc "$root/proc"
 mount -t sysfs -o ro,nosuid,nodev,noexec leash-sys "$root/sys"
 
 ip link set lo up
+# No ICMP datagram sockets for anyone, as in containers.
+echo "1 0" > /proc/sys/net/ipv4/ping_group_range
 
 hold='mount -o remount,ro / && cd "$LEASH_WORKSPACE" && echo ready && while read -r _; do :; done'
 mkdir "$root/.leash-old"
