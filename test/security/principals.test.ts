@@ -44,6 +44,7 @@ close($p);
 rename('/tmp/reviewer.tmp', '/tmp/reviewer') or die "rename: $!";
 select(undef, undef, undef, 0.1) until -e '/tmp/done';
 print "reviewer held ", length($secret), " bytes\n";
+open(my $d, '>', '/tmp/reviewer-done') or die "done: $!";
 `;
 
 /** The agent: each way to the reviewer's secret, as `label=failed: …` or `label=leaked`. */
@@ -82,6 +83,8 @@ if (open(my $maps, '<', "/proc/$pid/maps") && open(my $mem, '<', "/proc/$pid/mem
 }
 report('proc-mem', $found);
 open(my $d, '>', '/tmp/done') or die "done: $!";
+# The session ends with this program: let the reviewer finish first.
+select(undef, undef, undef, 0.1) until -e '/tmp/reviewer-done';
 `;
 
 describe('one principal acting as another', { skip: sandboxSkip() }, () => {
