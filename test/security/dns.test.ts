@@ -103,6 +103,8 @@ describe('DNS as a channel out, and answers that change', { skip: sandboxSkip() 
       aaaa: `q${data}.exfil.test`,
       tcp: `c${data}.exfil.test`,
       long: `${long}.leak.test`,
+      // Under a host a permit names exactly: the name itself is forwarded, never its children.
+      under: `u${data}.fwd.test`,
     };
     // Each query aims at port 53 of the gateway, where another server listens (leashd's
     // resolver listens on a port of its own): nftables must hand them all to leashd.
@@ -113,6 +115,7 @@ describe('DNS as a channel out, and answers that change', { skip: sandboxSkip() 
         ask('aaaa', GATEWAY, 53, names.aaaa, 'AAAA', 'udp'),
         ask('tcp', GATEWAY, 53, names.tcp, 'A', 'tcp'),
         ask('long', GATEWAY, 53, names.long, 'TXT', 'udp'),
+        ask('under', GATEWAY, 53, names.under, 'A', 'udp'),
         ask('other-port', GATEWAY, 5353, `x${data}.exfil.test`, 'A', 'udp'),
         ask('other-port-tcp', GATEWAY, 853, `y${data}.exfil.test`, 'A', 'tcp'),
         `getent hosts ${names.a} || echo getent-failed`,
