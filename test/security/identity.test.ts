@@ -86,6 +86,19 @@ describe('identity and control', { skip: sandboxSkip() }, () => {
     assert.equal(read?.principal, 'shell');
   });
 
+  it("limitation: the workload can open its init's memory for writing", () => {
+    // The init (`cat`, reading leashd's lifeline) runs as the workload's uid, and seccomp
+    // refuses ptrace but not /proc/1/mem: the workload could keep the init from ending with
+    // its lifeline. The keeper's cgroup.kill when leashd dies does not depend on it
+    // (test/e2e/fail-closed.test.ts); docs/limitations.md, Fail closed.
+    const ws = makeWorkspace();
+    const r = attempt(ws, [
+      ...['perl', '-e'],
+      'open(my $m, "+<", "/proc/1/mem") ? print "init-mem=opened\n" : print "init-mem=$!\n"',
+    ]);
+    assert.equal(r.results['init-mem'], 'opened', r.stdout + r.stderr);
+  });
+
   it("reaches neither leashd's socket, CA key and secret store nor the Docker socket", () => {
     const ws = makeWorkspace();
     const caKey = path.join(daemon.stateDir, 'ca.key');
