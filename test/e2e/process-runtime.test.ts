@@ -274,6 +274,43 @@ describe('the process runtime', { skip: processSandboxSkip() }, () => {
     }
   });
 
+  it('needs no container engine; without one, docker sessions are refused with why', async () => {
+    const own = new TestDaemon(['--docker-socket', path.join(daemon.dir, 'no-engine.sock')]);
+    await own.start();
+    try {
+      const ws = ownedWorkspace();
+      const bare = own.cli([
+        'run',
+        '--runtime',
+        'process',
+        '--workspace',
+        ws,
+        'shell',
+        '--',
+        'true',
+      ]);
+      assert.equal(bare.status, 0, bare.stderr);
+      const docker = own.cli(['run', '--workspace', ws, 'shell', '--', 'true']);
+      assert.notEqual(docker.status, 0);
+      assert.match(
+        docker.stderr,
+        /no Docker engine answers .*; or run the session with --runtime process/,
+      );
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('refuses a workspace that belongs to root, saying what to do', () => {
+    const ws = makeWorkspace();
+    const r = run(ws, 'true');
+    assert.notEqual(r.status, 0);
+    assert.match(
+      r.stderr,
+      /runs the agent as the owner of the workspace.*belongs to root.*chown -R/,
+    );
+  });
+
   it('ends the sandbox when leashd dies, so nothing runs unjudged', async () => {
     const own = new TestDaemon();
     await own.start();
