@@ -142,8 +142,13 @@ describe('DNS as a channel out, and answers that change', { skip: sandboxSkip() 
   });
 
   it('forwards a permitted name for A and AAAA only; other types get an empty answer', async () => {
+    // Garbage first: it is dropped and logged, and the resolver keeps answering.
+    const garbage =
+      `perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(PeerAddr => "${GATEWAY}", ` +
+      `PeerPort => 53, Proto => "udp") or die $!; send($s, "\\xff" x 300, 0) or die $!'`;
     const r = await run(
       [
+        garbage,
         ask('a', GATEWAY, 53, 'fwd.test', 'A', 'udp'),
         ask('txt', GATEWAY, 53, 'fwd.test', 'TXT', 'udp'),
         ask('txt-tcp', GATEWAY, 53, 'fwd.test', 'TXT', 'tcp'),
@@ -152,6 +157,7 @@ describe('DNS as a channel out, and answers that change', { skip: sandboxSkip() 
     assert.match(r.out, /^a rcode=0 answers=1$/m, r.out);
     assert.match(r.out, /^txt rcode=0 answers=0$/m, r.out);
     assert.match(r.out, /^txt-tcp rcode=0 answers=0$/m, r.out);
+    assert.match(daemon.log, /"msg":"malformed DNS query"/);
     const asked = forwardedTo.asked.filter((q) => q.name === 'fwd.test');
     assert.deepEqual(
       asked.map((q) => q.type),
