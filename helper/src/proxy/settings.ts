@@ -53,7 +53,12 @@ export function loadTestSettings(file: string | undefined): ProxyTestSettings | 
   let dnsServer: string | undefined;
   if (raw.dnsServer !== undefined) {
     const m = /^(.*):(\d{1,5})$/.exec(String(raw.dnsServer));
-    dnsServer = `${loopback('dnsServer', m?.[1])}:${m?.[2] ?? ''}`;
+    const port = Number(m?.[2]);
+    if (!m || port < 1 || port > 65535) {
+      const given = JSON.stringify(raw.dnsServer);
+      throw new Error(`proxy test settings ${file}: dnsServer ${given} is not ADDRESS:PORT`);
+    }
+    dnsServer = `${loopback('dnsServer', m[1])}:${port}`;
   }
   const upstreamCa = raw.upstreamCaFile ? fs.readFileSync(raw.upstreamCaFile, 'utf8') : undefined;
   return { hosts, refuse, dnsServer, upstreamCa };
