@@ -301,6 +301,16 @@ describe('the process runtime', { skip: processSandboxSkip() }, () => {
     }
   });
 
+  it('says what it does not honour: a devcontainer.json, an agent that needs its API', () => {
+    const ws = ownedWorkspace({ '.devcontainer/devcontainer.json': '{ "image": "debian" }' });
+    const r = daemon.cli(['run', '--runtime', 'process', '--workspace', ws, 'shell', '--', 'true']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /leash: not honoured: .*devcontainer\.json: the process runtime runs the host's programs/,
+    );
+  });
+
   it('refuses a workspace that belongs to root, saying what to do', () => {
     const ws = makeWorkspace();
     const r = run(ws, 'true');

@@ -16,6 +16,7 @@ import { readDevcontainer, type DevcontainerSetup } from '../runtime/devcontaine
 import { baseImageOf, userIn, withAgentLayer } from '../runtime/devcontainer-image';
 import { ENV_ALLOWLIST, type DockerRuntime } from '../runtime/docker';
 import { PROCESS_HOME, sandboxUser, type ProcessRuntime } from '../runtime/process';
+import { processNotices } from '../runtime/process-notices';
 import { parseRuntime } from '../runtime/runtime';
 import { parseMode } from './modes';
 import { followPolicyFile } from './policy-watch';
@@ -160,6 +161,7 @@ export class SessionManager {
         env,
         command: profile.command(req.command),
         agentPolicy: agentHostsPolicy(profile, req.env),
+        notices: processNotices(req.workspace, profile),
       },
       this.processRuntime,
       this.audit,

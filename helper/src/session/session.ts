@@ -61,6 +61,8 @@ export interface SessionSpec {
   runtime: RuntimeName;
   /** What the workspace's devcontainer.json asks for beyond its image. */
   devcontainer?: DevcontainerSetup;
+  /** What else the session was asked for and does not honour (the process runtime's). */
+  notices?: string[];
   /** Cedar the agent's profile adds to every version of the policy (its API hosts). */
   agentPolicy?: string;
   /** The agent's configuration volumes (`name:path:rw`), mounted for the agent alone. */
@@ -203,7 +205,7 @@ export class Session {
   }
   /** What the session was asked for and does not honour, for the user. */
   get notices(): string[] {
-    return this.spec.devcontainer?.notices ?? [];
+    return [...(this.spec.notices ?? []), ...(this.spec.devcontainer?.notices ?? [])];
   }
   get policyHash(): string {
     return this.ir.hash;
