@@ -13,14 +13,50 @@ import type { PolicySource } from './policy-text';
 
 type Policy = Analysis['policies'][number];
 
-/** Findings of the permit rules per permit, in its own coordinates, for one set of forbids. */
+/**
+ * Findings of the permit rules per permit, in its own coordinates, and the forbids they were
+ * worked out against, by kind of request. A permit's findings depend only on the forbids of
+ * the kinds it names itself (reads on read forbids, connects on connect forbids…), so a
+ * changed forbid re-checks only the permits of its kinds.
+ */
 export interface PermitFindings {
-  forbids: Set<Unit>;
+  forbids: Map<string, Set<Unit>>;
   findings: Map<Unit, Diagnostic[]>;
 }
 
-function sameSet<T>(a: Set<T>, b: Set<T>): boolean {
-  return a.size === b.size && [...a].every((x) => b.has(x));
+/** The kinds of request a compiled policy names: each file access, then each other action. */
+function kindsOf(c: CompiledPolicy | null): string[] {
+  if (!c) return [];
+  const kinds: string[] = [...(c.files?.access ?? [])];
+  if (c.connects) kinds.push('connect');
+  if (c.exec) kinds.push('exec');
+  if (c.http) kinds.push('http');
+  if (c.mcp) kinds.push('mcp');
+  return kinds;
+}
+
+function forbidsByKind(units: Unit[]): Map<string, Set<Unit>> {
+  const byKind = new Map<string, Set<Unit>>();
+  for (const u of units.filter((u) => u.compiled?.effect === 'forbid')) {
+    for (const kind of kindsOf(u.compiled))
+      byKind.set(kind, (byKind.get(kind) ?? new Set()).add(u));
+  }
+  return byKind;
+}
+
+/** Drops the findings of permits whose kinds of forbid changed since they were worked out. */
+function forgetChanged(known: PermitFindings, units: Unit[]): void {
+  const now = forbidsByKind(units);
+  const same = (a: Set<Unit> = new Set(), b: Set<Unit> = new Set()) =>
+    a.size === b.size && [...a].every((u) => b.has(u));
+  const kinds = new Set([...known.forbids.keys(), ...now.keys()]);
+  const changed = [...kinds].filter((k) => !same(known.forbids.get(k), now.get(k)));
+  known.forbids = now;
+  if (known.findings.size > 2 * units.length + 256) known.findings.clear();
+  if (changed.length === 0) return;
+  for (const unit of [...known.findings.keys()]) {
+    if (kindsOf(unit.compiled).some((k) => changed.includes(k))) known.findings.delete(unit);
+  }
 }
 
 /** Whether a finding starts inside a range of the file. */
@@ -93,13 +129,9 @@ export function* assemble(
   for (const rule of LINT_RULES.filter((r) => WHOLE_SET_RULES.has(r.code))) {
     found.push(...rule.run(input(policies)));
   }
-  // A permit's findings under these rules depend on it and the forbids alone: they are kept
-  // while the forbids stay the same, and worked out for new permits a slice at a time.
-  const forbidUnits = new Set(units.filter((u) => u.compiled?.effect === 'forbid'));
-  if (!sameSet(known.forbids, forbidUnits) || known.findings.size > 2 * units.length + 256) {
-    known.forbids = forbidUnits;
-    known.findings = new Map();
-  }
+  // A permit's findings under these rules depend on it and the forbids of its kinds alone:
+  // they are kept while those stay the same, and worked out again a slice at a time.
+  forgetChanged(known, units);
   const permits = policies.flatMap((p, i) => (p.compiled.effect === 'permit' ? [i] : []));
   const forbids = policies.filter((p) => p.compiled.effect === 'forbid');
   const fresh = permits.filter((i) => !known.findings.has(units[i] as Unit));

@@ -117,6 +117,8 @@ describe('checking policy by policy', () => {
       text.replace('@id("p200")', '@id("p100")'),
       text.replace(/^(@id\("p3"\).*)\n/m, '').concat(text.split('\n')[3] as string, '\n'),
       `// a new first line\n${text}`,
+      // A write forbid edited: the read permits' findings stand.
+      text.replace('"*.x151"', '"*.y151"'),
       // A forbid that leaves a permit without effect (L001), then the permit edited, then gone.
       `${shadow}${text}`,
       `${shadow}${text.replace('@id("p150")', '@id("p150-renamed")')}`,

@@ -49,7 +49,7 @@ export type Checked = CheckResult & { policies: Analysis['policies'] };
 export class PolicyChecker {
   /** Keyed by the policy's text; dropped when the schema changes. */
   private units = new Map<string, Unit>();
-  private readonly permitFindings: PermitFindings = { forbids: new Set(), findings: new Map() };
+  private readonly permitFindings: PermitFindings = { forbids: new Map(), findings: new Map() };
 
   constructor(private readonly schema: () => SchemaJson) {}
 
@@ -57,6 +57,7 @@ export class PolicyChecker {
   reset(): void {
     this.units.clear();
     this.permitFindings.findings.clear();
+    this.permitFindings.forbids.clear();
   }
 
   /** What `checkPolicy(text, file)` says, with the compiled policies when it compiled. */
