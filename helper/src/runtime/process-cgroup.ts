@@ -72,6 +72,10 @@ export async function removeCgroup(dir: string, ms = 5000): Promise<void> {
   }
 }
 
+/** How old an empty cgroup must be to count as left behind: another leashd may have just
+ *  made it for a sandbox whose init is about to enter it. */
+const LEFT_BEHIND_MS = 60_000;
+
 /** Removes the empty cgroups of process sandboxes an earlier leashd left; a cgroup with
  *  processes in it (a live session of another leashd) stays. Gives the ones removed. */
 export function removeEmptySandboxCgroups(): string[] {
@@ -81,6 +85,7 @@ export function removeEmptySandboxCgroups(): string[] {
   for (const entry of fs.readdirSync(parent, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue;
     const dir = path.join(parent, entry.name);
+    if (Date.now() - fs.statSync(dir).mtimeMs < LEFT_BEHIND_MS) continue;
     if (fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').trim() !== '') continue;
     try {
       fs.rmdirSync(dir);
