@@ -177,6 +177,12 @@ test('changes by path are judged as WriteFile, and a protected directory cannot 
         match: [{ kind: 'prefix', value: `${dir}/keep/deep` }],
       },
       {
+        id: 'no-reading-keep',
+        effect: 'forbid',
+        access: ['read'],
+        match: [{ kind: 'prefix', value: `${dir}/keep` }],
+      },
+      {
         id: 'top',
         effect: 'forbid',
         access: ['write'],
@@ -201,7 +207,10 @@ test('changes by path are judged as WriteFile, and a protected directory cannot 
     [{ op: 'rmdir', path: `${dir}/keep/new` }, { ok: true }],
     [{ op: 'symlink', path: `${dir}/keep/deep/link`, to: '/etc' }, denied],
     [{ op: 'open', path: `${dir}/keep/deep/created.txt`, flags: 'w' }, denied],
-    [{ op: 'open', path: `${dir}/keep/deep/secret.txt`, flags: 'r' }, { ok: true }],
+    [{ op: 'open', path: `${dir}/keep/deep/secret.txt`, flags: 'r' }, denied],
+    [{ op: 'open', path: `${dir}/free/b.txt`, flags: 'r' }, { ok: true }],
+    // Directories are not files: listing one is not a ReadFile (as in the portable backend).
+    [{ op: 'open', path: `${dir}/keep`, flags: 'r' }, { ok: true }],
   ];
   for (const [request, expected] of cases) {
     assert.deepEqual(await child.ask(request), expected, JSON.stringify(request));

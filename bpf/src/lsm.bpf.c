@@ -281,8 +281,9 @@ int BPF_PROG(leash_file_open, struct file *file)
 
 	if (slot < 0 || !(set = set_of(slot, &index)) || !(s = buffers(&b)))
 		return 0;
-	/* The kernel's own open of a program for exec is judged as Exec (bprm_check_security). */
-	if (mode & FMODE_EXEC)
+	/* The kernel's own open of a program for exec is judged as Exec (bprm_check_security);
+	 * directories are not files (the portable backend does not see their opens either). */
+	if ((mode & FMODE_EXEC) || (file->f_inode->i_mode & S_IFMT) == S_IFDIR)
 		return 0;
 	if (mode & FMODE_WRITE)
 		access = (mode & FMODE_READ) ? LEASH_LSM_READWRITE : LEASH_LSM_WRITE;
