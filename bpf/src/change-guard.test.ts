@@ -191,6 +191,41 @@ for my $f (@ARGV) {
     }
   });
 
+  it('judges a descriptor chmod made from a thread that does not lead its process', async (t) => {
+    if (!requireKernel(t)) return;
+    const dir = workspace();
+    fs.writeFileSync(
+      path.join(dir, 'thread.pl'),
+      String.raw`use threads;
+for my $f (@ARGV) {
+  threads->create(sub {
+    open(my $h, "<", $f) or die "$f: $!\n";
+    print "fchmod ", (chmod(0600, $h) ? "ok" : "$!"), "\n";
+  })->join;
+}
+`,
+    );
+    const hook = path.join(dir, '.git/hooks/pre-commit');
+    fs.chmodSync(hook, 0o755);
+    const events: ChangeEvent[] = [];
+    const guard = new ChangeGuard({ rules: rulesFor(dir), onEvent: (e) => events.push(e) });
+    try {
+      const r = await launched(guard, dir, 'perl thread.pl a .git/hooks/pre-commit');
+      assert.equal(r.stderr, '');
+      assert.deepEqual(r.stdout.trim().split('\n'), [
+        'fchmod ok',
+        'fchmod Operation not permitted',
+      ]);
+      assert.equal(fs.statSync(path.join(dir, 'a')).mode & 0o777, 0o600);
+      assert.equal(fs.statSync(hook).mode & 0o777, 0o755);
+      const judged = events.map((e) => `${e.op} ${e.path.slice(dir.length)} ${e.decision}`);
+      assert.deepEqual(judged, ['chmod /a allow', 'chmod /.git/hooks/pre-commit deny']);
+    } finally {
+      guard.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fails the intercepted calls with ENOSYS once the guard is gone', async (t) => {
     if (!requireKernel(t)) return;
     const dir = workspace();

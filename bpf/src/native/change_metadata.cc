@@ -3,12 +3,16 @@
 // judged as WriteFile on it and made on exactly the file judged.
 #include "change_call.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <string>
 #include <cstring>
 
 // Calls newer than the C library's headers; their numbers are the same on every architecture.
@@ -46,9 +50,33 @@ int ReadBytes(int mem_fd, uint64_t addr, size_t size, std::string* out) {
   return n == static_cast<ssize_t>(size) ? 0 : EFAULT;
 }
 
+// The thread group (process) of thread `tid`, from /proc/<tid>/status; 0 when it is gone.
+pid_t ThreadGroupOf(pid_t tid) {
+  std::ifstream status("/proc/" + std::to_string(tid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Tgid:", 0) == 0) {
+      return static_cast<pid_t>(std::strtol(line.c_str() + 5, nullptr, 10));
+    }
+  }
+  return 0;
+}
+
+// A pidfd for the calling thread `tid`, which need not lead its process (a call from a worker
+// thread). Kernels before 6.9 take no PIDFD_THREAD; there the process's pidfd is used, whose
+// descriptor table the thread shares unless it unshared it (then the file judged and changed is
+// the process's, still one the workload holds).
+Fd PidfdOfThread(pid_t tid) {
+  constexpr unsigned kPidfdThread = O_EXCL;  // PIDFD_THREAD
+  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, tid, kPidfdThread)));
+  if (pidfd.ok() || errno != EINVAL) return pidfd;
+  pid_t tgid = ThreadGroupOf(tid);
+  return Fd(tgid > 0 ? static_cast<int>(syscall(SYS_pidfd_open, tgid, 0)) : -1);
+}
+
 // A copy of the workload's descriptor `fd`: the very open file its call names.
 int CopyDescriptor(pid_t pid, int fd, Fd* out) {
-  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  Fd pidfd = PidfdOfThread(pid);
   if (!pidfd.ok()) return ESRCH;
   *out = Fd(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
   return out->ok() ? 0 : EBADF;
