@@ -16,8 +16,6 @@ interface AgentCase {
   host: string;
   header: (q: StubRequest) => string | null;
   wire: (key: string) => string;
-  /** Why the case is known to fail today (reported as a to-do until fixed). */
-  todo?: string;
   /** Arguments after `--`, the CLI's environment and workspace files beyond the defaults. */
   args: string[];
   env?: Record<string, string>;
@@ -56,9 +54,6 @@ const CASES: AgentCase[] = [
     header: (q) => q.keys.authorization,
     wire: (k) => `Bearer ${k}`,
     args: ['-p', PROMPT],
-    todo:
-      'Qwen Code exits at start: its fchmod from a libuv worker thread gets ESRCH from the ' +
-      'change guard (docs/agents.md)',
     env: { OPENAI_BASE_URL: `https://${API_HOSTS.openai}/v1`, OPENAI_MODEL: 'stub-model' },
   },
   {
@@ -93,7 +88,7 @@ describe('other agents in a session', { skip: agentSkip() }, () => {
 
   for (const c of CASES) {
     const name = `${c.title} runs a shell tool call in the sandbox; its key reaches its host only`;
-    it(name, { todo: c.todo ?? false }, async (t) => {
+    it(name, async (t) => {
       const realKey = `test-key-${c.agent}-52d8e1a7c3`;
       const ws = makeWorkspace({ '.env': 'API_TOKEN=planted-secret\n', ...c.files });
       const marker = path.join(ws, `from-${c.agent}.txt`);
