@@ -14,6 +14,7 @@ function session(name: string, workspace: string, principals = ['shell']): Sessi
     policyHash: 'h',
     policyOrigin: `${workspace}/.leash/policy.cedar`,
     containerId: 'c',
+    runtime: 'docker',
     started: '',
     principals,
     denials: '0',

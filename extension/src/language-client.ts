@@ -1,7 +1,7 @@
 /**
  * The Leash language server for `.cedar` policies, bundled next to the extension and started
- * over node IPC. Schema files (`.cedarschema`) get highlighting and brackets, not the server:
- * it checks policies only.
+ * over node IPC. Schema files (`.cedarschema`) are sent to it too: an unsaved schema edit
+ * re-checks every open policy, and a schema that does not parse is reported on its file.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -21,6 +21,7 @@ export function startLanguageClient(context: vscode.ExtensionContext): LanguageC
     documentSelector: [
       { scheme: 'file', language: 'cedar' },
       { scheme: 'untitled', language: 'cedar' },
+      { scheme: 'file', language: 'cedarschema' },
     ],
     outputChannel: vscode.window.createOutputChannel('Leash Language Server'),
     synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.examples.json') },
