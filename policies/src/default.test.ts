@@ -57,6 +57,24 @@ describe('the default policy', () => {
     assert.equal(decideFile(p, '/workspace/.git/hooks/pre-commit', 'read').decision, 'allow');
     assert.equal(decideFile(p, '/workspace/.git/HEAD', 'write').decision, 'allow');
     assert.equal(decideFile(p, '/workspace/.claude/settings.json', 'write').decision, 'deny');
+    for (const f of [
+      '.git/modules/lib/hooks/post-checkout',
+      '.git/modules/lib/config',
+      '.husky/pre-commit',
+      '.githooks/pre-push',
+      '.envrc',
+      'opencode.json',
+    ]) {
+      assert.deepEqual(decideFile(p, `/workspace/${f}`, 'write'), {
+        decision: 'deny',
+        policies: ['workspace-protected'],
+      });
+    }
+    assert.deepEqual(decideFile(p, '/workspace/app.code-workspace', 'write'), {
+      decision: 'deny',
+      policies: ['workspace-files-protected'],
+    });
+    assert.equal(decideFile(p, '/workspace/app.code-workspace', 'read').decision, 'allow');
   });
 
   it('does not confuse /work with /workspace', () => {

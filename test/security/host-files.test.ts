@@ -87,11 +87,10 @@ describe('files that run on the host later', { skip: sandboxSkip() }, () => {
     }
   });
 
-  it('limitation: other files the host may run are writable under the default policy', () => {
+  it('keeps the other files the host may run read-only too: direnv, submodules, hook folders', () => {
     // direnv runs .envrc on the host; git runs a submodule's hooks from .git/modules, and a
-    // repository that set core.hooksPath (husky) runs hooks from that folder; VS Code reads
-    // tasks from a .code-workspace file. The default policy names none of them
-    // (docs/threat-model.md): a policy that should cover them must add them to its forbid.
+    // repository that set core.hooksPath (husky's .husky, or .githooks) runs hooks from that
+    // folder; VS Code reads tasks from a .code-workspace file; OpenCode reads opencode.json.
     const ws = makeWorkspace({
       '.git/config': '[core]\n\thooksPath = .husky\n',
       '.git/modules/sub/hooks/.keep': '',
@@ -102,15 +101,44 @@ describe('files that run on the host later', { skip: sandboxSkip() }, () => {
       '.git/modules/sub/hooks/post-checkout',
       '.git/modules/sub/config',
       '.husky/pre-commit',
+      '.githooks/pre-push',
       'project.code-workspace',
+      'opencode.json',
     ];
     const r = run(
       ws,
-      `cd ${ws}; ` + files.map((f) => `echo '# planted' > '${f}' && echo 'ok:${f}'`).join('; '),
+      `cd ${ws}; ` +
+        files
+          .map(
+            (f) =>
+              `mkdir -p "$(dirname '${f}')" 2>/dev/null; echo '# planted' > '${f}' ` +
+              `2>/dev/null && echo 'written:${f}' || echo 'refused:${f}'`,
+          )
+          .join('; '),
     );
     for (const f of files) {
-      assert.match(r.stdout, new RegExp(`^ok:${f.replaceAll('.', '\\.')}$`, 'm'), r.stderr);
-      assert.equal(fs.readFileSync(path.join(ws, f), 'utf8'), '# planted\n');
+      assert.match(r.stdout, new RegExp(`^refused:${f.replaceAll('.', '\\.')}$`, 'm'), r.stderr);
+      const p = path.join(ws, f);
+      assert.ok(!fs.existsSync(p) || fs.readFileSync(p, 'utf8') === '', f);
     }
+    const denied = r.events.filter((e) => e.kind === 'file' && e.decision === 'deny');
+    for (const f of files) {
+      assert.ok(
+        denied.some((e) => path.join(ws, f).startsWith(String(e.resource))),
+        `no denial logged for ${f}`,
+      );
+    }
+  });
+
+  it('limitation: a core.hooksPath folder of any other name is writable', () => {
+    // The default policy cannot know every folder a repository names in core.hooksPath (it
+    // keeps .git/config itself read-only, so the agent cannot point it somewhere new).
+    const ws = makeWorkspace({ '.git/config': '[core]\n\thooksPath = tools/hooks\n' });
+    const r = run(
+      ws,
+      `cd ${ws}; mkdir -p tools/hooks && echo '# planted' > tools/hooks/pre-commit`,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(fs.readFileSync(path.join(ws, 'tools/hooks/pre-commit'), 'utf8'), '# planted\n');
   });
 });
