@@ -116,6 +116,8 @@ export async function rotate(
   };
   for (let r = 0; r < opts.warmup; r++) await round(r, false);
   const deadline = Date.now() + opts.budgetMs;
-  for (let r = 0; r < opts.rounds && (r < 3 || Date.now() < deadline); r++) await round(r, true);
+  for (let r = 0; r < opts.rounds && (r < 3 || Date.now() < deadline); r++) {
+    await round(opts.warmup + r, true);
+  }
   return out;
 }

@@ -1,0 +1,117 @@
+/** The benchmark harness itself: the turn order, the summaries, and the two static C line
+ *  servers (the probe and the HTTPS client) run on the host against real loopback servers. */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loopbackAddress, makeCertificates, Upstream } from '../proxy/upstream';
+import { buildHttpsClient, buildProbe, ProbeServer } from './probe';
+import { rotate, summarise } from './stats';
+
+describe('rotate', () => {
+  it('runs every side once a round, the order shifting by one, warm-up rounds dropped', async () => {
+    const order: string[] = [];
+    const side = (name: string) => async (): Promise<number[]> => {
+      order.push(name);
+      return [order.length];
+    };
+    const rows = await rotate({ rounds: 3, warmup: 1, budgetMs: 60_000 }, [
+      side('a'),
+      side('b'),
+      side('c'),
+    ]);
+    assert.deepEqual(order.join(''), 'abc' + 'bca' + 'cab' + 'abc');
+    assert.deepEqual(
+      rows.map((r) => r.length),
+      [3, 3, 3],
+    );
+    // The first recorded `a` is the 7th call overall: round 1 runs b, c, a.
+    assert.deepEqual(rows[0]?.[0], [6]);
+  });
+});
+
+describe('summarise', () => {
+  it('gives medians, their ratio, the paired ratio and the per-sample p99s', () => {
+    const r = summarise(
+      'x',
+      'ms',
+      { samples: [2, 4, 6], p99s: [10, 30, 20] },
+      { samples: [1, 2, 2], p99s: [5, 5, 5] },
+      'note',
+    );
+    assert.equal(r.value, 4);
+    assert.equal(r.baseline, 2);
+    assert.equal(r.ratio, 2);
+    assert.equal(r.pairedRatio, 2);
+    assert.equal(r.p99, 20);
+    assert.equal(r.samples, 3);
+  });
+});
+
+describe('the static line servers on the host', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-bench-harness-'));
+  const certs = makeCertificates(['api.test']);
+  const upstream = new Upstream();
+  const address = loopbackAddress();
+  let port = 0;
+
+  before(async () => {
+    buildProbe(dir);
+    buildHttpsClient(dir);
+    port = await upstream.listen(address, 0, { key: certs.key, cert: certs.cert });
+  });
+  after(() => {
+    upstream.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(certs.dir, { recursive: true, force: true });
+  });
+
+  it('the HTTPS client times requests on new and kept connections, each answered', async () => {
+    const client = ProbeServer.spawn('https client', path.join(dir, 'https-client'), [
+      address,
+      String(port),
+      'api.test',
+      certs.caFile,
+    ]);
+    try {
+      await client.ready();
+      const before = upstream.seen.length;
+      const fresh = await client.run('fresh 3');
+      const keep = await client.run('keep 5');
+      assert.equal(upstream.seen.length - before, 8);
+      assert.ok(upstream.seen.every((s) => s.url === '/bench' && s.headers.host === 'api.test'));
+      assert.ok(fresh.meanNs > 0 && keep.meanNs > 0);
+      await assert.rejects(client.run('keep 0'), /unknown command/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('the HTTPS client refuses a server its trust anchors do not vouch for', async () => {
+    const client = ProbeServer.spawn('https client', path.join(dir, 'https-client'), [
+      address,
+      String(port),
+      'api.test',
+      '/etc/ssl/certs/ca-certificates.crt',
+    ]);
+    try {
+      await client.ready();
+      await assert.rejects(client.run('fresh 1'), /TLS handshake/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('the probe times v4 and v6 loopback connects and refuses what it does not know', async () => {
+    const probe = ProbeServer.spawn('probe', path.join(dir, 'probe'), []);
+    try {
+      await probe.ready();
+      assert.ok((await probe.run('connect 20')).meanNs > 0);
+      assert.ok((await probe.run('connect6 20')).meanNs > 0);
+      await assert.rejects(probe.run('connect6 x'), /Invalid argument/);
+    } finally {
+      await probe.close();
+    }
+  });
+});
