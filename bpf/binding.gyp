@@ -13,7 +13,9 @@
         "src/native/exec_judge.cc",
         "src/native/exec_guard.cc",
         "src/native/exec_argv.cc",
-        "src/native/lsm_guard.cc"
+        "src/native/lsm_guard.cc",
+        "src/native/lsm_rules.cc",
+        "src/native/lsm_probe.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "src"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -263,3 +263,29 @@ test('the lsm probe picks the lsm backend where its denial takes effect', (t) =>
   // The backend also needs the shared cgroup and exec programs.
   assert.equal(probe.backend, probe.cgroupBpf.available ? 'lsm' : 'none', probe.reason);
 });
+
+test('LsmGuard refuses rule sets past its bounds, naming the rule, before loading anything', () => {
+  const make =
+    (rules: FileRule[], execRules: ExecRule[] = []) =>
+    () =>
+      new LsmGuard({ cgroupPath: '/nonexistent', rules, execRules, onEvent: () => undefined });
+  const suffix = (value: string): FileRule => ({
+    id: 'long-suffix',
+    effect: 'forbid',
+    access: ['read'],
+    match: [{ kind: 'suffix', value }],
+  });
+
+  assert.throws(make([suffix('x'.repeat(65))]), /file rule 0 \(long-suffix\).*64 bytes/);
+  const many = Array.from({ length: 65 }, (_, i) => ({ ...EVERYTHING, id: `r${i}` }));
+  assert.throws(make(many), RangeError);
+  const matcher = { kind: 'prefix', value: '/a' } as const;
+  assert.throws(
+    make([{ ...EVERYTHING, id: 'wide', match: [matcher, matcher, matcher, matcher, matcher] }]),
+    /file rule 0 \(wide\) has 5 path matchers/,
+  );
+  assert.throws(
+    make([], [{ id: 'odd', effect: 'permit', match: [{ on: 'env' } as never] }]),
+    /exec rule 0 \(odd\): unknown exec matcher `env`/,
+  );
+});

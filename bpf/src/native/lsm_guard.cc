@@ -16,11 +16,10 @@
 #include <cstring>
 #include <memory>
 
-#include "file_rules.h"
+#include "lsm_rules.h"
 
 extern "C" {
 #include "../lsm.skel.h"
-#include "../lsm_probe.skel.h"
 }
 
 namespace leash {
@@ -28,7 +27,6 @@ namespace leash {
 namespace {
 
 constexpr size_t kEventQueueSize = 4096;
-constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
 constexpr uint32_t kSlot = 0;  // one guard, one skeleton: its cgroups share slot 0
 
 std::string ErrnoText(int err) {
@@ -36,113 +34,6 @@ std::string ErrnoText(int err) {
 }
 
 // The keyed FNV-1a hash lsm.bpf.c computes (a suffix is hashed from its last byte).
-uint64_t PathHash(const std::string& text, uint64_t key, bool backwards) {
-  uint64_t h = key;
-  for (size_t i = 0; i < text.size(); i++) {
-    unsigned char c = text[backwards ? text.size() - 1 - i : i];
-    h = (h ^ c) * kFnvPrime;
-  }
-  return h;
-}
-
-leash_lsm_matcher EncodeMatcher(Napi::Env env, const PathMatcher& m, uint64_t key,
-                                const std::string& where) {
-  leash_lsm_matcher out;
-  memset(&out, 0, sizeof out);
-  if (m.value.empty() || m.value.size() >= LEASH_LSM_PATH_BYTES) {
-    throw Napi::RangeError::New(env, where + ": a path matcher value must hold 1 to " +
-                                         std::to_string(LEASH_LSM_PATH_BYTES - 1) + " bytes");
-  }
-  switch (m.kind) {
-    case PathMatcher::Kind::Exact:
-      out.kind = LEASH_LSM_EXACT;
-      break;
-    case PathMatcher::Kind::Prefix:
-      out.kind = m.value == "/" ? LEASH_LSM_ROOT : LEASH_LSM_PREFIX;
-      break;
-    case PathMatcher::Kind::Suffix:
-      if (m.value.size() > LEASH_LSM_SUFFIX_BYTES) {
-        throw Napi::RangeError::New(env, where + ": the suffix \"" + m.value + "\" is longer " +
-                                             "than the " + std::to_string(LEASH_LSM_SUFFIX_BYTES) +
-                                             " bytes the lsm backend compares");
-      }
-      out.kind = LEASH_LSM_SUFFIX;
-      break;
-  }
-  out.len = static_cast<__u32>(m.value.size());
-  out.hash = PathHash(m.value, key, m.kind == PathMatcher::Kind::Suffix);
-  out.negate = m.negate ? 1 : 0;
-  return out;
-}
-
-void CheckCounts(Napi::Env env, size_t rules, size_t matchers, const std::string& what,
-                 const std::string& where) {
-  if (rules > LEASH_LSM_MAX_RULES) {
-    throw Napi::RangeError::New(env, std::to_string(rules) + " " + what + " rules exceed the " +
-                                         std::to_string(LEASH_LSM_MAX_RULES) +
-                                         " the lsm backend holds; simplify the policy");
-  }
-  if (matchers > LEASH_LSM_MAX_MATCHERS) {
-    throw Napi::RangeError::New(env, where + " has " + std::to_string(matchers) +
-                                         " path matchers; the lsm backend holds at most " +
-                                         std::to_string(LEASH_LSM_MAX_MATCHERS) + " per rule");
-  }
-}
-
-// The exec rules' program matchers; argv/args matchers only mark the rule (exec.bpf.c's part).
-void EncodeExecRules(Napi::Env env, Napi::Value value, uint64_t key, leash_lsm_set* set) {
-  if (!value.IsArray()) throw Napi::TypeError::New(env, "exec rules must be an array");
-  Napi::Array array = value.As<Napi::Array>();
-  CheckCounts(env, array.Length(), 0, "Exec", "");
-  for (uint32_t i = 0; i < array.Length(); i++) {
-    std::string where = "exec rule " + std::to_string(i);
-    Napi::Value item = array.Get(i);
-    if (!item.IsObject()) throw Napi::TypeError::New(env, where + " must be an object");
-    Napi::Object obj = item.As<Napi::Object>();
-    Napi::Value id = obj.Get("id");
-    where += " (" + (id.IsString() ? id.As<Napi::String>().Utf8Value() : "?") + ")";
-    Napi::Value effect = obj.Get("effect");
-    std::string e = effect.IsString() ? effect.As<Napi::String>().Utf8Value() : "";
-    if (e != "permit" && e != "forbid") {
-      throw Napi::TypeError::New(env, where + ": effect must be permit or forbid");
-    }
-    Napi::Value match = obj.Get("match");
-    if (!match.IsArray()) throw Napi::TypeError::New(env, where + ": match must be an array");
-
-    leash_lsm_rule& rule = set->exec[i];
-    rule.forbid = e == "forbid";
-    Napi::Array matchers = match.As<Napi::Array>();
-    for (uint32_t j = 0; j < matchers.Length(); j++) {
-      Napi::Value mv = matchers.Get(j);
-      if (!mv.IsObject()) throw Napi::TypeError::New(env, where + ": a matcher must be an object");
-      Napi::Object mo = mv.As<Napi::Object>();
-      Napi::Value on = mo.Get("on");
-      std::string kind = on.IsString() ? on.As<Napi::String>().Utf8Value() : "";
-      if (kind == "argv" || kind == "args") {
-        rule.argv = 1;
-        continue;
-      }
-      if (kind != "program") {
-        throw Napi::TypeError::New(env, where + ": unknown exec matcher `" + kind +
-                                            "` (expected program, argv or args)");
-      }
-      CheckCounts(env, 0, rule.nmatch + 1u, "Exec", where);
-      PathMatcher m = ParsePathMatcher(env, mo.Get("path"), where);
-      rule.match[rule.nmatch++] = EncodeMatcher(env, m, key, where);
-    }
-  }
-  set->nexec = array.Length();
-}
-
-// The strict ancestors of a path: `/`, then each prefix that ends before a `/`.
-std::vector<std::string> Ancestors(const std::string& path) {
-  std::vector<std::string> out;
-  if (path.size() > 1) out.push_back("/");
-  for (size_t i = 1; i < path.size(); i++) {
-    if (path[i] == '/') out.push_back(path.substr(0, i));
-  }
-  return out;
-}
 
 struct EventData {
   leash_lsm_event event;
@@ -176,45 +67,6 @@ const char* AccessName(uint8_t access) {
 
 }  // namespace
 
-std::string ProbeLsmDenial() {
-  char path[] = "/tmp/leash-lsm-probe-XXXXXX";
-  int fd = mkstemp(path);
-  if (fd < 0) return "cannot create a file in /tmp to probe with: " + ErrnoText(errno);
-  struct stat st;
-  fstat(fd, &st);
-  close(fd);
-
-  std::string failure;
-  lsm_probe_bpf* skel = lsm_probe_bpf__open();
-  if (skel == nullptr) {
-    failure = "opening the lsm probe program failed: " + ErrnoText(errno);
-  } else {
-    skel->rodata->target_tgid = static_cast<__u32>(getpid());
-    skel->rodata->target_ino = st.st_ino;
-    if (lsm_probe_bpf__load(skel) != 0) {
-      int err = errno;
-      failure = err == EPERM
-                    ? "the kernel refused to load an lsm/file_open program (EPERM): BPF LSM is "
-                      "not usable here (not in the boot lsm= list, or blocked by the kernel)"
-                    : "loading an lsm/file_open program failed: " + ErrnoText(err);
-    } else if (lsm_probe_bpf__attach(skel) != 0) {
-      failure = "attaching an lsm/file_open program failed: " + ErrnoText(errno);
-    } else {
-      int probe = open(path, O_RDONLY | O_CLOEXEC);
-      if (probe >= 0) {
-        close(probe);
-        failure = "an lsm/file_open program loads and attaches but its denial has no effect "
-                  "(`bpf` is not among the active LSMs: boot with lsm=...,bpf)";
-      } else if (errno != EPERM) {
-        failure = "the probe's open failed with " + ErrnoText(errno) + " instead of EPERM";
-      }
-    }
-    lsm_probe_bpf__destroy(skel);
-  }
-  unlink(path);
-  return failure;
-}
-
 Napi::Function LsmGuard::Define(Napi::Env env) {
   return DefineClass(env, "LsmGuard",
                      {InstanceMethod("update", &LsmGuard::Update),
@@ -232,6 +84,11 @@ LsmGuard::LsmGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LsmGuard>(
   }
   if (getrandom(&hash_key_, sizeof hash_key_, 0) != sizeof hash_key_) {
     throw Napi::Error::New(env, "LsmGuard: getrandom failed: " + ErrnoText(errno));
+  }
+  {  // refuse bad rules before loading anything
+    auto check = std::make_unique<leash_lsm_set>();
+    memset(check.get(), 0, sizeof *check);
+    EncodeLsmRules(env, info[1], info[2], hash_key_, 0, check.get());
   }
 
   skel_ = lsm_bpf__open();
@@ -274,57 +131,26 @@ LsmGuard::~LsmGuard() { Stop(); }
 
 void LsmGuard::Install(Napi::Env env, Napi::Value file_rules, Napi::Value exec_rules,
                        Napi::Value opts) {
-  FileRuleSet files = ParseFileRules(env, file_rules);
-  CheckCounts(env, files.size(), 0, "file", "");
   auto set = std::make_unique<leash_lsm_set>();
   memset(set.get(), 0, sizeof *set);
   Napi::Object o = opts.IsObject() ? opts.As<Napi::Object>() : Napi::Object::New(env);
   set->enforce = o.Get("enforce").IsBoolean() && !o.Get("enforce").ToBoolean().Value() ? 0 : 1;
   set->report_allowed = o.Get("reportAllowed").ToBoolean().Value() ? 1 : 0;
-
   unsigned next = generation_ ^ 1;
   __u32 index = kSlot * 2 + next;
-  std::vector<std::pair<leash_lsm_below_key, leash_lsm_below>> below;
-  for (size_t i = 0; i < files.size(); i++) {
-    const FileRule& r = files[i];
-    std::string where = "file rule " + std::to_string(i) + " (" + r.id + ")";
-    CheckCounts(env, 0, r.match.size(), "file", where);
-    leash_lsm_rule& rule = set->file[i];
-    rule.forbid = r.forbid;
-    rule.read = r.read;
-    rule.write = r.write;
-    rule.nmatch = static_cast<__u8>(r.match.size());
-    for (size_t j = 0; j < r.match.size(); j++) {
-      const PathMatcher& m = r.match[j];
-      rule.match[j] = EncodeMatcher(env, m, hash_key_, where);
-      if (m.kind == PathMatcher::Kind::Suffix || m.negate || m.value == "/") continue;
-      for (const std::string& dir : Ancestors(m.value)) {
-        leash_lsm_below_key key = {index, static_cast<__u32>(dir.size()),
-                                   PathHash(dir, hash_key_, false)};
-        auto found = std::find_if(below.begin(), below.end(), [&](const auto& e) {
-          return e.first.len == key.len && e.first.hash == key.hash;
-        });
-        if (found == below.end()) {
-          below.push_back({key, leash_lsm_below{}});
-          found = below.end() - 1;
-        }
-        found->second.mask[j] |= 1ULL << i;
-      }
-    }
-  }
-  set->nfile = static_cast<__u32>(files.size());
-  EncodeExecRules(env, exec_rules, hash_key_, set.get());
+  std::vector<LsmBelowEntry> below =
+      EncodeLsmRules(env, file_rules, exec_rules, hash_key_, index, set.get());
 
   // The idle generation: clear what an older update left there, then write it whole.
   int below_fd = bpf_map__fd(skel_->maps.below);
   for (const leash_lsm_below_key& key : below_keys_[next]) bpf_map_delete_elem(below_fd, &key);
   below_keys_[next].clear();
-  for (const auto& [key, masks] : below) {
-    if (bpf_map_update_elem(below_fd, &key, &masks, BPF_ANY) != 0) {
+  for (const LsmBelowEntry& entry : below) {
+    if (bpf_map_update_elem(below_fd, &entry.key, &entry.masks, BPF_ANY) != 0) {
       throw Napi::Error::New(env, "LsmGuard: writing the directory map failed: " +
                                       ErrnoText(errno) + "; the policy names too many directories");
     }
-    below_keys_[next].push_back(key);
+    below_keys_[next].push_back(entry.key);
   }
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.sets), &index, set.get(), BPF_ANY) != 0) {
     throw Napi::Error::New(env, "LsmGuard: writing the rule set failed: " + ErrnoText(errno));

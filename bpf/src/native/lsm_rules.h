@@ -1,0 +1,33 @@
+// Rule sets for lsm.bpf.c: file rules and the program part of exec rules encoded as keyed path
+// hashes (src/lsm.h), and the directories whose moving a forbid could forbid.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include <linux/types.h>
+
+#include "../lsm.h"
+}
+
+namespace leash {
+
+// The keyed FNV-1a hash lsm.bpf.c computes (a suffix is hashed from its last byte).
+uint64_t LsmPathHash(const std::string& text, uint64_t key, bool backwards);
+
+struct LsmBelowEntry {
+  leash_lsm_below_key key;
+  leash_lsm_below masks;
+};
+
+// Fills `set` from file rules and exec rules (hashed with `key`) and returns the `below`
+// entries of set `index`; throws a TypeError (shape) or RangeError (past the bounds of
+// src/lsm.h) naming the rule.
+std::vector<LsmBelowEntry> EncodeLsmRules(Napi::Env env, Napi::Value files, Napi::Value exec,
+                                          uint64_t key, uint32_t index, leash_lsm_set* set);
+
+}  // namespace leash
