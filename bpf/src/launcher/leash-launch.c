@@ -174,32 +174,43 @@ static int install_filter(void)
 	return fd;
 }
 
-/* Reads the go-ahead byte; on a terminal, without echo or line buffering, restored after. */
-static int wait_for_go_ahead(void)
+/*
+ * On a terminal, stops echo and line buffering so that the go-ahead byte is neither shown nor
+ * held back; done before the ready line, which the go-ahead may follow at once. Gives whether
+ * `saved` holds settings to restore.
+ */
+static int quiet_input(struct termios *saved)
 {
-	struct termios saved, raw;
-	int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+	struct termios raw;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, saved) != 0)
+		return 0;
+	raw = *saved;
+	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	raw.c_cc[VMIN] = 1;
+	raw.c_cc[VTIME] = 0;
+	tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+	return 1;
+}
+
+/* Reads the go-ahead byte, then restores the terminal settings quiet_input changed. */
+static int wait_for_go_ahead(int tty, const struct termios *saved)
+{
 	char byte;
 	ssize_t got;
 
-	if (tty) {
-		raw = saved;
-		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-		raw.c_cc[VMIN] = 1;
-		raw.c_cc[VTIME] = 0;
-		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
-	}
 	do {
 		got = read(STDIN_FILENO, &byte, 1);
 	} while (got < 0 && errno == EINTR);
 	if (tty)
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+		tcsetattr(STDIN_FILENO, TCSANOW, saved);
 	return got == 1 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
-	int listener, profile_fd = -1, cmd = 1;
+	int listener, profile_fd = -1, cmd = 1, tty;
+	struct termios saved;
 	char *end;
 
 	if (argc > 3 && strcmp(argv[1], "--filter-fd") == 0) {
@@ -227,9 +238,10 @@ int main(int argc, char **argv)
 		return EXIT_ABORTED;
 	}
 
+	tty = quiet_input(&saved);
 	fprintf(stderr, "leash-launch ready %d %d\n", (int)getpid(), listener);
 	fflush(stderr);
-	if (wait_for_go_ahead() != 0)
+	if (wait_for_go_ahead(tty, &saved) != 0)
 		return EXIT_ABORTED;
 
 	close(listener);
