@@ -93,10 +93,10 @@ describe('one principal acting as another', { skip: sandboxSkip() }, () => {
   after(() => daemon.stop());
 
   it("limitation: a principal reads another principal's secret through its process", async () => {
-    // A re-open by path is judged by the opener's rules and denied. But both principals run
-    // as one uid, and seccomp refuses ptrace and process_vm_readv only: pidfd_getfd copies the
-    // reviewer's descriptor and /proc/<pid>/mem reads its memory (writing it would make the
-    // reviewer act for the agent). docs/threat-model.md and limitations.md list it.
+    // A re-open by path is judged by the opener's rules and denied, and seccomp refuses
+    // ptrace, process_vm_readv and pidfd_getfd. But both principals run as one uid, so
+    // /proc/<pid>/mem reads the reviewer's memory (writing it would make the reviewer act for
+    // the agent). docs/threat-model.md and limitations.md list it.
     const ws = makeWorkspace({
       'secret.txt': `${SECRET}\n`,
       'reviewer.pl': REVIEWER,
@@ -122,7 +122,7 @@ describe('one principal acting as another', { skip: sandboxSkip() }, () => {
       'failed: Operation not permitted',
       out,
     );
-    assert.equal(/^pidfd-getfd=(.*)$/m.exec(a.stdout)?.[1], 'leaked', out);
+    assert.equal(/^pidfd-getfd=(.*)$/m.exec(a.stdout)?.[1], 'failed: Operation not permitted', out);
     assert.equal(/^proc-mem=(.*)$/m.exec(a.stdout)?.[1], 'leaked', out);
 
     const denied = daemon

@@ -68,6 +68,7 @@ const X86_64: Record<string, number> = {
   ptrace: 101,
   process_vm_readv: 310,
   process_vm_writev: 311,
+  pidfd_getfd: 438,
   clone: 56,
   clone3: 435,
   socket: 41,

@@ -81,11 +81,12 @@ const DENIED = [
   // A new name for a file would let a verdict depend on the name (docs/limitations.md).
   'link',
   'linkat',
-  // Tracing another sandbox process (the init holding the lifeline, for one) or writing its
-  // memory.
+  // Tracing another sandbox process (the init holding the lifeline, for one), reading or
+  // writing its memory, or copying its descriptors (another principal's open secret).
   'ptrace',
   'process_vm_readv',
   'process_vm_writev',
+  'pidfd_getfd',
 ];
 
 interface Rule {
