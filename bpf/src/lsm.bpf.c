@@ -36,16 +36,18 @@ const volatile __u64 hash_key = 0;
  *   sets[slot * 2 + gen]    -> that generation's file and exec rules.
  *   below[{set, len, hash}] -> for a directory: which exact/prefix matchers name something
  *                              strictly below it (renaming or removing it needs those too).
+ *   values[...]             -> each matcher's bytes, which a hash match is confirmed against.
  * An update writes the idle generation whole (its set and its `below` entries), then flips
  * `active[slot]`: a hook reads `active` once and judges by one set from start to end.
  *
- * Paths are compared by keyed 64-bit FNV-1a hash and length, not byte by byte: every prefix
- * of the path that ends at a component boundary is hashed in one pass, the last bytes in a
- * second, so each matcher costs one comparison.
+ * Paths are compared by keyed 64-bit FNV-1a hash and length first: every prefix of the path
+ * that ends at a component boundary is hashed in one pass, the last bytes in a second, so a
+ * matcher that does not hold costs one comparison; one whose hash matches is confirmed byte
+ * by byte against its value.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LEASH_LSM_MAX_SLOTS);
+	__uint(max_entries, LEASH_LSM_MAX_CGROUPS);
 	__type(key, __u64);
 	__type(value, __u32);
 } cgroups SEC(".maps");
@@ -78,6 +80,13 @@ struct {
 	__type(key, struct leash_lsm_below_key);
 	__type(value, struct leash_lsm_below);
 } below SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LEASH_LSM_VALUES);
+	__type(key, __u32);
+	__type(value, struct leash_lsm_value);
+} values SEC(".maps");
 
 #include "lsm_match.h"
 
@@ -197,7 +206,7 @@ static __always_inline int decide(struct scratch *s, struct boundaries *b, int s
 		  const struct leash_lsm_set *set, __u32 index, __u8 access, bool dir_moved,
 		  __u8 to)
 {
-	struct judge_ctx c = { .s = s, .b = b, .set = set };
+	struct judge_ctx c = { .s = s, .b = b, .set = set, .index = index };
 	bool ok, is_below = false;
 
 	count(LEASH_LSM_STAT_ASKED);

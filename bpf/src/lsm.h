@@ -2,7 +2,8 @@
 #ifndef LEASH_LSM_H
 #define LEASH_LSM_H
 
-#define LEASH_LSM_MAX_SLOTS 64      /* cgroups judged at once (sessions × principals) */
+#define LEASH_LSM_MAX_SLOTS 1       /* rule sets per guard (one guard, one skeleton) */
+#define LEASH_LSM_MAX_CGROUPS 64    /* cgroups one guard judges (a session's principals) */
 #define LEASH_LSM_MAX_RULES 64      /* file rules, and exec rules, of one set */
 #define LEASH_LSM_MAX_MATCHERS 4    /* path matchers of one rule */
 #define LEASH_LSM_PATH_BYTES 4096   /* PATH_MAX: longer paths are denied */
@@ -46,6 +47,15 @@ struct leash_lsm_set {
 	struct leash_lsm_rule file[LEASH_LSM_MAX_RULES];
 	struct leash_lsm_rule exec[LEASH_LSM_MAX_RULES];
 };
+
+/* The bytes of one matcher's value, which a hash match is confirmed against: entry
+ * ((generation * 2 + is_exec) * LEASH_LSM_MAX_RULES + rule) * LEASH_LSM_MAX_MATCHERS + matcher
+ * of `values`. */
+struct leash_lsm_value {
+	char bytes[LEASH_LSM_PATH_BYTES];
+};
+
+#define LEASH_LSM_VALUES (2 * 2 * LEASH_LSM_MAX_RULES * LEASH_LSM_MAX_MATCHERS)
 
 /* Key of `below`: a directory (by length and hash) in one set (slot * 2 + generation). */
 struct leash_lsm_below_key {

@@ -3,39 +3,81 @@
 #ifndef LEASH_LSM_MATCH_H
 #define LEASH_LSM_MATCH_H
 
-/* Whether matcher `m` holds for the hashed path, negation not applied. */
+struct confirm_ctx {
+	struct scratch *s;
+	const struct leash_lsm_value *v;
+	__u32 off;
+	__u32 len;
+	bool differ;
+};
+
+static long confirm_byte(__u32 i, void *data)
+{
+	struct confirm_ctx *c = data;
+
+	if (i >= c->len)
+		return 1;
+	if (c->s->path[BOUND(c->off + i, 4095)] != c->v->bytes[BOUND(i, 4095)]) {
+		c->differ = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether path[off..off+len) equals the value in `values[vkey]`. */
+static __always_inline bool confirm(struct scratch *s, __u32 vkey, __u32 off, __u32 len)
+{
+	struct confirm_ctx c = { .s = s, .off = off, .len = len };
+	__u32 key = BOUND(vkey, 1023);
+
+	c.v = bpf_map_lookup_elem(&values, &key);
+	if (!c.v)
+		return false;
+	bpf_loop(LEASH_LSM_PATH_BYTES, confirm_byte, &c, 0);
+	return !c.differ;
+}
+
+/* Whether matcher `m` (its bytes in values[vkey]) holds for the hashed path, negation not
+ * applied. */
 static __always_inline bool holds(struct scratch *s, struct boundaries *b,
-				  const struct leash_lsm_matcher *m)
+				  const struct leash_lsm_matcher *m, __u32 vkey)
 {
 	__u32 len = m->len;
 
 	switch (m->kind) {
 	case LEASH_LSM_EXACT:
-		return len == s->len && m->hash == s->full;
+		return len == s->len && m->hash == s->full && confirm(s, vkey, 0, len);
 	case LEASH_LSM_PREFIX:
 		if (len > s->len)
 			return false;
 		if (len == s->len)
-			return m->hash == s->full;
-		return s->path[BOUND(len, 4095)] == '/' && b->at[BOUND(len, 4095)] == m->hash;
+			return m->hash == s->full && confirm(s, vkey, 0, len);
+		return s->path[BOUND(len, 4095)] == '/' && b->at[BOUND(len, 4095)] == m->hash &&
+		       confirm(s, vkey, 0, len);
 	case LEASH_LSM_SUFFIX:
 		return len <= s->len && len <= LEASH_LSM_SUFFIX_BYTES &&
-		       s->tail[BOUND(len, 127)] == m->hash;
+		       s->tail[BOUND(len, 127)] == m->hash && confirm(s, vkey, s->len - len, len);
 	case LEASH_LSM_ROOT:
 		return true;
 	}
 	return false;
 }
 
+/* The first `values` entry of rule `rule` (of the exec rules when `exec`) in set `index`. */
+static __always_inline __u32 values_of(__u32 index, bool exec, __u32 rule)
+{
+	return (((index & 1) * 2 + exec) * LEASH_LSM_MAX_RULES + rule) * LEASH_LSM_MAX_MATCHERS;
+}
+
 static __always_inline bool rule_matches(struct scratch *s, struct boundaries *b,
-					 const struct leash_lsm_rule *r)
+					 const struct leash_lsm_rule *r, __u32 first)
 {
 	int j;
 
 	for (j = 0; j < LEASH_LSM_MAX_MATCHERS; j++) {
 		if (j >= r->nmatch)
 			break;
-		if (holds(s, b, &r->match[j]) == (bool)r->match[j].negate)
+		if (holds(s, b, &r->match[j], first + j) == (bool)r->match[j].negate)
 			return false;
 	}
 	return true;
@@ -54,6 +96,7 @@ struct judge_ctx {
 	struct scratch *s;
 	struct boundaries *b;
 	const struct leash_lsm_set *set;
+	__u32 index;
 	__u32 verdict;
 };
 
@@ -65,7 +108,7 @@ static long judge_file_rule(__u32 i, void *data)
 	if (i >= c->set->nfile)
 		return 1;
 	r = &c->set->file[BOUND(i, 63)];
-	if (!rule_matches(c->s, c->b, r))
+	if (!rule_matches(c->s, c->b, r, values_of(c->index, false, i)))
 		return 0;
 	if (r->read)
 		c->verdict |= r->forbid ? VERDICT_FORBID_READ : VERDICT_PERMIT_READ;
@@ -84,7 +127,7 @@ static long judge_exec_rule(__u32 i, void *data)
 	if (i >= c->set->nexec)
 		return 1;
 	r = &c->set->exec[BOUND(i, 63)];
-	if (!rule_matches(c->s, c->b, r))
+	if (!rule_matches(c->s, c->b, r, values_of(c->index, true, i)))
 		return 0;
 	if (r->forbid) {
 		if (!r->argv)
@@ -113,6 +156,7 @@ struct below_ctx {
 	struct scratch *s;
 	struct boundaries *b;
 	const struct leash_lsm_set *set;
+	__u32 index;
 	const struct leash_lsm_below *below;
 	bool found;
 };
@@ -143,7 +187,8 @@ static long below_rule(__u32 i, void *data)
 			break;
 		case LEASH_LSM_PREFIX:
 		case LEASH_LSM_ROOT:
-			ok = m->negate ? !holds(c->s, c->b, m) : strictly || holds(c->s, c->b, m);
+			ok = m->negate ? !holds(c->s, c->b, m, values_of(c->index, false, k) + j)
+				       : strictly || holds(c->s, c->b, m, values_of(c->index, false, k) + j);
 			break;
 		default:
 			ok = true;
@@ -159,7 +204,7 @@ static __always_inline bool forbids_below(struct scratch *s, struct boundaries *
 			  const struct leash_lsm_set *set, __u32 index)
 {
 	struct leash_lsm_below_key key = { .set = index, .len = s->len, .hash = s->full };
-	struct below_ctx c = { .s = s, .b = b, .set = set };
+	struct below_ctx c = { .s = s, .b = b, .set = set, .index = index };
 
 	c.below = bpf_map_lookup_elem(&below, &key);
 	bpf_loop(LEASH_LSM_MAX_RULES, below_rule, &c, 0);

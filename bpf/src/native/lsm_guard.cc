@@ -138,14 +138,23 @@ void LsmGuard::Install(Napi::Env env, Napi::Value file_rules, Napi::Value exec_r
   set->report_allowed = o.Get("reportAllowed").ToBoolean().Value() ? 1 : 0;
   unsigned next = generation_ ^ 1;
   __u32 index = kSlot * 2 + next;
-  std::vector<LsmBelowEntry> below =
-      EncodeLsmRules(env, file_rules, exec_rules, hash_key_, index, set.get());
+  LsmEncoded encoded = EncodeLsmRules(env, file_rules, exec_rules, hash_key_, index, set.get());
 
   // The idle generation: clear what an older update left there, then write it whole.
   int below_fd = bpf_map__fd(skel_->maps.below);
   for (const leash_lsm_below_key& key : below_keys_[next]) bpf_map_delete_elem(below_fd, &key);
   below_keys_[next].clear();
-  for (const LsmBelowEntry& entry : below) {
+  int values_fd = bpf_map__fd(skel_->maps.values);
+  for (const auto& [entry, text] : encoded.values) {
+    leash_lsm_value value;
+    memset(&value, 0, sizeof value);
+    memcpy(value.bytes, text.data(), std::min(text.size(), sizeof value.bytes));
+    if (bpf_map_update_elem(values_fd, &entry, &value, BPF_ANY) != 0) {
+      throw Napi::Error::New(env, "LsmGuard: writing a matcher's bytes failed: " +
+                                      ErrnoText(errno));
+    }
+  }
+  for (const LsmBelowEntry& entry : encoded.below) {
     if (bpf_map_update_elem(below_fd, &entry.key, &entry.masks, BPF_ANY) != 0) {
       throw Napi::Error::New(env, "LsmGuard: writing the directory map failed: " +
                                       ErrnoText(errno) + "; the policy names too many directories");

@@ -69,7 +69,15 @@ void CheckCounts(Napi::Env env, size_t rules, size_t matchers, const std::string
 }
 
 // The exec rules' program matchers; argv/args matchers only mark the rule (exec.bpf.c's part).
-void EncodeExecRules(Napi::Env env, Napi::Value value, uint64_t key, leash_lsm_set* set) {
+// The `values` entry of matcher `j` of rule `rule` in set `index` (lsm_match.h's values_of).
+uint32_t ValueEntry(uint32_t index, bool exec, size_t rule, size_t j) {
+  return static_cast<uint32_t>((((index & 1) * 2 + (exec ? 1 : 0)) * LEASH_LSM_MAX_RULES + rule) *
+                                   LEASH_LSM_MAX_MATCHERS +
+                               j);
+}
+
+void EncodeExecRules(Napi::Env env, Napi::Value value, uint64_t key, uint32_t index,
+                     leash_lsm_set* set, LsmEncoded* out) {
   if (!value.IsArray()) throw Napi::TypeError::New(env, "exec rules must be an array");
   Napi::Array array = value.As<Napi::Array>();
   CheckCounts(env, array.Length(), 0, "Exec", "");
@@ -107,6 +115,7 @@ void EncodeExecRules(Napi::Env env, Napi::Value value, uint64_t key, leash_lsm_s
       }
       CheckCounts(env, 0, rule.nmatch + 1u, "Exec", where);
       PathMatcher m = ParsePathMatcher(env, mo.Get("path"), where);
+      out->values.push_back({ValueEntry(index, true, i, rule.nmatch), m.value});
       rule.match[rule.nmatch++] = EncodeMatcher(env, m, key, where);
     }
   }
@@ -125,12 +134,12 @@ std::vector<std::string> Ancestors(const std::string& path) {
 
 }  // namespace
 
-std::vector<LsmBelowEntry> EncodeLsmRules(Napi::Env env, Napi::Value file_rules,
-                                          Napi::Value exec_rules, uint64_t key, uint32_t index,
-                                          leash_lsm_set* set) {
+LsmEncoded EncodeLsmRules(Napi::Env env, Napi::Value file_rules, Napi::Value exec_rules,
+                          uint64_t key, uint32_t index, leash_lsm_set* set) {
   FileRuleSet files = ParseFileRules(env, file_rules);
   CheckCounts(env, files.size(), 0, "file", "");
-  std::vector<LsmBelowEntry> below;
+  LsmEncoded out;
+  std::vector<LsmBelowEntry>& below = out.below;
   for (size_t i = 0; i < files.size(); i++) {
     const FileRule& r = files[i];
     std::string where = "file rule " + std::to_string(i) + " (" + r.id + ")";
@@ -143,6 +152,7 @@ std::vector<LsmBelowEntry> EncodeLsmRules(Napi::Env env, Napi::Value file_rules,
     for (size_t j = 0; j < r.match.size(); j++) {
       const PathMatcher& m = r.match[j];
       rule.match[j] = EncodeMatcher(env, m, key, where);
+      out.values.push_back({ValueEntry(index, false, i, j), m.value});
       if (m.kind == PathMatcher::Kind::Suffix || m.negate || m.value == "/") continue;
       for (const std::string& dir : Ancestors(m.value)) {
         leash_lsm_below_key k = {index, static_cast<__u32>(dir.size()),
@@ -159,8 +169,8 @@ std::vector<LsmBelowEntry> EncodeLsmRules(Napi::Env env, Napi::Value file_rules,
     }
   }
   set->nfile = static_cast<__u32>(files.size());
-  EncodeExecRules(env, exec_rules, key, set);
-  return below;
+  EncodeExecRules(env, exec_rules, key, index, set, &out);
+  return out;
 }
 
 }  // namespace leash

@@ -24,10 +24,17 @@ struct LsmBelowEntry {
   leash_lsm_below masks;
 };
 
-// Fills `set` from file rules and exec rules (hashed with `key`) and returns the `below`
-// entries of set `index`; throws a TypeError (shape) or RangeError (past the bounds of
+// What a set needs beside itself: its `below` entries, and its matchers' bytes by `values`
+// entry (src/lsm.h).
+struct LsmEncoded {
+  std::vector<LsmBelowEntry> below;
+  std::vector<std::pair<uint32_t, std::string>> values;
+};
+
+// Fills `set` from file rules and exec rules (hashed with `key`) as set `index`
+// (slot * 2 + generation); throws a TypeError (shape) or RangeError (past the bounds of
 // src/lsm.h) naming the rule.
-std::vector<LsmBelowEntry> EncodeLsmRules(Napi::Env env, Napi::Value files, Napi::Value exec,
-                                          uint64_t key, uint32_t index, leash_lsm_set* set);
+LsmEncoded EncodeLsmRules(Napi::Env env, Napi::Value files, Napi::Value exec, uint64_t key,
+                          uint32_t index, leash_lsm_set* set);
 
 }  // namespace leash
