@@ -21,6 +21,7 @@ import type { AuditWriter } from '../audit/writer';
 import type { Logger } from '../log';
 import { enforcedExecRules, ExecEnforcer } from './exec-enforcer';
 import { enforcedRules, type Mode } from './modes';
+import type { LossSource } from './loss-watch';
 
 /** A principal name `leash exec --principal` accepts (Cedar's `Leash::Agent::"NAME"`). */
 const PRINCIPAL_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
@@ -70,6 +71,16 @@ export class PrincipalGuards {
     this.exec = parts.exec;
     this.connect = parts.connect;
     this.change = parts.change;
+  }
+
+  /** This principal's guards' loss counters. */
+  lossSources(): LossSource[] {
+    const principal = this.name;
+    return [
+      { name: `exec-guard/${principal}`, principal, stats: () => this.exec.guard.stats() },
+      { name: `connect-guard/${principal}`, principal, stats: () => this.connect.stats() },
+      { name: `change-guard/${principal}`, principal, stats: () => this.change.stats() },
+    ];
   }
 
   /**

@@ -40,6 +40,7 @@ import { enforcedExecRules, ExecEnforcer, execDiagnostics } from './exec-enforce
 import { Keeper } from './keeper';
 import { runOneOff } from './post-create';
 import { checkPrincipalName, PrincipalGuards } from './principals';
+import { LossWatch, type LossSource } from './loss-watch';
 
 export type { Mode } from './modes';
 
@@ -150,6 +151,7 @@ export class Session {
   private connectGuard?: ConnectGuard;
   private egress?: SessionEgress;
   private exec?: ExecEnforcer;
+  private losses?: LossWatch;
   /** Principals started with `leash exec --principal`, each in its own cgroup leaf. */
   private readonly others = new Map<string, PrincipalGuards>();
   /** MCP governance: the policy and audit side, and the stdio bridge when servers are declared. */
@@ -311,6 +313,7 @@ export class Session {
       await this.stop('enforcement failed to start');
       throw new Error(`could not enforce the policy: ${(err as Error).message}`);
     }
+    this.losses = new LossWatch(this.name, () => this.lossSources(), this.audit);
     // A session never outlives its keeper: with both gone, nothing would hold the group.
     this.keeper = Keeper.start(this.fileGuard.groupFd(), c.pid, c.cgroupPath, (why) => {
       if (this.state === 'stopped') return;
@@ -550,6 +553,7 @@ export class Session {
     }
     await this.mcpBridge?.close();
     this.egress?.detach();
+    this.losses?.stop();
     this.fileGuard?.close();
     this.changeGuard?.close();
     this.connectGuard?.close();
@@ -655,6 +659,24 @@ export class Session {
     } else {
       this.audit.push({ ...event, time: nowRfc3339Nano() });
     }
+  }
+
+  /** Every guard's loss counters, for the audit log's loss records. */
+  private lossSources(): LossSource[] {
+    const principal = this.principal;
+    const own: [string, { stats(): { lost?: number; dropped: number } } | undefined][] = [
+      ['file-guard', this.fileGuard],
+      ['change-guard', this.changeGuard],
+      ['connect-guard', this.connectGuard],
+      ['exec-guard', this.exec?.guard],
+    ];
+    const sources: LossSource[] = [];
+    for (const [name, guard] of own) {
+      if (guard)
+        sources.push({ name: `${name}/${principal}`, principal, stats: () => guard.stats() });
+    }
+    for (const g of this.others.values()) sources.push(...g.lossSources());
+    return sources;
   }
 
   /** The rules of one of the session's principals. */
