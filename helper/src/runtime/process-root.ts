@@ -18,9 +18,11 @@ umask 022
 root=$LEASH_ROOT
 ws=$LEASH_WORKSPACE
 
+# With what is mounted below it (a separate /usr/local, the host's /etc/resolv.conf); those
+# keep their own flags, and their files are the host's, which the sandbox user cannot write.
 ro_bind() {
   mkdir -p "$root$1"
-  mount --bind "$1" "$root$1"
+  mount --rbind "$1" "$root$1"
   mount -o remount,bind,ro,nosuid,nodev "$root$1"
 }
 
