@@ -149,7 +149,7 @@ export async function handleUpgrade(
       ? tls.connect({
           ...options,
           servername: facts.host,
-          ca: deps.upstream.trusted,
+          secureContext: deps.upstream.secureContext,
           ALPNProtocols: ['http/1.1'],
         })
       : net.connect(options);
@@ -395,7 +395,11 @@ function agentFor(
   let agent = agents.get(key);
   if (!agent) {
     agent = secure
-      ? new https.Agent({ keepAlive: true, ca: deps.upstream.trusted, ALPNProtocols: ['http/1.1'] })
+      ? new https.Agent({
+          keepAlive: true,
+          secureContext: deps.upstream.secureContext,
+          ALPNProtocols: ['http/1.1'],
+        })
       : new http.Agent({ keepAlive: true });
     // Bounded: the least recently created upstream's idle connections go first.
     if (agents.size >= MAX_AGENTS) {

@@ -11,17 +11,21 @@ import type { ProxyTestSettings } from './settings';
 import { parseAddress, unmap } from '@leash/policies';
 
 export class UpstreamResolver {
-  /** The CAs upstream certificates are verified against. */
-  readonly trusted: string[];
+  /** The CAs upstream certificates are verified against, in one TLS context shared by every
+   *  upstream connection: building it parses every certificate, and handing `ca` to each agent
+   *  or connection would do that (and hash the whole list into the agent's pool key) again and
+   *  again. */
+  readonly secureContext: tls.SecureContext;
   /** Test hosts: how many times each was resolved, to hand out their answers in turn. */
   private readonly turns = new Map<string, number>();
 
   constructor(private readonly test: ProxyTestSettings | undefined) {
-    this.trusted = [
+    const trusted = [
       ...tls.rootCertificates,
       ...readSystemBundle(),
       ...(test?.upstreamCa ? [test.upstreamCa] : []),
     ];
+    this.secureContext = tls.createSecureContext({ ca: trusted });
   }
 
   /** Whether names are answered only from the test settings (nothing forwarded). */
