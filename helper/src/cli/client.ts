@@ -47,6 +47,15 @@ export function clientError(err: grpc.ServiceError, socket: string): Error {
     }
     return new Error(`leashd is not running on ${socket}; start it with \`leash helper start\``);
   }
+  // gRPC's own words ("Received message larger than max (N vs M)") say what, not what to do.
+  const size = /larger than max \((\d+) vs (\d+)\)/.exec(err.details ?? '');
+  if (err.code === grpc.status.RESOURCE_EXHAUSTED && size) {
+    const mib = (n: string) => `${(Number(n) / 1024 / 1024).toFixed(1)} MiB`;
+    return new Error(
+      `the request is ${mib(size[1] as string)}, more than the ${mib(size[2] as string)} leashd ` +
+        'accepts: a policy that large is refused; split it or remove generated statements',
+    );
+  }
   return new Error(err.details || err.message);
 }
 
