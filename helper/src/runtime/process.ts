@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { mountPoints } from './docker';
 import { createSandboxCgroup, enterCgroup, removeCgroup } from './process-cgroup';
 import { INIT_SCRIPT, initEnv } from './process-root';
+import { processSeccompFilter } from './process-seccomp';
 import { commandFor, type SandboxUser } from './process-command';
 import type { CommandOptions, Sandbox, SandboxCommand } from './runtime';
 
@@ -66,6 +67,8 @@ export class ProcessRuntime {
   async start(spec: ProcessSpec): Promise<Sandbox> {
     const missing = ProcessRuntime.missing();
     if (missing) throw new Error(`the process runtime cannot start here: ${missing}`);
+    // Every command needs the profile: a machine it cannot be compiled for fails here.
+    processSeccompFilter();
     fs.mkdirSync(path.join(spec.workspace, '.leash'), { recursive: true });
     fs.mkdirSync(STAGING_PARENT, { recursive: true, mode: 0o700 });
     const stagingDir = fs.mkdtempSync(path.join(STAGING_PARENT, `${spec.session}-`));
