@@ -29,17 +29,20 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || die "no command given; usage: test/vm/run.sh [--lsm LIST] -- COMMAND..."
 for tool in qemu-system-x86_64 busybox cpio depmod modprobe dpkg-deb apt-get; do
-  command -v "$tool" >/dev/null || die "$tool is missing; run scripts/setup.sh (it installs qemu-system-x86, busybox-static, cpio and kmod)"
+  command -v "$tool" >/dev/null ||
+    die "$tool is missing; run scripts/setup.sh (it installs qemu-system-x86, busybox-static, cpio and kmod)"
 done
 
 # 1. The kernel package and its cache folder.
 package=${LEASH_VM_KERNEL_PACKAGE:-$(apt-cache depends linux-image-amd64 2>/dev/null |
   awk '/Depends: linux-image-[0-9]/ {print $2; exit}')}
-[ -n "$package" ] || die "cannot tell which kernel linux-image-amd64 depends on; run apt-get update or set LEASH_VM_KERNEL_PACKAGE"
+[ -n "$package" ] ||
+  die "cannot tell which kernel linux-image-amd64 depends on; run apt-get update or set LEASH_VM_KERNEL_PACKAGE"
 case "$package" in
   *-cloud-amd64) die "$package lacks 9p; use a generic -amd64 kernel package" ;;
 esac
-version=$(apt-cache show --no-all-versions "$package" 2>/dev/null | awk '/^Version:/ {print $2; exit}')
+version=$(apt-cache show --no-all-versions "$package" 2>/dev/null |
+  awk '/^Version:/ {print $2; exit}')
 [ -n "$version" ] || die "apt knows no package $package; run apt-get update"
 cache="$tree/.cache/vm/${package}_${version}"
 
@@ -79,7 +82,10 @@ if [ ! -e "$cache/ready" ]; then
     echo "$name" >> "$ramfs/modules/order"
   done
   cp /etc/ld.so.cache "$ramfs/etc/" 2>/dev/null || true
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' > "$ramfs/etc/passwd"
+  {
+    echo 'root:x:0:0:root:/root:/bin/sh'
+    echo 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin'
+  } > "$ramfs/etc/passwd"
   printf 'root:x:0:\nleash:x:999:\nnogroup:x:65534:\n' > "$ramfs/etc/group"
   echo leash-vm > "$ramfs/etc/hostname"
   install -m 0755 "$tree/test/vm/init.sh" "$ramfs/init"
