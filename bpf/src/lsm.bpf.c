@@ -232,13 +232,19 @@ static __always_inline int decide(struct scratch *s, struct boundaries *b, int s
 	return set->enforce ? -EPERM : 0;
 }
 
-/* This CPU's buffers, or NULL (never, for a per-CPU array of one entry). */
-static __always_inline struct scratch *buffers(struct boundaries **b)
+/* This CPU's buffers, readied for a path judged by `set`; NULL never happens (a per-CPU
+ * array of one entry). */
+static __always_inline struct scratch *buffers(struct boundaries **b,
+					       const struct leash_lsm_set *set)
 {
 	__u32 zero = 0;
+	struct scratch *s;
 
 	*b = bpf_map_lookup_elem(&boundaries, &zero);
-	return *b ? bpf_map_lookup_elem(&scratch, &zero) : 0;
+	s = *b ? bpf_map_lookup_elem(&scratch, &zero) : 0;
+	if (s)
+		s->suffixes = set->max_suffix;
+	return s;
 }
 
 static __always_inline bool is_dir(struct dentry *d)
@@ -269,7 +275,7 @@ static __always_inline int judge_change(const struct path *dir, struct dentry *d
 	__u32 index;
 	int slot = current_slot();
 
-	if (slot < 0 || !(set = set_of(slot, &index)) || !(s = buffers(&b)))
+	if (slot < 0 || !(set = set_of(slot, &index)) || !(s = buffers(&b, set)))
 		return 0;
 	if (!path_of_dentry(s, b, dentry, BPF_CORE_READ(dir, mnt)))
 		return unreadable(s, set, slot, access);
@@ -288,7 +294,7 @@ int BPF_PROG(leash_file_open, struct file *file)
 	__u8 access;
 	int slot = current_slot();
 
-	if (slot < 0 || !(set = set_of(slot, &index)) || !(s = buffers(&b)))
+	if (slot < 0 || !(set = set_of(slot, &index)) || !(s = buffers(&b, set)))
 		return 0;
 	/* The kernel's own open of a program for exec is judged as Exec (bprm_check_security);
 	 * directories are not files (the portable backend does not see their opens either). */
@@ -314,7 +320,7 @@ int BPF_PROG(leash_bprm_check, struct linux_binprm *bprm)
 	char base[8] = {};
 	int slot = current_slot(), ret;
 
-	if (slot < 0 || !(set = set_of(slot, &index)) || !(s = buffers(&b)))
+	if (slot < 0 || !(set = set_of(slot, &index)) || !(s = buffers(&b, set)))
 		return 0;
 	if (!path_of_file(s, b, file))
 		return unreadable(s, set, slot, LEASH_LSM_EXEC);
@@ -362,7 +368,7 @@ int BPF_PROG(leash_mmap_file, struct file *file, unsigned long reqprot, unsigned
 		return 0;
 	slot = run->slot;
 	bpf_map_delete_elem(&loader_runs, &tgid);
-	if (!(set = set_of(slot, &index)) || !(s = buffers(&b)))
+	if (!(set = set_of(slot, &index)) || !(s = buffers(&b, set)))
 		return 0;
 	if (!path_of_file(s, b, file))
 		return unreadable(s, set, slot, LEASH_LSM_EXEC);
@@ -429,7 +435,7 @@ int BPF_PROG(leash_path_truncate, const struct path *path)
 	__u32 index;
 	int slot = current_slot();
 
-	if (slot < 0 || !(set = set_of(slot, &index)) || !(s = buffers(&b)))
+	if (slot < 0 || !(set = set_of(slot, &index)) || !(s = buffers(&b, set)))
 		return 0;
 	if (!path_of_dentry(s, b, BPF_CORE_READ(path, dentry), BPF_CORE_READ(path, mnt)))
 		return unreadable(s, set, slot, LEASH_LSM_TRUNCATE);

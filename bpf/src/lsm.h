@@ -43,7 +43,8 @@ struct leash_lsm_set {
 	__u32 nexec;
 	__u8 enforce;        /* 0: decide and report, but allow (shadow, record) */
 	__u8 report_allowed; /* report allowed accesses as well as denials */
-	__u8 pad[6];
+	__u8 max_suffix;     /* bytes of the longest suffix matcher: how far to hash backwards */
+	__u8 pad[5];
 	struct leash_lsm_rule file[LEASH_LSM_MAX_RULES];
 	struct leash_lsm_rule exec[LEASH_LSM_MAX_RULES];
 };

@@ -25,7 +25,7 @@ struct scratch {
 	__u64 comp[LEASH_LSM_MAX_DEPTH]; /* the dentry walk's components, leaf first */
 	__u64 full;
 	__u32 len;
-	__u32 pad;
+	__u32 suffixes; /* how many last bytes to hash (the set's longest suffix) */
 	struct leash_lsm_event event;
 };
 
@@ -61,7 +61,7 @@ static long hash_backward(__u32 i, void *data)
 	struct hash_ctx *c = data;
 	struct scratch *s = c->s;
 
-	if (i >= s->len || i >= LEASH_LSM_SUFFIX_BYTES)
+	if (i >= s->len || i >= s->suffixes)
 		return 1;
 	c->h = (c->h ^ (__u8)s->path[BOUND(s->len - 1 - i, 4095)]) * FNV_PRIME;
 	s->tail[BOUND(i + 1, 127)] = c->h;

@@ -170,6 +170,18 @@ LsmEncoded EncodeLsmRules(Napi::Env env, Napi::Value file_rules, Napi::Value exe
   }
   set->nfile = static_cast<__u32>(files.size());
   EncodeExecRules(env, exec_rules, key, index, set, &out);
+
+  // How far the programs hash a path backwards: the longest suffix matcher.
+  for (const leash_lsm_rule* rules : {set->file, set->exec}) {
+    for (size_t i = 0; i < LEASH_LSM_MAX_RULES; i++) {
+      for (size_t j = 0; j < rules[i].nmatch; j++) {
+        const leash_lsm_matcher& m = rules[i].match[j];
+        if (m.kind == LEASH_LSM_SUFFIX && m.len > set->max_suffix) {
+          set->max_suffix = static_cast<__u8>(m.len);
+        }
+      }
+    }
+  }
   return out;
 }
 
