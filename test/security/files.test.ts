@@ -126,23 +126,17 @@ describe('writes through other APIs and look-alike names', { skip: sandboxSkip()
     for (const f of files.slice(0, 3)) assert.ok(denied.includes(f), `${f}: ${denied.join(' ')}`);
   });
 
-  it('limitation: files written on the tmpfs over /sys/fs/cgroup are not judged', () => {
-    // Docker mounts a writable tmpfs there (cgroup v1 hosts, private cgroup namespace), and
-    // fanotify does not mark it: the write below is refused by no rule and logged by none,
-    // though the default policy permits no write under /sys. It stays inside the container
-    // and cannot run (noexec). docs/threat-model.md lists it.
+  it('leaves no unjudged scratch area: the cgroup mount is read-only', () => {
+    // On cgroup v1 hosts Docker mounts a tmpfs over /sys/fs/cgroup that fanotify does not
+    // mark; the sandbox gets it read-only, so nothing can be written there unjudged.
     const ws = makeWorkspace();
     const r = attempt(
       ws,
-      'echo data > /sys/fs/cgroup/scratch && echo "written=yes"; ' +
-        'cp /usr/bin/true /sys/fs/cgroup/t && /sys/fs/cgroup/t; echo "run=$?"; ' +
+      'echo data > /sys/fs/cgroup/scratch 2>/dev/null && echo "written=yes" || echo "written=no"; ' +
         'echo data > /sys/x 2>/dev/null || echo "sys=refused"',
     );
-    assert.equal(r.results.written, 'yes', r.stdout + r.stderr);
-    assert.equal(r.results.run, '126', 'noexec');
+    assert.equal(r.results.written, 'no', r.stdout + r.stderr);
     assert.equal(r.results.sys, 'refused');
-    const files = r.events.filter((e) => e.kind === 'file' && e.decision === 'deny');
-    assert.ok(!files.some((e) => String(e.resource).startsWith('/sys/fs/cgroup')));
   });
 
   it('reads no secret through a name that only looks like it', () => {

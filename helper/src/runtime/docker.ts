@@ -108,6 +108,16 @@ export class DockerRuntime {
         Sysctls: { 'net.ipv4.ping_group_range': '1 0' },
         NetworkMode: 'bridge',
         PidsLimit: 4096,
+        // Docker's own read-only paths, plus the tmpfs it mounts over /sys/fs/cgroup on cgroup
+        // v1 hosts: writable, it would be a scratch area fanotify does not mark.
+        ReadonlyPaths: [
+          '/proc/bus',
+          '/proc/fs',
+          '/proc/irq',
+          '/proc/sys',
+          '/proc/sysrq-trigger',
+          '/sys/fs/cgroup',
+        ],
         AutoRemove: false,
       },
     });
