@@ -70,11 +70,6 @@ describe('the default policy', () => {
         policies: ['workspace-protected'],
       });
     }
-    assert.deepEqual(decideFile(p, '/workspace/app.code-workspace', 'write'), {
-      decision: 'deny',
-      policies: ['workspace-files-protected'],
-    });
-    assert.equal(decideFile(p, '/workspace/app.code-workspace', 'read').decision, 'allow');
   });
 
   it('does not confuse /work with /workspace', () => {

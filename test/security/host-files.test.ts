@@ -90,7 +90,7 @@ describe('files that run on the host later', { skip: sandboxSkip() }, () => {
   it('keeps the other files the host may run read-only too: direnv, submodules, hook folders', () => {
     // direnv runs .envrc on the host; git runs a submodule's hooks from .git/modules, and a
     // repository that set core.hooksPath (husky's .husky, or .githooks) runs hooks from that
-    // folder; VS Code reads tasks from a .code-workspace file; OpenCode reads opencode.json.
+    // folder; OpenCode reads opencode.json.
     const ws = makeWorkspace({
       '.git/config': '[core]\n\thooksPath = .husky\n',
       '.git/modules/sub/hooks/.keep': '',
@@ -102,7 +102,6 @@ describe('files that run on the host later', { skip: sandboxSkip() }, () => {
       '.git/modules/sub/config',
       '.husky/pre-commit',
       '.githooks/pre-push',
-      'project.code-workspace',
       'opencode.json',
     ];
     const r = run(
@@ -130,15 +129,19 @@ describe('files that run on the host later', { skip: sandboxSkip() }, () => {
     }
   });
 
-  it('limitation: a core.hooksPath folder of any other name is writable', () => {
+  it('limitation: a core.hooksPath folder of another name and *.code-workspace are writable', () => {
     // The default policy cannot know every folder a repository names in core.hooksPath (it
-    // keeps .git/config itself read-only, so the agent cannot point it somewhere new).
+    // keeps .git/config itself read-only, so the agent cannot point it somewhere new). VS Code
+    // runs the tasks of a .code-workspace file, but a forbid by file-name suffix would also
+    // refuse moving or removing every directory (one could hold such a file).
     const ws = makeWorkspace({ '.git/config': '[core]\n\thooksPath = tools/hooks\n' });
     const r = run(
       ws,
-      `cd ${ws}; mkdir -p tools/hooks && echo '# planted' > tools/hooks/pre-commit`,
+      `cd ${ws}; mkdir -p tools/hooks && echo '# planted' > tools/hooks/pre-commit && ` +
+        `echo '# planted' > project.code-workspace`,
     );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(fs.readFileSync(path.join(ws, 'tools/hooks/pre-commit'), 'utf8'), '# planted\n');
+    assert.equal(fs.readFileSync(path.join(ws, 'project.code-workspace'), 'utf8'), '# planted\n');
   });
 });
