@@ -153,7 +153,7 @@ static __u8 judge(struct scratch *s, const struct leash_exec_set *set, __u64 mas
 
 	*flags |= LEASH_EXEC_ARGV_READ;
 	s->first = first;
-	s->text_at = first < s->nargs ? s->off[first & (LEASH_EXEC_MAX_ARGS - 1)] : s->size;
+	s->text_at = first < s->nargs ? s->off[ARG_SLOT(first)] : s->size;
 	judge.base = (set->generation & 1) * LEASH_EXEC_MAX_RULES;
 	judge.count = set->count;
 	judge.candidates = mask & set->argv_mask;
@@ -186,8 +186,7 @@ static bool handed_over_once(struct scratch *s, const char *filename, __u32 skip
 	s->h = hash_key;
 	s->start = 0;
 	bpf_loop(sizeof(s->name), hash_name, &c, 0);
-	return s->h == s->hash[k & (LEASH_EXEC_MAX_ARGS - 1)] &&
-	       s->start == s->len[k & (LEASH_EXEC_MAX_ARGS - 1)];
+	return s->h == s->hash[ARG_SLOT(k)] && s->start == s->len[ARG_SLOT(k)];
 }
 
 SEC("tp_btf/sched_process_exec")

@@ -6,6 +6,17 @@
 
 #define FNV_PRIME 0x100000001b3ULL
 
+/* x & mask, kept in the register the access uses: clang drops a mask it can prove redundant
+ * (an index already checked against a count), and the 6.1 verifier then loses the bound. */
+#define EXEC_BOUND(x, mask)                              \
+	({                                               \
+		__u64 __v = (x);                         \
+		asm volatile("%0 &= " #mask : "+r"(__v)); \
+		__v;                                     \
+	})
+_Static_assert(LEASH_EXEC_MAX_ARGS == 64, "ARG_SLOT masks with LEASH_EXEC_MAX_ARGS - 1");
+#define ARG_SLOT(n) EXEC_BOUND(n, 63)
+
 struct scratch {
 	char buf[LEASH_EXEC_ARGV_BYTES];
 	__u64 hash[LEASH_EXEC_MAX_ARGS];
@@ -46,9 +57,9 @@ static long parse_byte(__u32 i, void *data)
 			s->overflow = 1;
 			return 1;
 		}
-		s->hash[n & (LEASH_EXEC_MAX_ARGS - 1)] = s->h;
-		s->len[n & (LEASH_EXEC_MAX_ARGS - 1)] = i - s->start;
-		s->off[n & (LEASH_EXEC_MAX_ARGS - 1)] = s->start;
+		s->hash[ARG_SLOT(n)] = s->h;
+		s->len[ARG_SLOT(n)] = i - s->start;
+		s->off[ARG_SLOT(n)] = s->start;
 		s->nargs = n + 1;
 	}
 	s->seen++;
@@ -73,8 +84,7 @@ static long compare_arg(__u32 k, void *data)
 		return 1;
 	if (k < s->first)
 		return 0;
-	if (s->hash[k & (LEASH_EXEC_MAX_ARGS - 1)] == v->hash &&
-	    s->len[k & (LEASH_EXEC_MAX_ARGS - 1)] == v->len) {
+	if (s->hash[ARG_SLOT(k)] == v->hash && s->len[ARG_SLOT(k)] == v->len) {
 		v->present = true;
 		return 1;
 	}
