@@ -68,8 +68,13 @@ export class ExecBed {
         onEvent: (e) => bed.execEvents.push(e),
         trustedPrograms: trusted(dir),
       });
+      // Where /usr is a mount of its own (the test VM's 9p share), its programs, interpreters
+      // and the loader are judged only if that mount is marked too.
+      const usr = fs.statSync('/usr').dev === fs.statSync('/').dev ? [] : ['/usr'];
       bed.fileGuard = new FileGuard({
-        mountPoints: [`/proc/${pid}/root`, `/proc/${pid}/root${dir}`],
+        mountPoints: [`/proc/${pid}/root`, `/proc/${pid}/root${dir}`].concat(
+          usr.map((p) => `/proc/${pid}/root${p}`),
+        ),
         rules: ALL_FILES,
         onEvent: (e) => bed.fileEvents.push(e),
         execGuard: bed.execGuard,
