@@ -17,9 +17,16 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
+// When stderr fails (its reader is gone: EPIPE), the log has nowhere to go. Without this
+// listener the failure is an uncaught exception, whose own log line fails again, forever.
+let stderrGone = false;
+process.stderr.on('error', () => {
+  stderrGone = true;
+});
+
 export function logger(component: string, base: Record<string, unknown> = {}): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>): void => {
-    if (order[level] < order[threshold]) return;
+    if (stderrGone || order[level] < order[threshold]) return;
     const line = { time: new Date().toISOString(), level, component, ...base, msg, ...fields };
     process.stderr.write(JSON.stringify(line) + '\n');
   };
