@@ -8,6 +8,21 @@ const REPO = path.resolve(__dirname, '..', '..', '..');
 export const CLI = path.join(REPO, 'helper', 'bin', 'leash');
 export const DAEMON = path.join(REPO, 'helper', 'dist', 'daemon', 'main.js');
 
+/**
+ * How long leashd may take to answer `helper status`, in seconds: 30 by default;
+ * `LEASH_TEST_DAEMON_START_S` raises it where Node itself starts slowly (the emulated test VM
+ * needs minutes to load leashd's modules).
+ */
+export function daemonStartSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.LEASH_TEST_DAEMON_START_S;
+  if (raw === undefined || raw === '') return 30;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new Error(`LEASH_TEST_DAEMON_START_S must be a number of seconds above 0, not "${raw}"`);
+  }
+  return seconds;
+}
+
 export interface CliResult {
   status: number;
   stdout: string;
@@ -33,13 +48,16 @@ export class TestDaemon {
       },
     );
     this.process.stderr?.on('data', (d: Buffer) => (this.log += d.toString()));
-    const deadline = Date.now() + 30_000;
+    const seconds = daemonStartSeconds();
+    const deadline = Date.now() + seconds * 1000;
     while (Date.now() < deadline) {
       if (this.process.exitCode !== null || this.process.signalCode !== null) break;
       if (fs.existsSync(this.socket) && this.cli(['helper', 'status']).status === 0) return;
       await sleep(200);
     }
-    throw new Error(`leashd did not start:\n${this.log}`);
+    throw new Error(
+      `leashd did not answer within ${seconds} s (LEASH_TEST_DAEMON_START_S):\n${this.log}`,
+    );
   }
 
   cli(

@@ -121,6 +121,8 @@ env_file="$run/env"
 for name in LEASH_REQUIRE_KERNEL LEASH_VM_RESULTS NODE_OPTIONS; do
   if [ -n "${!name:-}" ]; then printf 'export %s=%q\n' "$name" "${!name}"; fi
 done > "$env_file"
+# Node loads leashd's modules in minutes under emulation: test daemons get that long.
+printf 'export LEASH_TEST_DAEMON_START_S=%q\n' "${LEASH_TEST_DAEMON_START_S:-600}" >> "$env_file"
 
 append="console=ttyS0 quiet loglevel=3 panic=-1 leash.tree=$tree leash.run=$run"
 [ -z "$lsm" ] || append="$append lsm=$lsm"
