@@ -242,8 +242,11 @@ describe('changes that are not opens', { skip: sandboxSkip() }, () => {
     }
     const attempts = fs.readFileSync(log, 'utf8');
     assert.match(attempts, /^rename: Operation not permitted$/m);
-    assert.match(attempts, /^rename: Function not implemented$/m);
-    assert.doesNotMatch(attempts, /succeeded/);
+    // Once leashd is gone the calls fail with ENOSYS until the keeper ends the sandbox, which
+    // can come first: every attempt failed, one way or the other.
+    for (const line of new Set(attempts.trim().split('\n'))) {
+      assert.match(line, /^[\w-]+: (Operation not permitted|Function not implemented)$/, line);
+    }
     const after = snapshot(ws);
     delete after['attempts.log'];
     delete after['h'];
