@@ -2,11 +2,10 @@
 import { Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listAgents } from '../agents/list';
 import { clientSocket, loadSettings } from '../config';
 import type { SessionInfoMsg } from '../grpc';
 import { registerMcpCommand } from '../mcp/cli';
-import { KNOWN_AGENTS } from '../session/manager';
+import { KNOWN_AGENTS } from '../agents';
 import { LeashClient } from './client';
 import { demo } from './demo';
 import { registerExecCommand } from './exec-cmd';
@@ -34,7 +33,7 @@ import {
 import { approvePolicy, readPolicyFile } from './policy-source';
 import { run } from './run';
 import { registerSecretCommand } from './secret-cmd';
-import { SANDBOX_HOME } from '../session/session';
+import { SANDBOX_HOME } from '../runtime/runtime';
 
 const program = new Command('leash')
   .description('Run AI coding agents in a sandbox decided by one Cedar policy')
@@ -131,6 +130,8 @@ program
   .description('the agents Leash can run, their pinned versions, and whether their image is built')
   .option('--json', 'JSON Lines output')
   .action(async (o: { json?: boolean }) => {
+    // Loaded here: it needs dockerode, which would slow every other command's start.
+    const { listAgents } = await import('../agents/list');
     const rows = await listAgents(loadSettings({}));
     if (o.json) for (const r of rows) console.log(JSON.stringify(r));
     else

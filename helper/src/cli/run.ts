@@ -1,7 +1,7 @@
 /** `leash run`: creates a session, attaches this terminal to its command, exits with its code. */
 import * as grpc from '@grpc/grpc-js';
 import { agentProfile, registerKeys } from '../agents';
-import { ENV_ALLOWLIST } from '../runtime/docker';
+import { ENV_ALLOWLIST } from '../runtime/runtime';
 import type { AttachInputMsg, AttachOutputMsg, SessionInfoMsg } from '../grpc';
 import { clientError, LeashClient } from './client';
 import { resolvePolicy } from './policy-source';

@@ -11,11 +11,10 @@ export const SESSION_LABEL = 'dev.leash.session';
 /** Which leashd (by its socket) owns a container: a restarted leashd cleans up only its own. */
 export const DAEMON_LABEL = 'dev.leash.daemon';
 
-/** Environment variables a sandbox may inherit from the caller; nothing else passes through. */
 /** Where leash-launch (see @leash/bpf) sits in every sandbox, read-only. */
 export const LAUNCHER_IN_SANDBOX = '/.leash-launch';
 
-export const ENV_ALLOWLIST = ['TERM', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'COLORTERM', 'TZ'];
+export { ENV_ALLOWLIST } from './runtime';
 
 export interface ContainerSpec {
   session: string;

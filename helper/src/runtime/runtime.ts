@@ -6,6 +6,12 @@
 import type { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 
+/** Environment variables a sandbox may inherit from the caller; nothing else passes through. */
+export const ENV_ALLOWLIST = ['TERM', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'COLORTERM', 'TZ'];
+
+/** The home directory of the sandbox's user (root) inside the sandbox. */
+export const SANDBOX_HOME = '/root';
+
 export const RUNTIMES = ['docker', 'process'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
 

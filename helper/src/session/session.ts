@@ -33,7 +33,12 @@ import { SessionMcp } from '../mcp/session-mcp';
 import { bindsOf, type DevcontainerSetup } from '../runtime/devcontainer';
 import { DockerRuntime, LAUNCHER_IN_SANDBOX } from '../runtime/docker';
 import { ProcessRuntime, sandboxUser } from '../runtime/process';
-import type { RuntimeName, Sandbox, SandboxCommand } from '../runtime/runtime';
+import {
+  SANDBOX_HOME,
+  type RuntimeName,
+  type Sandbox,
+  type SandboxCommand,
+} from '../runtime/runtime';
 import { nowRfc3339Nano } from '../time';
 import { enforcedRules, type Mode } from './modes';
 import { enforcedExecRules, ExecEnforcer, execDiagnostics } from './exec-enforcer';
@@ -44,8 +49,7 @@ import { LossWatch, type LossSource } from './loss-watch';
 
 export type { Mode } from './modes';
 
-/** The home directory of the sandbox's user (root) inside the sandbox. */
-export const SANDBOX_HOME = '/root';
+export { SANDBOX_HOME };
 
 export interface SessionSpec {
   name: string;
