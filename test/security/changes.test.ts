@@ -42,10 +42,7 @@ describe('changes that are not opens', { skip: sandboxSkip() }, () => {
   before(() => daemon.start());
   after(() => daemon.stop());
 
-  function run(ws: string, script: string) {
-    const r = daemon.cli(['run', '--json', '--workspace', ws, 'shell', '--', 'bash', '-c', script]);
-    return { ...r, events: daemon.events(sessionOf(r.stderr)) };
-  }
+  const run = (ws: string, script: string) => daemon.script(ws, script);
 
   function denials(events: Record<string, unknown>[]): Record<string, unknown>[] {
     return events.filter((e) => e.kind === 'file' && e.decision === 'deny');

@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sandboxSkip } from '../support/env';
-import { makeWorkspace, sessionOf, TestDaemon } from '../support/leashd';
+import { makeWorkspace, TestDaemon } from '../support/leashd';
 
 const HOOK = '#!/bin/sh\nexit 0\n';
 const SECRET = 'SECRET=files-3a91c\n';
@@ -64,10 +64,10 @@ describe('writes through other APIs and look-alike names', { skip: sandboxSkip()
   after(() => daemon.stop());
 
   function attempt(ws: string, script: string) {
-    const r = daemon.cli(['run', '--json', '--workspace', ws, 'shell', '--', 'bash', '-c', script]);
+    const r = daemon.script(ws, script);
     const results: Record<string, string> = {};
     for (const m of r.stdout.matchAll(/^([\w-]+)=(.*)$/gm)) results[m[1]!] = m[2]!;
-    return { ...r, results, events: daemon.events(sessionOf(r.stderr)) };
+    return { ...r, results };
   }
 
   it('cannot write a protected file through O_TMPFILE, mmap, copy_file_range or a re-open', () => {

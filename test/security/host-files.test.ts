@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sandboxSkip } from '../support/env';
-import { makeWorkspace, sessionOf, TestDaemon } from '../support/leashd';
+import { makeWorkspace, TestDaemon } from '../support/leashd';
 
 /** Existing files the host will read or run, planted before the session. */
 const PLANTED: Record<string, string> = {
@@ -40,10 +40,7 @@ describe('files that run on the host later', { skip: sandboxSkip() }, () => {
   before(() => daemon.start());
   after(() => daemon.stop());
 
-  function run(ws: string, script: string) {
-    const r = daemon.cli(['run', '--json', '--workspace', ws, 'shell', '--', 'bash', '-c', script]);
-    return { ...r, events: daemon.events(sessionOf(r.stderr)) };
-  }
+  const run = (ws: string, script: string) => daemon.script(ws, script);
 
   it('keeps every such file read-only under the default policy, and logs each attempt', () => {
     const ws = makeWorkspace(PLANTED);

@@ -88,6 +88,27 @@ export class TestDaemon {
     return Object.assign(child, { done, stdoutSoFar: () => stdout });
   }
 
+  /** Runs a bash script in a new session on `workspace` under the default policy; returns
+   *  the CLI's result, the session's name and its audit events. */
+  script(
+    workspace: string,
+    script: string,
+  ): CliResult & { session: string; events: Record<string, unknown>[] } {
+    const r = this.cli([
+      'run',
+      '--json',
+      '--workspace',
+      workspace,
+      'shell',
+      '--',
+      'bash',
+      '-c',
+      script,
+    ]);
+    const session = sessionOf(r.stderr);
+    return { ...r, session, events: this.events(session) };
+  }
+
   /** Waits until a session of that name is listed (it may still be starting). */
   async waitForSession(name: string): Promise<void> {
     await waitFor(`session ${name}`, () =>
