@@ -66,6 +66,11 @@ async function raceReads(
 }
 
 describe('fail closed', { skip: sandboxSkip() }, () => {
+  it('lets no denied read through while leashd dies (the keeper holds the fanotify group)', async () => {
+    const r = await raceReads((own) => own.process?.kill('SIGKILL'));
+    assert.equal(r.leaks, 0);
+  });
+
   it('ends the session when its keeper is killed, and no denied read gets through', async () => {
     const r = await raceReads((own) => process.kill(keeperOf(own.process?.pid ?? 0), 'SIGKILL'));
     assert.equal(r.leaks, 0);
