@@ -325,6 +325,9 @@ describe('the extension in a real VS Code', { skip, timeout: 300_000 }, () => {
     await runCommand(page, 'Leash: Run Shell');
     await waitFor('a second session', () => sessions().some((s) => s !== session), 60_000);
     const second = sessions().find((s) => s !== session) as string;
+    // Its terminal is up (and has the focus) before the palette opens.
+    await typeInTerminal(page, 'echo "second $PWD"');
+    await terminalShows(page, `second ${workspace}`);
     await runCommand(page, 'Leash: Stop Session');
     await waitFor('the session to stop', () => sessions().length === 0, 30_000);
     await terminalShows(page, `session ${second}`);

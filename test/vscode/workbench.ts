@@ -18,13 +18,13 @@ export async function runCommand(page: Page, title: string): Promise<void> {
     await page.keyboard.press('F1');
     try {
       await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(`>${title}`, { timeout: 5_000 });
       break;
     } catch (err) {
       if (attempt === 3) throw err;
       await page.keyboard.press('Escape');
     }
   }
-  await input.fill(`>${title}`);
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ state: 'visible', timeout: 15_000 });
   await input.press('Enter');
