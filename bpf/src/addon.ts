@@ -53,7 +53,8 @@ export interface Addon {
     rules: FileRule[],
     onEvent: (e: FileEvent) => void,
     caching: boolean,
-    execGuard?: NativeExecGuard,
+    execGuard: NativeExecGuard | undefined,
+    execOnly: boolean,
   ) => NativeFileGuard;
   ChangeGuard: new (rules: FileRule[], onEvent: (e: ChangeEvent) => void) => NativeChangeGuard;
   takeSeccompListener(pid: number, fd: number): number;

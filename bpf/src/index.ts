@@ -17,7 +17,14 @@ import type { ExecGuard } from './exec-guard';
 
 export { addonPath, launcherPath } from './addon';
 export { cgroupName } from './cgroup';
-export { adoptPinRoot, connectPinDir, execPinPath, releasePin, releasePinRoot } from './pins';
+export {
+  adoptPinRoot,
+  connectPinDir,
+  execPinPath,
+  lsmPinDir,
+  releasePin,
+  releasePinRoot,
+} from './pins';
 export * from './exec-guard';
 export * from './lsm-guard';
 
@@ -74,7 +81,10 @@ export type ChangeOp =
   | 'chown'
   | 'setxattr'
   | 'removexattr'
-  | 'utimes';
+  | 'utimes'
+  // Reported by the lsm backend's hooks, which name no finer kind.
+  | 'create'
+  | 'link';
 
 /** Whether a change moves or removes a name (or places a symlink), and so everything below
  *  it: such a change also needs what lies below the path. */
@@ -130,10 +140,12 @@ export function probeKernel(): KernelProbe {
   const fanotify = native.probeFanotify();
   const cgroupBpf = native.probeCgroupBpf();
 
-  if (lsm.available && cgroupBpf.available) {
+  // Sessions on lsm still keep a fanotify group, marking execs only: the argv check needs the
+  // program records its answerer makes (docs/lsm.md).
+  if (lsm.available && cgroupBpf.available && fanotify.available) {
     const why =
-      'BPF LSM works here; files and programs are judged in LSM hooks, connects and ' +
-      'arguments by cgroup programs';
+      'BPF LSM works here; opens, changes by path and programs are judged in LSM hooks, ' +
+      'connects and arguments by cgroup programs';
     return { lsm, fanotify, cgroupBpf, backend: 'lsm', reason: why };
   }
   if (fanotify.available && cgroupBpf.available) {
@@ -162,7 +174,9 @@ export function selectBackend(
 ): { backend: KernelProbe['backend']; reason: string } {
   if (setting === 'auto') return { backend: probe.backend, reason: probe.reason };
   const parts =
-    setting === 'lsm' ? [probe.lsm, probe.cgroupBpf] : [probe.fanotify, probe.cgroupBpf];
+    setting === 'lsm'
+      ? [probe.lsm, probe.cgroupBpf, probe.fanotify]
+      : [probe.fanotify, probe.cgroupBpf];
   const missing = parts.filter((c) => !c.available).map((c) => c.reason);
   if (missing.length > 0) {
     throw new Error(
@@ -196,6 +210,9 @@ export class FileGuard {
     onEvent: (e: FileEvent) => void;
     caching?: boolean;
     execGuard?: ExecGuard;
+    /** Mark execs only (where the lsm backend judges opens): the guard answers exec events,
+     *  judging programs and making the records `execGuard` needs; opens pass unasked. */
+    execOnly?: boolean;
   }) {
     this.native = new (addon().FileGuard)(
       opts.mountPoints,
@@ -203,6 +220,7 @@ export class FileGuard {
       opts.onEvent,
       opts.caching ?? true,
       opts.execGuard?.native,
+      opts.execOnly ?? false,
     );
   }
 

@@ -6,6 +6,7 @@
  */
 import type { ExecRule, FileRule } from '@leash/policies/dist/ir';
 import { addon } from './addon';
+import { releasePin } from './pins';
 
 /** The kernel's bounds (src/lsm.h); rule sets past them are refused with a RangeError. */
 export const LSM_LIMITS = {
@@ -70,6 +71,7 @@ export interface LsmOptions {
 export interface NativeLsmGuard {
   update(files: FileRule[], exec: ExecRule[], opts: LsmOptions): void;
   addCgroup(cgroupPath: string): void;
+  pin(dir: string): void;
   close(): void;
   stats(): LsmGuardStats;
 }
@@ -82,6 +84,7 @@ export interface NativeLsmGuard {
  */
 export class LsmGuard {
   private readonly native: NativeLsmGuard;
+  private readonly pinDir?: string;
 
   constructor(opts: {
     cgroupPath: string;
@@ -90,6 +93,9 @@ export class LsmGuard {
     onEvent: (e: LsmEvent) => void;
     enforce?: boolean;
     reportAllowed?: boolean;
+    /** A bpffs directory (pins.ts `lsmPinDir`) to pin the hooks in, so that they keep judging
+     *  by the last rules after this process dies; `close()` removes the pins. */
+    pinDir?: string;
   }) {
     this.native = new (addon().LsmGuard)(
       opts.cgroupPath,
@@ -98,6 +104,15 @@ export class LsmGuard {
       opts.onEvent,
       { enforce: opts.enforce ?? true, reportAllowed: opts.reportAllowed ?? false },
     );
+    if (opts.pinDir === undefined) return;
+    try {
+      this.native.pin(opts.pinDir);
+    } catch (err) {
+      this.native.close();
+      releasePin(opts.pinDir);
+      throw err;
+    }
+    this.pinDir = opts.pinDir;
   }
 
   /** Swaps the rule sets atomically (a generation flip: an access is judged by one set);
@@ -114,9 +129,10 @@ export class LsmGuard {
     this.native.addCgroup(cgroupPath);
   }
 
-  /** Detaches the programs: the cgroups' tasks are no longer judged. */
+  /** Detaches the programs (removing their pins): the cgroups' tasks are no longer judged. */
   close(): void {
     this.native.close();
+    if (this.pinDir !== undefined) releasePin(this.pinDir);
   }
 
   stats(): LsmGuardStats {

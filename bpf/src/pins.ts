@@ -2,7 +2,8 @@
  * What leashd pins in bpffs so that it outlives leashd, found again by name: one directory per
  * leashd (by its id, the socket path), one per session below it, one pin per principal's
  * exec program (`<root>/<session>/exec-<principal>`) and connect programs
- * (`<root>/<session>/connect-<principal>/<hook>`). A restarted leashd removes what no
+ * (`<root>/<session>/connect-<principal>/<hook>`) and lsm hooks
+ * (`<root>/<session>/lsm-<principal>/<hook>`). A restarted leashd removes what no
  * session of its own holds, which detaches it. bpffs refuses dots in names: they are written
  * `%2e` (and `%` as `%25`).
  */
@@ -60,6 +61,15 @@ export function execPinPath(session: string, principal: string): string | undefi
 export function connectPinDir(session: string, principal: string): string | undefined {
   if (root === undefined) return undefined;
   const dir = path.join(root, pinName(session), `connect-${pinName(principal)}`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/** Where a principal's lsm hooks of a session are pinned (a directory, one pin per hook);
+ *  makes it. */
+export function lsmPinDir(session: string, principal: string): string | undefined {
+  if (root === undefined) return undefined;
+  const dir = path.join(root, pinName(session), `lsm-${pinName(principal)}`);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
 }

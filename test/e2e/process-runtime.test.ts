@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { chownTree, processSandboxSkip, SANDBOX_UID } from '../support/process-runtime';
 import { makeWorkspace, sessionOf, TestDaemon, waitFor } from '../support/leashd';
 import { WORKSPACE_RW_FILE } from '../support/policies';
+import { probeKernel } from '@leash/bpf';
 
 /** A workspace the sandbox user owns, as the process runtime requires. */
 function ownedWorkspace(files: Record<string, string> = {}): string {
@@ -99,6 +100,37 @@ describe('the process runtime', { skip: processSandboxSkip() }, () => {
     assert.deepEqual(by('.env')?.policies, ['env-files']);
     assert.equal(by('.env')?.action, 'ReadFile');
     assert.deepEqual(by('.git/hooks/pre-commit')?.policies, ['workspace-protected']);
+  });
+
+  it('enforces with the backend the kernel offers, named by helper status and the session', async (t) => {
+    const expected = probeKernel().backend;
+    const status = daemon.cli(['helper', 'status']);
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`^backend: ${expected} `, 'm'));
+    const ws = ownedWorkspace({ '.env': 'KEY=secret\n' });
+    const child = daemon.cliAsync([
+      ...['run', '--json', '--name', 'backend', '--runtime', 'process', '--workspace', ws],
+      ...['shell', '--', 'sh', '-c', 'cat .env || echo denied > denied; sleep 300'],
+    ]);
+    let lsmPins: string[];
+    try {
+      await waitFor('the denial inside', () => fs.existsSync(path.join(ws, 'denied')), 120_000);
+      // On lsm the session's hooks are pinned, so that they outlive leashd.
+      lsmPins = fs
+        .readdirSync('/sys/fs/bpf/leash', { recursive: true, encoding: 'utf8' })
+        .filter((p) => /(^|\/)backend\/lsm-[^/]+$/.test(p));
+    } finally {
+      child.kill('SIGINT');
+      await child.done;
+    }
+    assert.equal(lsmPins.length, expected === 'lsm' ? 1 : 0, lsmPins.join(', '));
+    const events = daemon.events('backend');
+    const start = events.find((e) => e.kind === 'session' && e.action === 'Start');
+    assert.equal(start?.backend, expected);
+    const denial = events.find((e) => e.resource === path.join(ws, '.env'));
+    assert.equal(denial?.decision, 'deny');
+    assert.deepEqual(denial?.policies, ['env-files']);
+    t.diagnostic(`backend: ${expected}`);
   });
 
   it("cannot see leashd's socket, state, settings or BPF pins, and .leash/ is read-only", () => {

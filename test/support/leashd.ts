@@ -29,6 +29,16 @@ export interface CliResult {
   stderr: string;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
 export class TestDaemon {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leash-test-'));
   readonly socket = path.join(this.dir, 'leashd.sock');
@@ -70,7 +80,12 @@ export class TestDaemon {
       timeout: opts.timeoutMs ?? 120_000,
       env: { ...process.env, ...opts.env },
     });
-    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    let stderr = r.stderr;
+    // Say whether leashd is still alive, and what it last logged, when the CLI found none.
+    if (/leashd is not running/.test(stderr) && this.process?.pid !== undefined) {
+      stderr += `\n[test: leashd pid ${this.process.pid} ${alive(this.process.pid) ? 'is alive' : 'is gone'}; its log ends:]\n${this.log.slice(-4000)}`;
+    }
+    return { status: r.status ?? -1, stdout: r.stdout, stderr };
   }
 
   /** Runs the CLI without waiting (for sessions that must stay up while the test acts). */

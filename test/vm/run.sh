@@ -11,7 +11,9 @@
 # cached under .cache/vm/<kernel package>_<version>/ and reused. `--lsm` boots with `lsm=LIST`
 # instead of the kernel's default list (to check that a missing `bpf` is noticed).
 # Environment: LEASH_VM_KERNEL_PACKAGE (default: what linux-image-amd64 depends on),
-# LEASH_VM_MEMORY (MiB, default 2048), LEASH_VM_CPUS (default 2).
+# LEASH_VM_MEMORY (MiB, default 2048), LEASH_VM_CPUS (default 2), LEASH_VM_CPU (the emulated
+# CPU model, default Nehalem: no AVX, whose emulation is new in QEMU 7.2 and which V8's
+# generated code uses when the CPU offers it).
 set -euo pipefail
 
 die() { echo "leash vm: $*" >&2; exit 2; }
@@ -134,7 +136,7 @@ append="console=ttyS0 quiet loglevel=3 panic=-1 leash.tree=$tree leash.run=$run"
 #    through the run folder (QEMU's own status says nothing about it).
 status=0
 timeout --foreground "$timeout_s" qemu-system-x86_64 \
-  -accel tcg -cpu max -smp "${LEASH_VM_CPUS:-2}" -m "${LEASH_VM_MEMORY:-2048}" \
+  -accel tcg -cpu "${LEASH_VM_CPU:-Nehalem}" -smp "${LEASH_VM_CPUS:-2}" -m "${LEASH_VM_MEMORY:-2048}" \
   -nographic -no-reboot -nic none \
   -kernel "$cache/vmlinuz" -initrd "$cache/initramfs.gz" -append "$append" \
   -virtfs local,path=/usr,mount_tag=usr,security_model=none,readonly=on \

@@ -101,6 +101,10 @@ FileGuard::FileGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FileGuar
     exec_judge_ = ExecGuard::Unwrap(info[4].As<Napi::Object>())->judge();
     if (!exec_judge_) throw Napi::Error::New(env, "FileGuard: the ExecGuard given is closed");
   }
+  // Execs only: where the lsm backend judges opens, this group serves the exec judge alone.
+  if (info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value()) {
+    marked_ = FAN_OPEN_EXEC_PERM;
+  }
 
   group_fd_ = fanotify_init(FAN_CLASS_CONTENT | FAN_REPORT_TID | FAN_CLOEXEC | FAN_NONBLOCK,
                             O_RDONLY | O_LARGEFILE | O_CLOEXEC);
@@ -149,8 +153,8 @@ void FileGuard::Mark(Napi::Env env, const std::string& mount_point) {
                                     ": it is a mount of this process's own mount namespace; "
                                     "pass the sandbox's view of it under /proc/<pid>/root");
   }
-  if (fanotify_mark(group_fd_, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM,
-                    AT_FDCWD, mount_point.c_str()) != 0) {
+  if (fanotify_mark(group_fd_, FAN_MARK_ADD | FAN_MARK_MOUNT, marked_, AT_FDCWD,
+                    mount_point.c_str()) != 0) {
     throw Napi::Error::New(env, "FileGuard: fanotify_mark on " + mount_point + " failed: " +
                                     ErrnoText(errno));
   }

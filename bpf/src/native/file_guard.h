@@ -2,6 +2,7 @@
 #pragma once
 
 #include <napi.h>
+#include <sys/fanotify.h>
 
 #include <atomic>
 #include <deque>
@@ -52,6 +53,7 @@ class FileGuard : public Napi::ObjectWrap<FileGuard> {
   FileRuleSet rules_;
   // Whether allowed files may be cached (off when every open must be seen, as in record mode).
   bool caching_ = true;
+  uint64_t marked_ = FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM;  // the events marked on each mount
   // Judges execs by program path and records them for the kernel's argv check; without it,
   // every exec is allowed and unreported.
   std::shared_ptr<ExecJudge> exec_judge_;

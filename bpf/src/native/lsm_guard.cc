@@ -71,6 +71,7 @@ Napi::Function LsmGuard::Define(Napi::Env env) {
   return DefineClass(env, "LsmGuard",
                      {InstanceMethod("update", &LsmGuard::Update),
                       InstanceMethod("addCgroup", &LsmGuard::AddCgroup),
+                      InstanceMethod("pin", &LsmGuard::Pin),
                       InstanceMethod("close", &LsmGuard::Close),
                       InstanceMethod("stats", &LsmGuard::Stats)});
 }
@@ -264,6 +265,46 @@ Napi::Value LsmGuard::AddCgroup(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The skeleton's links, one per hook, with the names their pins get (bpffs refuses dots).
+static std::vector<std::pair<bpf_link*, const char*>> LinksOf(lsm_bpf* skel) {
+  return {{skel->links.leash_file_open, "file_open"},
+          {skel->links.leash_bprm_check, "bprm_check"},
+          {skel->links.leash_mmap_file, "mmap_file"},
+          {skel->links.leash_path_mknod, "path_mknod"},
+          {skel->links.leash_path_mkdir, "path_mkdir"},
+          {skel->links.leash_path_symlink, "path_symlink"},
+          {skel->links.leash_path_unlink, "path_unlink"},
+          {skel->links.leash_path_rmdir, "path_rmdir"},
+          {skel->links.leash_path_link, "path_link"},
+          {skel->links.leash_path_rename, "path_rename"},
+          {skel->links.leash_path_truncate, "path_truncate"}};
+}
+
+// pin(dir): pins every hook's link in bpffs under `dir` (an existing directory), so that the
+// cgroups' tasks stay judged by the rules last installed after this process dies. close()
+// removes the pins.
+Napi::Value LsmGuard::Pin(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) throw Napi::Error::New(env, "LsmGuard.pin: the guard is closed");
+  if (info.Length() < 1 || !info[0].IsString()) {
+    throw Napi::TypeError::New(env, "LsmGuard.pin(dir: string)");
+  }
+  if (pinned_) throw Napi::Error::New(env, "LsmGuard.pin: already pinned");
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  auto links = LinksOf(skel_);
+  for (size_t i = 0; i < links.size(); i++) {
+    std::string path = dir + "/" + links[i].second;
+    int err = bpf_link__pin(links[i].first, path.c_str());
+    if (err != 0) {
+      for (size_t j = 0; j < i; j++) bpf_link__unpin(links[j].first);
+      throw Napi::Error::New(env, "LsmGuard.pin: pinning at " + path + " failed: " +
+                                      ErrnoText(-err) + "; is bpffs mounted at /sys/fs/bpf?");
+    }
+  }
+  pinned_ = true;
+  return env.Undefined();
+}
+
 void LsmGuard::Stop() {
   if (closed_) return;
   closed_ = true;
@@ -271,6 +312,13 @@ void LsmGuard::Stop() {
   if (poller_.joinable()) poller_.join();
   ring_buffer__free(ring_);
   ring_ = nullptr;
+  if (pinned_) {
+    // Unpinned first: destroying a pinned link would leave its hook attached.
+    for (auto [link, name] : LinksOf(skel_)) {
+      int err = bpf_link__unpin(link);
+      if (err != 0) unpin_error_ = std::string("could not unpin ") + name + ": " + ErrnoText(-err);
+    }
+  }
   lsm_bpf__destroy(skel_);  // detaches every hook
   skel_ = nullptr;
   on_event_.Release();
@@ -278,6 +326,10 @@ void LsmGuard::Stop() {
 
 Napi::Value LsmGuard::Close(const Napi::CallbackInfo& info) {
   Stop();
+  if (!unpin_error_.empty()) {
+    throw Napi::Error::New(info.Env(), "LsmGuard.close: " + unpin_error_ +
+                                           "; remove the pins by hand to detach the hooks");
+  }
   return info.Env().Undefined();
 }
 

@@ -30,6 +30,7 @@ class LsmGuard : public Napi::ObjectWrap<LsmGuard> {
  private:
   Napi::Value Update(const Napi::CallbackInfo& info);
   Napi::Value AddCgroup(const Napi::CallbackInfo& info);
+  Napi::Value Pin(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
@@ -51,6 +52,8 @@ class LsmGuard : public Napi::ObjectWrap<LsmGuard> {
   Napi::ThreadSafeFunction on_event_;
   bool closed_ = true;
   std::atomic<uint64_t> dropped_{0};
+  bool pinned_ = false;
+  std::string unpin_error_;
 };
 
 // Loads lsm_probe.bpf.c aimed at a temporary file and this process, and opens the file:

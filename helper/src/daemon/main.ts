@@ -36,30 +36,6 @@ function backendSetting(value: string | undefined): BackendSetting {
   throw new Error(`--backend ${setting}: expected auto, lsm or portable`);
 }
 
-/**
- * The backend sessions enforce with. Sessions judge files and programs with the portable
- * guards in this cut: LsmGuard works and is tested in the VM, but sessions do not start it
- * yet (docs/lsm.md), so `lsm` is refused and `auto` keeps the portable backend, saying why.
- */
-function chooseBackend(
-  probe: KernelProbe,
-  setting: BackendSetting,
-): { backend: KernelProbe['backend']; reason: string } {
-  if (setting === 'lsm') {
-    throw new Error(
-      `--backend lsm: sessions cannot use the lsm backend yet (docs/lsm.md); BPF LSM here: ` +
-        `${probe.lsm.reason}; use --backend auto or portable`,
-    );
-  }
-  if (setting === 'auto' && probe.backend === 'lsm' && probe.fanotify.available) {
-    return {
-      backend: 'portable',
-      reason: `BPF LSM works here (${probe.lsm.reason}) but sessions do not use the lsm backend yet; using fanotify and cgroup programs`,
-    };
-  }
-  return selectBackend(probe, setting);
-}
-
 async function main(): Promise<void> {
   const program = new Command('leashd')
     .option('--socket <path>', 'unix socket to serve on')
@@ -88,7 +64,7 @@ async function main(): Promise<void> {
     throw new Error('leashd must run as root (it loads BPF programs and answers fanotify)');
   }
   const probe = probeKernel();
-  const chosen = chooseBackend(probe, backendSetting(program.opts<{ backend?: string }>().backend));
+  const chosen = selectBackend(probe, backendSetting(program.opts<{ backend?: string }>().backend));
   if (chosen.backend === 'none') {
     throw new Error(`this kernel cannot enforce Leash policies: ${chosen.reason}`);
   }
@@ -159,6 +135,7 @@ async function main(): Promise<void> {
     log,
     settings.image,
     leashdPaths,
+    chosen.backend,
   );
 
   const state: DaemonState = {

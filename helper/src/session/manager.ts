@@ -38,6 +38,8 @@ export class SessionManager {
     private readonly log: Logger,
     private readonly image: string,
     private readonly leashdPaths: string[],
+    /** The kernel backend every session enforces with (docs/lsm.md). */
+    private readonly backend: 'lsm' | 'portable' = 'portable',
   ) {}
 
   /** The image, home, environment and extras from the workspace's devcontainer.json, if any. */
@@ -123,6 +125,7 @@ export class SessionManager {
         name,
         mode,
         runtime,
+        backend: this.backend,
         workspace,
         env,
         command: profile.command(req.command),
@@ -157,6 +160,7 @@ export class SessionManager {
       {
         ...req,
         runtime: 'process',
+        backend: this.backend,
         home: PROCESS_HOME,
         env,
         command: profile.command(req.command),

@@ -18,6 +18,7 @@ import {
   FileGuard,
   forbidsBelow,
   takeSeccompListener,
+  type LsmGuard,
   type ChangeEvent,
   type FileEvent,
   type NetEvent,
@@ -46,6 +47,7 @@ import { Keeper } from './keeper';
 import { runOneOff } from './post-create';
 import { checkPrincipalName, PrincipalGuards } from './principals';
 import { LossWatch, type LossSource } from './loss-watch';
+import { startLsmFiles, updateLsmFiles } from './lsm-files';
 
 export type { Mode } from './modes';
 
@@ -72,6 +74,9 @@ export interface SessionSpec {
   agentPolicy?: string;
   /** The agent's configuration volumes (`name:path:rw`), mounted for the agent alone. */
   volumes?: string[];
+  /** The kernel backend leashd chose (docs/lsm.md): `lsm` judges opens, changes by path and
+   *  programs in BPF LSM hooks; `portable` (the default) with fanotify. */
+  backend?: 'lsm' | 'portable';
 }
 
 /** A policy that failed to compile; `diagnostics` are file:line:column lines. */
@@ -150,6 +155,8 @@ export class Session {
   private policyText: string;
   private policyOrigin: string;
   private fileGuard?: FileGuard;
+  /** On the lsm backend: opens, changes by path and programs (fileGuard then marks execs). */
+  private lsmGuard?: LsmGuard;
   private changeGuard?: ChangeGuard;
   private keeper?: Keeper;
   private connectGuard?: ConnectGuard;
@@ -249,6 +256,21 @@ export class Session {
         this.audit,
         this.log,
       );
+      const lsm = this.spec.backend === 'lsm';
+      if (lsm) {
+        this.lsmGuard = startLsmFiles(
+          {
+            session: this.name,
+            principal: this.principal,
+            cgroupPath: c.cgroupPath,
+            onFile: (e) => this.onFile(e),
+            onChange: (e) => this.onChange(this.principal, e),
+          },
+          enforced.files,
+          enforcedExecRules(this.mode, this.rules, this.always),
+          this.mode,
+        );
+      }
       this.fileGuard = new FileGuard({
         execGuard: this.exec.guard,
         caching: enforced.caching,
@@ -257,6 +279,7 @@ export class Session {
         ),
         rules: enforced.files,
         onEvent: (e) => this.onFile(e),
+        execOnly: lsm,
       });
       this.changeGuard = new ChangeGuard({
         rules: enforced.files,
@@ -335,6 +358,7 @@ export class Session {
       policy: this.ir.hash,
       origin: this.policyOrigin,
       container: c.id,
+      backend: this.spec.backend ?? 'portable',
     });
     this.log.info('session started', {
       container: c.id,
@@ -442,6 +466,12 @@ export class Session {
       throw new Error(`session ${this.name} is not running`);
     }
     checkPrincipalName(principal);
+    if (this.lsmGuard) {
+      throw new Error(
+        `session ${this.name} runs on the lsm backend, which has no further principals yet ` +
+          '(docs/lsm.md); start leashd with --backend portable to use --principal',
+      );
+    }
     const compiled = compileFor(
       { ...this.spec, policyText: this.policyText, policyOrigin: this.policyOrigin },
       [principal],
@@ -542,6 +572,9 @@ export class Session {
       rules: enforcedRules(mode, others.get(g.name) ?? g.rules, always).files,
     }));
     this.fileGuard?.update(enforced.files, { caching: enforced.caching, principals: theirs });
+    if (this.lsmGuard) {
+      updateLsmFiles(this.lsmGuard, enforced.files, enforcedExecRules(mode, rules, always), mode);
+    }
     this.changeGuard?.update(enforced.files);
     for (const g of this.others.values()) g.enforce(mode, others.get(g.name) ?? g.rules, always);
   }
@@ -559,6 +592,7 @@ export class Session {
     this.egress?.detach();
     this.losses?.stop();
     this.fileGuard?.close();
+    this.lsmGuard?.close();
     this.changeGuard?.close();
     this.connectGuard?.close();
     this.exec?.close();
@@ -670,6 +704,7 @@ export class Session {
     const principal = this.principal;
     const own: [string, { stats(): { lost?: number; dropped: number } } | undefined][] = [
       ['file-guard', this.fileGuard],
+      ['lsm-guard', this.lsmGuard],
       ['change-guard', this.changeGuard],
       ['connect-guard', this.connectGuard],
       ['exec-guard', this.exec?.guard],
