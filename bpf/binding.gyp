@@ -9,6 +9,7 @@
         "src/native/change_guard.cc",
         "src/native/change_metadata.cc",
         "src/native/connect_guard.cc",
+        "src/native/connect_rules.cc",
         "src/native/exec_rules.cc",
         "src/native/exec_judge.cc",
         "src/native/exec_guard.cc",

@@ -17,19 +17,46 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* The rules without a CIDR to file them under, scanned in full: two sets of
+ * LEASH_MAX_SCAN_RULES slots (slot generation * LEASH_MAX_SCAN_RULES + i). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * LEASH_MAX_RULES);
+	__uint(max_entries, 2 * LEASH_MAX_SCAN_RULES);
 	__type(key, __u32);
 	__type(value, struct leash_rule);
-} rules SEC(".maps");
+} scan_rules SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u32);
-} rule_counts SEC(".maps");
+} scan_counts SEC(".maps");
+
+/* The rules filed under a prefix, chain after chain (see connect.h); allocated as written, so
+ * a guard with few rules holds little memory. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * LEASH_MAX_INDEXED_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct leash_rule);
+} indexed SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * LEASH_MAX_INDEXED_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct leash_prefix_key);
+	__type(value, struct leash_chain);
+} prefixes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, struct leash_lengths);
+} lengths SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -37,6 +64,23 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } active SEC(".maps");
+
+/* Never read by the programs: the addon updates `quiesce`, a map of maps, to wait until no
+ * program still reads the set it is about to refill (the kernel returns from such an update
+ * only after the programs running at the time have finished). */
+struct quiesce_slot {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} quiesce_inner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct quiesce_slot);
+} quiesce SEC(".maps");
 
 /* Cgroups (by id) below the attached one whose tasks another guard judges: a principal of the
  * session in its own leaf, whose guard is attached there. Programs of both run for its tasks
@@ -67,12 +111,28 @@ struct endpoint {
 	__u8 family;
 };
 
-struct scan {
-	const struct endpoint *endpoint;
-	__u32 base;
-	__u32 count;
+/* What the rules met so far say. */
+struct verdict {
 	bool permitted;
 	bool forbidden;
+};
+
+struct scan {
+	const struct endpoint *endpoint;
+	struct verdict verdict;
+	__u32 base;
+	__u32 count;
+};
+
+/* The walk over the prefix lengths in use, judging the chain each one finds. */
+struct search {
+	const struct endpoint *endpoint;
+	struct verdict verdict;
+	__u32 generation;
+	__u32 lengths_slot;
+	__u32 step;  /* the next entry of the lengths in use */
+	__u32 next;  /* the chain being judged: its next rule, and one past its last */
+	__u32 end;
 };
 
 static bool matcher_holds(const struct leash_matcher *m, const struct endpoint *e)
@@ -91,38 +151,102 @@ static bool matcher_holds(const struct leash_matcher *m, const struct endpoint *
 	return m->negate ? !holds : holds;
 }
 
-static long check_rule(__u32 index, void *data)
+/* Judges one rule; returns 1 when the decision is settled (a forbid matched). */
+static long judge(const struct leash_rule *rule, const struct endpoint *e, struct verdict *v)
 {
-	struct scan *scan = data;
-	__u32 key = scan->base + index;
-	const struct leash_rule *rule;
 	bool matches = true;
-
-	if (index >= scan->count)
-		return 1;
-	rule = bpf_map_lookup_elem(&rules, &key);
-	if (!rule)
-		return 1;
 
 #pragma unroll
 	for (int i = 0; i < LEASH_MAX_MATCHERS; i++) {
-		if (i < rule->matcher_count && !matcher_holds(&rule->matchers[i], scan->endpoint))
+		if (i < rule->matcher_count && !matcher_holds(&rule->matchers[i], e))
 			matches = false;
 	}
 	if (!matches)
 		return 0;
-
 	if (rule->effect == LEASH_FORBID) {
-		scan->forbidden = true;
-		return 1; /* a forbid decides at once */
+		v->forbidden = true;
+		return 1;
 	}
-	scan->permitted = true;
+	v->permitted = true;
+	return 0;
+}
+
+static long scan_rule(__u32 index, void *data)
+{
+	struct scan *scan = data;
+	__u32 key = scan->base + index;
+	const struct leash_rule *rule;
+
+	if (index >= scan->count)
+		return 1;
+	rule = bpf_map_lookup_elem(&scan_rules, &key);
+	if (!rule)
+		return 1;
+	return judge(rule, scan->endpoint, &scan->verdict);
+}
+
+/* Word `word` (0-3) of a `bits`-long prefix mask, network byte order. */
+static __u32 mask_word(__u32 bits, int word)
+{
+	int b = (int)bits - 32 * word;
+
+	if (b <= 0)
+		return 0;
+	if (b >= 32)
+		return 0xffffffff;
+	return bpf_htonl(~0U << (32 - b));
+}
+
+/* One step: the next rule of the chain at hand, else the chain of the next prefix length. */
+static long search_step(__u32 index, void *data)
+{
+	struct search *s = data;
+	const struct endpoint *e = s->endpoint;
+	const struct leash_lengths *in_use;
+	const struct leash_chain *chain;
+	const struct leash_rule *rule;
+	struct leash_prefix_key key;
+	__u32 step, bits;
+
+	if (s->next < s->end) {
+		__u32 slot = s->generation * LEASH_MAX_INDEXED_RULES + s->next;
+
+		s->next++;
+		rule = bpf_map_lookup_elem(&indexed, &slot);
+		if (!rule) {
+			/* A chain names a rule that is not there: the set is damaged; deny. */
+			s->verdict.forbidden = true;
+			return 1;
+		}
+		return judge(rule, e, &s->verdict);
+	}
+
+	in_use = bpf_map_lookup_elem(&lengths, &s->lengths_slot);
+	step = s->step;
+	if (!in_use || step >= in_use->count || step >= LEASH_MAX_LENGTHS)
+		return 1;
+	bits = in_use->bits[step];
+	s->step = step + 1;
+
+	key.generation = s->generation;
+	key.family = e->family;
+	key.bits = bits;
+	key.pad = 0;
+#pragma unroll
+	for (int w = 0; w < 4; w++)
+		key.addr[w] = e->addr[w] & mask_word(bits, w);
+	chain = bpf_map_lookup_elem(&prefixes, &key);
+	if (chain) {
+		s->next = chain->first;
+		s->end = chain->first + (chain->count < LEASH_MAX_CHAIN ? chain->count : LEASH_MAX_CHAIN);
+	}
 	return 0;
 }
 
 static int decide(const struct endpoint *e, __u8 protocol)
 {
 	__u32 zero = 0, generation, *active_set, *count;
+	struct search search = { .endpoint = e };
 	struct scan scan = { .endpoint = e };
 	struct leash_net_event *event;
 	__u8 decision;
@@ -134,13 +258,21 @@ static int decide(const struct endpoint *e, __u8 protocol)
 	if (!active_set)
 		return 0;
 	generation = *active_set & 1;
-	count = bpf_map_lookup_elem(&rule_counts, &generation);
-	if (!count)
-		return 0;
-	scan.base = generation * LEASH_MAX_RULES;
-	scan.count = *count;
-	bpf_loop(LEASH_MAX_RULES, check_rule, &scan, 0);
-	decision = !scan.forbidden && scan.permitted ? LEASH_ALLOW : LEASH_DENY;
+
+	search.generation = generation;
+	search.lengths_slot = generation * 2 + (e->family == 6 ? 1 : 0);
+	bpf_loop(LEASH_MAX_LENGTHS * (LEASH_MAX_CHAIN + 1), search_step, &search, 0);
+
+	scan.verdict = search.verdict;
+	if (!scan.verdict.forbidden) {
+		count = bpf_map_lookup_elem(&scan_counts, &generation);
+		if (!count)
+			return 0;
+		scan.base = generation * LEASH_MAX_SCAN_RULES;
+		scan.count = *count;
+		bpf_loop(LEASH_MAX_SCAN_RULES, scan_rule, &scan, 0);
+	}
+	decision = !scan.verdict.forbidden && scan.verdict.permitted ? LEASH_ALLOW : LEASH_DENY;
 
 	event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
 	if (event) {

@@ -1,5 +1,6 @@
 #include "connect_guard.h"
 
+#include "connect_rules.h"
 #include "loss_stats.h"
 
 #include <arpa/inet.h>
@@ -13,12 +14,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <string>
 
 extern "C" {
-#include "../connect.h"
 #include "../connect.skel.h"
 }
 
@@ -30,126 +32,6 @@ constexpr size_t kEventQueueSize = 4096;
 
 std::string ErrnoText(int err) {
   return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")";
-}
-
-void ParseCidr(Napi::Env env, const std::string& cidr, const std::string& where,
-               leash_matcher* m) {
-  std::string address = cidr, length;
-  size_t slash = cidr.find('/');
-  if (slash != std::string::npos) {
-    address = cidr.substr(0, slash);
-    length = cidr.substr(slash + 1);
-  }
-
-  uint8_t bytes[16] = {0};
-  unsigned max_bits, offset;
-  in_addr v4;
-  if (inet_pton(AF_INET, address.c_str(), &v4) == 1) {
-    bytes[10] = bytes[11] = 0xff;
-    memcpy(bytes + 12, &v4, 4);
-    max_bits = 32;
-    offset = 96;
-    m->family = 4;
-  } else if (inet_pton(AF_INET6, address.c_str(), bytes) == 1) {
-    max_bits = 128;
-    offset = 0;
-    m->family = 6;
-  } else {
-    throw Napi::TypeError::New(env, where + ": `" + cidr + "` is not an IPv4 or IPv6 CIDR");
-  }
-
-  unsigned bits = max_bits;
-  if (!length.empty()) {
-    char* end = nullptr;
-    unsigned long parsed = strtoul(length.c_str(), &end, 10);
-    if (*end != '\0' || parsed > max_bits) {
-      throw Napi::TypeError::New(env, where + ": `" + cidr + "` has a bad prefix length");
-    }
-    bits = static_cast<unsigned>(parsed);
-  }
-  bits += offset;
-
-  // A v6 range stays v6 even when it lies in ::ffff:0:0/96: addresses are unmapped before
-  // matching, so it matches nothing, as in the reference evaluator and Cedar.
-  uint8_t mask[16] = {0};
-  for (unsigned i = 0; i < 128; i++) {
-    if (i < bits) mask[i / 8] |= static_cast<uint8_t>(0x80 >> (i % 8));
-  }
-  for (int i = 0; i < 16; i++) bytes[i] &= mask[i];
-  memcpy(m->net, bytes, 16);
-  memcpy(m->mask, mask, 16);
-}
-
-uint16_t PortField(Napi::Env env, Napi::Object obj, const char* name, const std::string& where) {
-  Napi::Value v = obj.Get(name);
-  double port = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-  if (port < 0 || port > 65535 || port != static_cast<int>(port)) {
-    throw Napi::TypeError::New(env, where + ": `" + name + "` must be a port (0-65535)");
-  }
-  return static_cast<uint16_t>(port);
-}
-
-std::vector<leash_rule> ParseConnectRules(Napi::Env env, Napi::Value value) {
-  if (!value.IsArray()) throw Napi::TypeError::New(env, "connect rules must be an array");
-  Napi::Array array = value.As<Napi::Array>();
-  if (array.Length() > LEASH_MAX_RULES) {
-    throw Napi::RangeError::New(
-        env, std::to_string(array.Length()) + " connect rules do not fit the kernel map (at most " +
-                 std::to_string(LEASH_MAX_RULES) + "); simplify the policy's Connect rules");
-  }
-
-  std::vector<leash_rule> rules;
-  for (uint32_t i = 0; i < array.Length(); i++) {
-    Napi::Value item = array.Get(i);
-    if (!item.IsObject()) throw Napi::TypeError::New(env, "connect rule " + std::to_string(i) + " must be an object");
-    Napi::Object obj = item.As<Napi::Object>();
-    Napi::Value id = obj.Get("id");
-    std::string where = "connect rule " + std::to_string(i) + " (" +
-                        (id.IsString() ? id.As<Napi::String>().Utf8Value() : "?") + ")";
-
-    leash_rule rule;
-    memset(&rule, 0, sizeof rule);
-    Napi::Value effect = obj.Get("effect");
-    std::string e = effect.IsString() ? effect.As<Napi::String>().Utf8Value() : "";
-    if (e != "permit" && e != "forbid") {
-      throw Napi::TypeError::New(env, where + ": effect must be permit or forbid");
-    }
-    rule.effect = e == "forbid" ? LEASH_FORBID : LEASH_PERMIT;
-
-    Napi::Value match = obj.Get("match");
-    if (!match.IsArray()) throw Napi::TypeError::New(env, where + ": match must be an array");
-    Napi::Array matchers = match.As<Napi::Array>();
-    if (matchers.Length() > LEASH_MAX_MATCHERS) {
-      throw Napi::RangeError::New(env, where + " has " + std::to_string(matchers.Length()) +
-                                           " matchers; the kernel map holds at most " +
-                                           std::to_string(LEASH_MAX_MATCHERS) + " per rule");
-    }
-    for (uint32_t j = 0; j < matchers.Length(); j++) {
-      Napi::Value mv = matchers.Get(j);
-      if (!mv.IsObject()) throw Napi::TypeError::New(env, where + ": a matcher must be an object");
-      Napi::Object mo = mv.As<Napi::Object>();
-      leash_matcher* m = &rule.matchers[j];
-      Napi::Value kind = mo.Get("kind");
-      std::string k = kind.IsString() ? kind.As<Napi::String>().Utf8Value() : "";
-      if (k == "cidr") {
-        Napi::Value cidr = mo.Get("cidr");
-        if (!cidr.IsString()) throw Napi::TypeError::New(env, where + ": cidr must be a string");
-        m->kind = LEASH_MATCH_CIDR;
-        ParseCidr(env, cidr.As<Napi::String>().Utf8Value(), where, m);
-      } else if (k == "port") {
-        m->kind = LEASH_MATCH_PORT;
-        m->port_lo = PortField(env, mo, "lo", where);
-        m->port_hi = PortField(env, mo, "hi", where);
-      } else {
-        throw Napi::TypeError::New(env, where + ": unknown connect matcher kind `" + k +
-                                            "` (expected cidr or port)");
-      }
-      m->negate = mo.Get("negate").ToBoolean().Value() ? 1 : 0;
-    }
-    rule.matcher_count = static_cast<uint8_t>(matchers.Length());
-    rules.push_back(rule);
-  }
-  return rules;
 }
 
 struct NetEventData {
@@ -180,7 +62,7 @@ ConnectGuard::ConnectGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Co
     throw Napi::TypeError::New(env, "ConnectGuard(cgroupPath: string, rules, onEvent)");
   }
   std::string cgroup_path = info[0].As<Napi::String>().Utf8Value();
-  ParseConnectRules(env, info[1]);  // refuse bad rules before loading anything
+  BuildConnectIndex(env, info[1]);  // refuse bad rules before loading anything
   closed_ = true;  // until everything is attached, Stop() has nothing to stop
 
   struct statfs fs;
@@ -240,28 +122,113 @@ ConnectGuard::ConnectGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Co
 
 ConnectGuard::~ConnectGuard() { Stop(); }
 
-// Fills the idle rule set and its count, then flips `active` (see connect.h).
+// Fills the idle rule set, then flips `active` (see connect.h).
 void ConnectGuard::Install(Napi::Env env, Napi::Value value) {
-  std::vector<leash_rule> rules = ParseConnectRules(env, value);
+  ConnectIndex index = BuildConnectIndex(env, value);
   unsigned next = generation_ ^ 1;
+  // Programs that read `active` before the last flip may still be reading the set about to be
+  // refilled; an update of the map of maps returns once they have finished. The set was never
+  // read before the second install.
+  if (installs_ >= 2) {
+    __u32 zero = 0;
+    int inner = bpf_map__fd(skel_->maps.quiesce_inner);
+    Check(env, bpf_map_update_elem(bpf_map__fd(skel_->maps.quiesce), &zero, &inner, BPF_ANY),
+          "waiting for the programs to leave the idle rule set");
+  }
+  WriteIndexed(env, next, index);
+  WriteChains(env, next, index);
 
-  int rules_fd = bpf_map__fd(skel_->maps.rules);
-  for (size_t i = 0; i < rules.size(); i++) {
-    __u32 key = next * LEASH_MAX_RULES + static_cast<__u32>(i);
-    if (bpf_map_update_elem(rules_fd, &key, &rules[i], BPF_ANY) != 0) {
-      throw Napi::Error::New(env, "ConnectGuard: writing rule " + std::to_string(i) + " failed: " +
-                                      ErrnoText(errno));
+  for (unsigned family = 0; family < 2; family++) {
+    __u32 slot = next * 2 + family;
+    Check(env, bpf_map_update_elem(bpf_map__fd(skel_->maps.lengths), &slot, &index.lengths[family],
+                                   BPF_ANY),
+          "writing the prefix lengths");
+  }
+  int scan_fd = bpf_map__fd(skel_->maps.scan_rules);
+  for (size_t i = 0; i < index.scan.size(); i++) {
+    __u32 key = next * LEASH_MAX_SCAN_RULES + static_cast<__u32>(i);
+    Check(env, bpf_map_update_elem(scan_fd, &key, &index.scan[i], BPF_ANY),
+          "writing scanned rule " + std::to_string(i));
+  }
+  __u32 count = static_cast<__u32>(index.scan.size());
+  Check(env, bpf_map_update_elem(bpf_map__fd(skel_->maps.scan_counts), &next, &count, BPF_ANY),
+        "writing the scanned rule count");
+  __u32 zero = 0;
+  Check(env, bpf_map_update_elem(bpf_map__fd(skel_->maps.active), &zero, &next, BPF_ANY),
+        "switching rule sets");
+  generation_ = next;
+  installs_++;
+}
+
+// Writes the indexed rules of generation `g` and removes the ones its last set had beyond them.
+void ConnectGuard::WriteIndexed(Napi::Env env, unsigned g, const ConnectIndex& index) {
+  int fd = bpf_map__fd(skel_->maps.indexed);
+  __u32 base = g * LEASH_MAX_INDEXED_RULES;
+  __u32 count = static_cast<__u32>(index.indexed.size());
+  size_t old_count = indexed_count_[g];
+  // Until this succeeds, the slots of both sets may be there.
+  indexed_count_[g] = std::max(old_count, index.indexed.size());
+  std::vector<__u32> keys;
+  for (__u32 i = 0; i < count; i++) keys.push_back(base + i);
+  if (count > 0) {
+    __u32 n = count;
+    Check(env, bpf_map_update_batch(fd, keys.data(), index.indexed.data(), &n, nullptr),
+          "writing " + std::to_string(count) + " indexed rules");
+  }
+  keys.clear();
+  for (size_t i = count; i < old_count; i++) keys.push_back(base + static_cast<__u32>(i));
+  DeleteAll(env, fd, keys.data(), sizeof keys[0], keys.size(), "removing old indexed rules");
+  indexed_count_[g] = count;
+}
+
+// Writes the chains of generation `g` under their prefixes and removes those of its last set
+// that the new one does not have.
+void ConnectGuard::WriteChains(Napi::Env env, unsigned g, const ConnectIndex& index) {
+  int fd = bpf_map__fd(skel_->maps.prefixes);
+  std::vector<leash_prefix_key> keys;
+  std::vector<leash_chain> chains;
+  std::set<std::string> fresh;
+  for (const ConnectIndex::Chain& c : index.chains) {
+    leash_prefix_key key = c.key;
+    key.generation = static_cast<__u8>(g);
+    keys.push_back(key);
+    chains.push_back(c.chain);
+    fresh.emplace(reinterpret_cast<const char*>(&key), sizeof key);
+  }
+  std::vector<leash_prefix_key> stale;
+  for (const leash_prefix_key& key : keys_[g]) {
+    if (fresh.count(std::string(reinterpret_cast<const char*>(&key), sizeof key)) == 0) {
+      stale.push_back(key);
     }
   }
-  __u32 count = static_cast<__u32>(rules.size());
-  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.rule_counts), &next, &count, BPF_ANY) != 0) {
-    throw Napi::Error::New(env, "ConnectGuard: writing the rule count failed: " + ErrnoText(errno));
+  // Until this succeeds, the keys of both sets may be there.
+  keys_[g].insert(keys_[g].end(), keys.begin(), keys.end());
+  if (!keys.empty()) {
+    __u32 n = static_cast<__u32>(keys.size());
+    Check(env, bpf_map_update_batch(fd, keys.data(), chains.data(), &n, nullptr),
+          "writing " + std::to_string(keys.size()) + " prefixes");
   }
-  __u32 zero = 0;
-  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.active), &zero, &next, BPF_ANY) != 0) {
-    throw Napi::Error::New(env, "ConnectGuard: switching rule sets failed: " + ErrnoText(errno));
+  DeleteAll(env, fd, stale.data(), sizeof stale[0], stale.size(), "removing old prefixes");
+  keys_[g] = std::move(keys);
+}
+
+// Deletes `count` keys of `key_size` bytes from map `fd`; keys already absent are skipped.
+void ConnectGuard::DeleteAll(Napi::Env env, int fd, const void* keys, size_t key_size,
+                             size_t count, const std::string& what) {
+  const char* at = static_cast<const char*>(keys);
+  size_t done = 0;
+  while (done < count) {
+    __u32 n = static_cast<__u32>(count - done);
+    if (bpf_map_delete_batch(fd, at + done * key_size, &n, nullptr) == 0) return;
+    if (errno != ENOENT) Check(env, -1, what);
+    done += n + 1;  // the n keys before the absent one went; skip that one
   }
-  generation_ = next;
+}
+
+void ConnectGuard::Check(Napi::Env env, int err, const std::string& what) {
+  if (err != 0) {
+    throw Napi::Error::New(env, "ConnectGuard: " + what + " failed: " + ErrnoText(errno));
+  }
 }
 
 int ConnectGuard::OnRingEvent(void* self, void* data, size_t size) {

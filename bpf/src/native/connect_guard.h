@@ -3,16 +3,24 @@
 
 #include <napi.h>
 
+#include <linux/types.h>
+
 #include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
+
+extern "C" {
+#include "../connect.h"
+}
 
 struct connect_bpf;
 struct bpf_link;
 struct ring_buffer;
 
 namespace leash {
+
+struct ConnectIndex;
 
 class ConnectGuard : public Napi::ObjectWrap<ConnectGuard> {
  public:
@@ -28,6 +36,11 @@ class ConnectGuard : public Napi::ObjectWrap<ConnectGuard> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
   void Install(Napi::Env env, Napi::Value rules);
+  void WriteIndexed(Napi::Env env, unsigned generation, const ConnectIndex& index);
+  void WriteChains(Napi::Env env, unsigned generation, const ConnectIndex& index);
+  static void DeleteAll(Napi::Env env, int fd, const void* keys, size_t key_size, size_t count,
+                        const std::string& what);
+  static void Check(Napi::Env env, int err, const std::string& what);
   void PollLoop();
   static int OnRingEvent(void* self, void* data, size_t size);
   void Stop();
@@ -38,6 +51,10 @@ class ConnectGuard : public Napi::ObjectWrap<ConnectGuard> {
   ring_buffer* ring_ = nullptr;
   int cgroup_fd_ = -1;
   unsigned generation_ = 1;  // the set in use; the first install fills set 0
+  unsigned installs_ = 0;
+  // What each set holds in the hash maps, so that a refill removes what it no longer has.
+  std::vector<leash_prefix_key> keys_[2];
+  size_t indexed_count_[2] = {0, 0};
   std::thread poller_;
   std::atomic<bool> running_{false};
   Napi::ThreadSafeFunction on_event_;
