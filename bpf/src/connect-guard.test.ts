@@ -185,19 +185,35 @@ test('ConnectGuard decides connects and sends of a cgroup from connect rules', a
     }
   });
 
-  await t.test('a rule set beyond the kernel map is refused with a clear error', () => {
-    const many: ConnectRule[] = Array.from({ length: 257 }, (_, i) => ({
+  await t.test('rule sets beyond the kernel maps are refused with clear errors', async () => {
+    const cidrs = (n: number): ConnectRule[] =>
+      Array.from({ length: n }, (_, i) => ({
+        id: `r${i}`,
+        effect: 'permit',
+        match: [{ kind: 'cidr', cidr: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32` }],
+      }));
+    assert.doesNotThrow(() => guard.update(cidrs(16_384)));
+    assert.throws(
+      () => guard.update(cidrs(16_385)),
+      /^RangeError: 16385 connect rules with a CIDR do not fit the kernel's prefix index \(at most 16384\)/,
+    );
+    const portOnly: ConnectRule[] = Array.from({ length: 257 }, (_, i) => ({
       id: `r${i}`,
       effect: 'permit',
-      match: [],
+      match: [{ kind: 'port', lo: i, hi: i }],
     }));
-    assert.throws(() => guard.update(many), /257 connect rules do not fit/);
+    assert.throws(
+      () => guard.update(portOnly),
+      /^RangeError: 257 connect rules have no CIDR to be indexed by .* at most 256 such rules/,
+    );
     const wide: ConnectRule = {
       id: 'wide',
       effect: 'permit',
       match: Array.from({ length: 5 }, () => ({ kind: 'port' as const, lo: 1, hi: 2 })),
     };
     assert.throws(() => guard.update([wide]), /at most 4 per rule/);
+    guard.update(rules);
+    assert.deepEqual(await tcp('127.0.0.1', allowed4), { ok: true });
     assert.deepEqual(guard.stats(), { lost: 0, dropped: 0 });
   });
 
