@@ -1,6 +1,7 @@
 /** A promise-based client of leashd's gRPC service, for the CLI. */
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import { loadService } from '../grpc';
 
 export class LeashClient {
@@ -13,15 +14,43 @@ export class LeashClient {
     }) as LeashClient['raw'];
   }
 
+  private listeningCheck?: Promise<void>;
+
+  /**
+   * Resolves once leashd's socket takes a connection; rejects at once, saying so, when nothing
+   * listens there. Calls then wait for the channel to be ready (until their deadline) instead
+   * of failing on a first connection attempt that a slow start cut short.
+   */
+  listening(): Promise<void> {
+    this.listeningCheck ??= new Promise((resolve, reject) => {
+      const probe = net.connect({ path: this.socket });
+      probe.once('connect', () => {
+        probe.destroy();
+        resolve();
+      });
+      probe.once('error', (err: NodeJS.ErrnoException) => {
+        probe.destroy();
+        if (err.code === 'EACCES') reject(permissionError(this.socket));
+        else if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+          reject(notRunningError(this.socket));
+        } else reject(new Error(`cannot reach leashd on ${this.socket}: ${err.message}`));
+      });
+    });
+    return this.listeningCheck;
+  }
+
   /** Calls a unary method; a failure becomes an Error carrying leashd's own message. */
-  call<Res>(method: string, req: object, timeoutMs = 120_000): Promise<Res> {
+  async call<Res>(method: string, req: object, timeoutMs = 120_000): Promise<Res> {
+    const deadline = Date.now() + timeoutMs;
+    await this.listening();
     return new Promise((resolve, reject) => {
       const fn = this.raw[method];
       if (!fn) return reject(new Error(`no such call ${method}`));
       fn.call(
         this.raw,
         req,
-        { deadline: Date.now() + timeoutMs },
+        waitingMetadata(),
+        { deadline },
         (err: grpc.ServiceError | null, res: Res) =>
           err ? reject(clientError(err, this.socket)) : resolve(res),
       );
@@ -40,12 +69,7 @@ export class LeashClient {
 
 export function clientError(err: grpc.ServiceError, socket: string): Error {
   if (err.code === grpc.status.UNAVAILABLE) {
-    if (!reachable(socket)) {
-      return new Error(
-        `no permission to use leashd's socket ${socket}; join the \`leash\` group or use sudo`,
-      );
-    }
-    return new Error(`leashd is not running on ${socket}; start it with \`leash helper start\``);
+    return reachable(socket) ? notRunningError(socket) : permissionError(socket);
   }
   // gRPC's own words ("Received message larger than max (N vs M)") say what, not what to do.
   const size = /larger than max \((\d+) vs (\d+)\)/.exec(err.details ?? '');
@@ -57,6 +81,22 @@ export function clientError(err: grpc.ServiceError, socket: string): Error {
     );
   }
   return new Error(err.details || err.message);
+}
+
+/** Call metadata asking gRPC to queue the call until the channel connects (to its deadline),
+ *  not to fail it on a first connection attempt that did not succeed. */
+export function waitingMetadata(): grpc.Metadata {
+  return new grpc.Metadata({ waitForReady: true });
+}
+
+function notRunningError(socket: string): Error {
+  return new Error(`leashd is not running on ${socket}; start it with \`leash helper start\``);
+}
+
+function permissionError(socket: string): Error {
+  return new Error(
+    `no permission to use leashd's socket ${socket}; join the \`leash\` group or use sudo`,
+  );
 }
 
 /** False when the socket exists (or may) but this user may not use it. */

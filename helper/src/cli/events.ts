@@ -1,7 +1,7 @@
 /** `leash events`: the audit log, as a table for people or JSON Lines for machines. */
 import * as grpc from '@grpc/grpc-js';
 import type { EventMsg } from '../grpc';
-import { clientError, LeashClient } from './client';
+import { clientError, LeashClient, waitingMetadata } from './client';
 
 export interface EventQueryOptions {
   session?: string;
@@ -31,22 +31,30 @@ export function exportEvent(e: EventMsg): Record<string, unknown> {
   return { version: EXPORT_VERSION, ...flatEvent(e) };
 }
 
-export function streamEvents(
+export async function streamEvents(
   client: LeashClient,
   q: EventQueryOptions,
   onEvent: (e: EventMsg) => void,
 ): Promise<void> {
+  await client.listening();
   return new Promise((resolve, reject) => {
     const call = (
-      client.raw['queryEvents'] as (req: object) => grpc.ClientReadableStream<EventMsg>
-    ).call(client.raw, {
-      session: q.session ?? '',
-      kind: q.kind ?? '',
-      decision: q.decision ?? '',
-      afterId: q.afterId ?? '0',
-      limit: q.limit ?? 0,
-      follow: q.follow ?? false,
-    });
+      client.raw['queryEvents'] as (
+        req: object,
+        metadata: grpc.Metadata,
+      ) => grpc.ClientReadableStream<EventMsg>
+    ).call(
+      client.raw,
+      {
+        session: q.session ?? '',
+        kind: q.kind ?? '',
+        decision: q.decision ?? '',
+        afterId: q.afterId ?? '0',
+        limit: q.limit ?? 0,
+        follow: q.follow ?? false,
+      },
+      waitingMetadata(),
+    );
     call.on('data', onEvent);
     call.on('error', (err: grpc.ServiceError) =>
       err.code === grpc.status.CANCELLED ? resolve() : reject(clientError(err, client.socket)),

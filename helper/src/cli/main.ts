@@ -77,7 +77,8 @@ helper
   .command('status')
   .option('--json', 'machine-readable output')
   .action(async (o: { json?: boolean }) => {
-    const s = await withClient((c) => c.call<StatusReply>('status', {}, 5000));
+    // Nothing listening is said at once; the deadline only bounds a leashd that hangs.
+    const s = await withClient((c) => c.call<StatusReply>('status', {}, 30_000));
     if (o.json) console.log(JSON.stringify(s));
     else {
       console.log(

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { agentProfile, registerKeys } from '../agents';
 import { ENV_ALLOWLIST } from '../runtime/runtime';
 import type { AttachInputMsg, AttachOutputMsg, SessionInfoMsg } from '../grpc';
-import { clientError, LeashClient } from './client';
+import { clientError, LeashClient, waitingMetadata } from './client';
 import { resolvePolicy } from './policy-source';
 
 export interface RunOptions {
@@ -87,8 +87,10 @@ export function attach(
   const err = opts.stderr ?? process.stderr;
   return new Promise((resolve, reject) => {
     const call = (
-      client.raw['attach'] as () => grpc.ClientDuplexStream<AttachInputMsg, AttachOutputMsg>
-    ).call(client.raw);
+      client.raw['attach'] as (
+        metadata: grpc.Metadata,
+      ) => grpc.ClientDuplexStream<AttachInputMsg, AttachOutputMsg>
+    ).call(client.raw, waitingMetadata());
     let exitCode: number | undefined;
     const restore = (): void => {
       if (tty) process.stdin.setRawMode(false);
