@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { decideConnect, decideFile } from '@leash/policies';
 import type { ConnectMatcher, ConnectRule, FileRule, PrincipalIR } from '@leash/policies/dist/ir';
 import { addonPath, ConnectGuard, FileGuard } from './index';
-import { FILES, OPENS, randomFileRules } from './conformance-cases';
+import { FILES, OPENS, randomFileRules, VerdictLog } from './conformance-cases';
 import { eventually, JsonChild, requireKernel } from './kernel-test-support';
 import { pick, seededRandom as random } from '@leash/policies/dist/random';
 
@@ -51,6 +51,7 @@ test('FileGuard decides like the reference evaluator on random rule sets', async
     onEvent: () => undefined,
   });
 
+  const verdicts = new VerdictLog('portable');
   for (let seed = 1; seed <= 25; seed++) {
     const rules = randomFileRules(random(seed), dir);
     guard.update(rules);
@@ -66,6 +67,7 @@ test('FileGuard decides like the reference evaluator on random rule sets', async
           path: full,
           flags: open.flags,
         });
+        verdicts.add(seed, open.flags, file, (outcome as { ok: boolean }).ok);
         const expected = allowed ? { ok: true } : { ok: false, code: 'EPERM' };
         assert.deepEqual(
           outcome,
@@ -75,6 +77,7 @@ test('FileGuard decides like the reference evaluator on random rule sets', async
       }
     }
   }
+  verdicts.save();
 });
 
 function randomConnectRules(next: () => number, ports: number[]): ConnectRule[] {

@@ -13,7 +13,7 @@ import { test, type TestContext } from 'node:test';
 import { decideFile } from '@leash/policies';
 import type { ExecRule, FileRule, PrincipalIR } from '@leash/policies/dist/ir';
 import { seededRandom as random } from '@leash/policies/dist/random';
-import { FILES, OPENS, randomFileRules } from './conformance-cases';
+import { FILES, OPENS, randomFileRules, VerdictLog } from './conformance-cases';
 import { LsmGuard, probeKernel, type LsmEvent } from './index';
 import { eventually, JsonChild } from './kernel-test-support';
 
@@ -110,6 +110,7 @@ lsmTest('LsmGuard decides opens like the reference evaluator on random rule sets
   const guard = new LsmGuard({ cgroupPath: bed.cgroup, rules: [], onEvent: () => undefined });
   bed.guard = guard;
 
+  const verdicts = new VerdictLog('lsm');
   for (let seed = 1; seed <= 25; seed++) {
     const rules = randomFileRules(random(seed), dir);
     guard.update(rules);
@@ -121,6 +122,7 @@ lsmTest('LsmGuard decides opens like the reference evaluator on random rule sets
           (!open.read || decideFile(ir, full, 'read').decision === 'allow') &&
           (!open.write || decideFile(ir, full, 'write').decision === 'allow');
         const outcome = await child.ask({ op: 'open', path: full, flags: open.flags });
+        verdicts.add(seed, open.flags, file, (outcome as { ok: boolean }).ok);
         const expected = allowed ? { ok: true } : { ok: false, code: 'EPERM' };
         assert.deepEqual(
           outcome,
@@ -130,6 +132,7 @@ lsmTest('LsmGuard decides opens like the reference evaluator on random rule sets
       }
     }
   }
+  verdicts.save();
   assert.ok(guard.stats().denied > 0, 'no open was denied: the cases exercise nothing');
 });
 

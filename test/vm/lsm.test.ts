@@ -5,6 +5,7 @@
  * the per-open cost against no enforcement in the same VM.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -13,21 +14,52 @@ import { runInVm, vmSkip } from './vm';
 
 const TREE = path.resolve(__dirname, '..', '..', '..');
 const NO_BPF_LSM = 'lockdown,capability,landlock,yama,apparmor';
+/** The conformance report: each case's verdict on both backends (docs/lsm.md). */
+const REPORT_FILE = path.join(TREE, '.cache', 'conformance-report.md');
 /** Where the VM run leaves the open cost for the benchmark report (test/bench/README.md). */
 const OPEN_COST_FILE = path.join(TREE, 'test', 'bench', 'lsm-vm.json');
 
-test('LsmGuard passes its kernel suite inside the VM', { skip: vmSkip() }, async () => {
-  const run = await runInVm([
-    'env',
-    'LEASH_REQUIRE_LSM=1',
-    'node',
-    '--test',
-    '--test-reporter=tap',
-    'bpf/dist/lsm-guard.test.js',
-  ]);
-  assert.equal(run.status, 0, run.output);
-  assert.match(run.output, /# pass 6/);
-});
+test(
+  'LsmGuard passes its kernel suite inside the VM, with the verdicts the portable backend gives',
+  { skip: vmSkip() },
+  async (t) => {
+    const dir = fs.mkdtempSync(path.join(TREE, '.cache', 'vm', 'conformance-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const lsmOut = path.join(dir, 'lsm.json');
+    const run = await runInVm([
+      'env',
+      'LEASH_REQUIRE_LSM=1',
+      `LEASH_CONFORMANCE_OUT=${lsmOut}`,
+      'node',
+      '--test',
+      '--test-reporter=tap',
+      'bpf/dist/lsm-guard.test.js',
+    ]);
+    assert.equal(run.status, 0, run.output);
+    assert.match(run.output, /# pass 6/);
+
+    // The same cases through the portable backend, here on the host.
+    const portableOut = path.join(dir, 'portable.json');
+    const host = spawnSync(
+      process.execPath,
+      [
+        '--test',
+        '--test-name-pattern=FileGuard decides like the reference',
+        path.join(TREE, 'bpf', 'dist', 'conformance.test.js'),
+      ],
+      { encoding: 'utf8', env: { ...process.env, LEASH_CONFORMANCE_OUT: portableOut } },
+    );
+    assert.equal(host.status, 0, host.stdout + host.stderr);
+    const report = sideBySide(readVerdicts(portableOut), readVerdicts(lsmOut));
+    fs.mkdirSync(path.dirname(REPORT_FILE), { recursive: true });
+    fs.writeFileSync(REPORT_FILE, report.text);
+    t.diagnostic(
+      `${report.cases} cases, ${report.differ} differ; report: .cache/conformance-report.md`,
+    );
+    assert.ok(report.cases >= 400, `only ${report.cases} cases were compared`);
+    assert.equal(report.differ, 0, report.text);
+  },
+);
 
 test(
   'where bpf is not an active LSM, the probe says so and a guard blocks nothing',
@@ -73,3 +105,35 @@ test(
     }
   },
 );
+
+function readVerdicts(file: string): Record<string, string> {
+  const log = JSON.parse(fs.readFileSync(file, 'utf8')) as { verdicts: Record<string, string> };
+  return log.verdicts;
+}
+
+/** Both backends' verdicts, one row per case, with the number of cases and of differences. */
+function sideBySide(
+  portable: Record<string, string>,
+  lsm: Record<string, string>,
+): { text: string; cases: number; differ: number } {
+  const cases = [...new Set([...Object.keys(portable), ...Object.keys(lsm)])];
+  const rows = cases.map((c) => {
+    const same = portable[c] !== undefined && portable[c] === lsm[c];
+    return {
+      line: `| ${c} | ${portable[c] ?? 'missing'} | ${lsm[c] ?? 'missing'} | ${same ? '' : 'DIFFERS'} |`,
+      same,
+    };
+  });
+  const differ = rows.filter((r) => !r.same).length;
+  const text = [
+    '# Conformance: the portable backend (host) and the lsm backend (VM), case by case',
+    '',
+    `${cases.length} cases, ${differ} differ.`,
+    '',
+    '| case | portable | lsm | |',
+    '|---|---|---|---|',
+    ...rows.map((r) => r.line),
+    '',
+  ].join('\n');
+  return { text, cases: cases.length, differ };
+}
