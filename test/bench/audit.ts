@@ -174,7 +174,7 @@ export async function auditQueries(
         return [Number(process.hrtime.bigint() - t) / 1e6];
       };
       const pairs = await interleave(
-        { pairs: sizes.queryPairs, warmup: 2, budgetMs: 20_000 },
+        { pairs: sizes.queryPairs, warmup: 2, budgetMs: sizes.budgetMs },
         time(large.store),
         time(small.store),
       );

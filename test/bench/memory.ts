@@ -137,7 +137,8 @@ export async function leashdMemory(
   } finally {
     client.close();
     idle.stop();
-    for (const name of names) daemon.cli(['stop', name]);
+    // Stopped all at once: one by one, the CLI's start-up alone adds seconds per session.
+    await Promise.all(names.map((name) => daemon.cliAsync(['stop', name]).done));
     await Promise.race([Promise.all(runs.map((r) => r.done)), sleep(30_000)]);
     for (const r of runs) if (r.exitCode === null) r.kill('SIGKILL');
   }
