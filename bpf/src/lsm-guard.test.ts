@@ -15,6 +15,7 @@ import type { ExecRule, FileRule, PrincipalIR } from '@leash/policies/dist/ir';
 import { seededRandom as random } from '@leash/policies/dist/random';
 import { FILES, OPENS, randomFileRules, VerdictLog } from './conformance-cases';
 import { LsmGuard, probeKernel, type LsmEvent } from './index';
+import { adoptPinRoot, pinRoot } from './pins';
 import { eventually, JsonChild } from './kernel-test-support';
 
 /**
@@ -306,3 +307,42 @@ test('LsmGuard refuses rule sets past its bounds, naming the rule, before loadin
     /exec rule 0 \(odd\): unknown exec matcher `env`/,
   );
 });
+
+lsmTest(
+  'pinned hooks keep refusing after their loader is killed, until the pins are removed',
+  async (t) => {
+    const bed = await testBed(t, 'opener.js');
+    const file = `${bed.dir}/ro.txt`;
+    const daemonId = `/test/leash-lsm-pin-${crypto.randomBytes(4).toString('hex')}.sock`;
+    const loader = new JsonChild(process.execPath, [
+      path.join(__dirname, 'fixtures', 'pinned-lsm.js'),
+      daemonId,
+      bed.cgroup,
+      file,
+    ]);
+    t.after(async () => {
+      await loader.stop();
+      adoptPinRoot(daemonId);
+      fs.rmdirSync(pinRoot() ?? '');
+    });
+    const { pinDir } = await loader.next<{ pinDir: string }>();
+    const read = () =>
+      bed.child.ask<{ ok: boolean; code?: string }>({ op: 'open', path: file, flags: 'r' });
+    assert.deepEqual(await read(), { ok: false, code: 'EPERM' });
+
+    loader.process.kill('SIGKILL');
+    await new Promise((resolve) => loader.process.once('exit', resolve));
+    assert.equal(fs.readdirSync(pinDir).length, 11, 'one pin per hook');
+    assert.deepEqual(await read(), { ok: false, code: 'EPERM' });
+
+    // A restarted leashd of the same id removes what its dead predecessor pinned.
+    assert.deepEqual(adoptPinRoot(daemonId), [path.dirname(pinDir)]);
+    // Removing a pin detaches its hook with a short delay.
+    let outcome = await read();
+    for (let i = 0; i < 100 && !outcome.ok; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      outcome = await read();
+    }
+    assert.deepEqual(outcome, { ok: true });
+  },
+);

@@ -18,6 +18,8 @@ interface OpenCost {
   plainNs: number;
   lsmNs: number;
   ratio: number;
+  /** fork+exec under the exec hooks (absent from files written before it was measured). */
+  exec?: { what: string; ops: number; plainNs: number; lsmNs: number; ratio: number };
 }
 
 /** The VM's figure as a result, or undefined when the VM suite has not written one. */
@@ -48,5 +50,32 @@ export function lsmVmResult(): Result | undefined {
       `${c.what}, kernel ${c.kernel}, ${c.ops} per round, median of ${c.rounds} rounds (no ` +
       `p99 or spread recorded); from ${path.basename(LSM_VM_FILE)} written by ` +
       `test/vm/lsm.test.ts ${age.toFixed(1)} h before this run, not timed by it`,
+  };
+}
+
+/** exec_ratio on the LSM backend from the same file, when the VM run measured it. */
+export function lsmVmExecResult(): Result | undefined {
+  if (!fs.existsSync(LSM_VM_FILE)) return undefined;
+  const c = JSON.parse(fs.readFileSync(LSM_VM_FILE, 'utf8')) as OpenCost;
+  const e = c.exec;
+  if (e === undefined) return undefined;
+  const ratio = Number((e.lsmNs / e.plainNs).toPrecision(5));
+  return {
+    name: 'exec_ratio/lsm-vm/3-rules',
+    value: e.lsmNs,
+    unit: 'ns/op',
+    baseline: e.plainNs,
+    ratio,
+    pairedRatio: ratio,
+    samples: c.rounds,
+    median: e.lsmNs,
+    p99: e.lsmNs,
+    spread: 0,
+    baselineP99: e.plainNs,
+    baselineSpread: 0,
+    note:
+      `${e.what}, kernel ${c.kernel}, ${e.ops} per round, median of ${c.rounds} rounds; from ` +
+      `${path.basename(LSM_VM_FILE)} (test/vm/lsm.test.ts); a session on lsm also waits for ` +
+      'the fanotify exec answer, which this does not include',
   };
 }

@@ -9,7 +9,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { LsmGuard } from '@leash/bpf';
-import type { FileRule } from '@leash/policies/dist/ir';
+import type { ExecRule, FileRule } from '@leash/policies/dist/ir';
 import { ProbeServer } from '../bench/probe';
 
 const [probePath, out] = process.argv.slice(2);
@@ -17,7 +17,26 @@ if (probePath === undefined || out === undefined) {
   throw new Error('usage: open-cost PROBE OUT.json');
 }
 const OPS = 50_000;
+const EXECS = 300;
 const ROUNDS = 3;
+/** Exec rules of the default policy's shape: programs from the system, git push refused. */
+const EXEC_RULES: ExecRule[] = [
+  {
+    id: 'system',
+    effect: 'permit',
+    match: [{ on: 'program', path: { kind: 'prefix', value: '/usr' } }],
+  },
+  {
+    id: 'bin',
+    effect: 'permit',
+    match: [{ on: 'program', path: { kind: 'prefix', value: '/bin' } }],
+  },
+  {
+    id: 'no-push',
+    effect: 'forbid',
+    match: [{ on: 'program', path: { kind: 'exact', value: '/usr/bin/git' } }],
+  },
+];
 
 // The shape of the default policy: reads everywhere, writes in the workspace and /tmp,
 // secrets and git hooks forbidden.
@@ -93,6 +112,8 @@ async function main(): Promise<void> {
 
   const plain: number[] = [];
   const judged: number[] = [];
+  const execPlain: number[] = [];
+  const execJudged: number[] = [];
   let guard: LsmGuard | undefined;
   try {
     await probe.run(`open ${file} ${OPS}`); // warm the dentry cache
@@ -103,6 +124,16 @@ async function main(): Promise<void> {
       const stats = guard.stats();
       if (stats.allowed < OPS)
         throw new Error(`the guard judged ${stats.allowed} opens, not ${OPS}`);
+      guard.close();
+      guard = undefined;
+      execPlain.push((await probe.run(`exec ${EXECS}`, 300_000)).meanNs);
+      guard = new LsmGuard({
+        cgroupPath: cgroup,
+        rules,
+        execRules: EXEC_RULES,
+        onEvent: () => undefined,
+      });
+      execJudged.push((await probe.run(`exec ${EXECS}`, 300_000)).meanNs);
       guard.close();
       guard = undefined;
     }
@@ -122,6 +153,13 @@ async function main(): Promise<void> {
     plainNs: median(plain),
     lsmNs: median(judged),
     ratio: Number((median(judged) / median(plain)).toFixed(3)),
+    exec: {
+      what: 'fork + execve(/bin/true) + wait, the exec and mmap hooks judging 3 exec rules',
+      ops: EXECS,
+      plainNs: median(execPlain),
+      lsmNs: median(execJudged),
+      ratio: Number((median(execJudged) / median(execPlain)).toFixed(3)),
+    },
   };
   fs.writeFileSync(out!, JSON.stringify(result, null, 2) + '\n');
   process.stdout.write(JSON.stringify(result) + '\n');
