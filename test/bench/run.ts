@@ -12,7 +12,7 @@ import { compileBenchmarks } from './compile';
 import { kernelBenchmarks, removeBenchContainers, type KernelSizes } from './kernel';
 import { reload, sessionStart, sessionStartCold, type LifecycleSizes } from './lifecycle';
 import { lspBenchmarks, type LspSizes } from './lsp';
-import { lsmVmResult } from './lsm-vm';
+import { lsmVmExecResult, lsmVmResult } from './lsm-vm';
 import { mcpCalls, type McpSizes } from './mcp';
 import { leashdMemory, type MemorySizes } from './memory';
 import { peerOpen, type PeerSizes } from './peer';
@@ -172,6 +172,9 @@ async function main(): Promise<void> {
   const lsm = lsmVmResult();
   if (lsm) results.push(lsm);
   else NOT_MEASURED.unshift('open_ratio on the LSM backend: run test/vm/lsm.test.ts first');
+  const lsmExec = lsmVmExecResult();
+  if (lsmExec) results.push(lsmExec);
+  else NOT_MEASURED.unshift('exec_ratio on the LSM backend: run test/vm/lsm.test.ts first');
   await group('compile', () => compileBenchmarks(COMPILE, log));
   await group('audit', () => auditQueries(AUDIT, log));
   await group('lsp', () => lspBenchmarks(LSP, log));
