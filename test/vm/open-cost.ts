@@ -117,6 +117,7 @@ async function main(): Promise<void> {
   let guard: LsmGuard | undefined;
   try {
     await probe.run(`open ${file} ${OPS}`); // warm the dentry cache
+    await probe.run(`exec ${EXECS}`, 300_000); // and the emulator's translation of exec's path
     for (let round = 0; round < ROUNDS; round++) {
       plain.push((await probe.run(`open ${file} ${OPS}`, 300_000)).meanNs);
       guard = new LsmGuard({ cgroupPath: cgroup, rules, onEvent: () => undefined });
