@@ -12,7 +12,7 @@ import {
   type NativeFileGuard,
 } from './addon';
 import { cgroupName } from './cgroup';
-import { releasePin } from './pins';
+import { pinNewGuard, releasePin } from './pins';
 import type { ExecGuard } from './exec-guard';
 
 export { addonPath, launcherPath } from './addon';
@@ -351,7 +351,7 @@ function holdsBelow(m: PathMatcher, dir: string): boolean {
  */
 export class ConnectGuard {
   private readonly native: NativeConnectGuard;
-  private readonly pinDir?: string;
+  private readonly pinDir: string | undefined;
 
   /**
    * `pinDir`: a bpffs directory to pin the programs in (see pins.ts), so that they keep
@@ -364,15 +364,7 @@ export class ConnectGuard {
     pinDir?: string;
   }) {
     this.native = new (addon().ConnectGuard)(opts.cgroupPath, opts.rules, opts.onEvent);
-    if (opts.pinDir === undefined) return;
-    try {
-      this.native.pin(opts.pinDir);
-    } catch (err) {
-      this.native.close();
-      releasePin(opts.pinDir);
-      throw err;
-    }
-    this.pinDir = opts.pinDir;
+    this.pinDir = pinNewGuard(this.native, opts.pinDir);
   }
 
   /** Swaps the rule set atomically; throws a RangeError when it does not fit the kernel map. */

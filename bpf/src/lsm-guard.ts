@@ -6,7 +6,7 @@
  */
 import type { ExecRule, FileRule } from '@leash/policies/dist/ir';
 import { addon } from './addon';
-import { releasePin } from './pins';
+import { pinNewGuard, releasePin } from './pins';
 
 /** The kernel's bounds (src/lsm.h); rule sets past them are refused with a RangeError. */
 export const LSM_LIMITS = {
@@ -84,7 +84,7 @@ export interface NativeLsmGuard {
  */
 export class LsmGuard {
   private readonly native: NativeLsmGuard;
-  private readonly pinDir?: string;
+  private readonly pinDir: string | undefined;
 
   constructor(opts: {
     cgroupPath: string;
@@ -104,15 +104,7 @@ export class LsmGuard {
       opts.onEvent,
       { enforce: opts.enforce ?? true, reportAllowed: opts.reportAllowed ?? false },
     );
-    if (opts.pinDir === undefined) return;
-    try {
-      this.native.pin(opts.pinDir);
-    } catch (err) {
-      this.native.close();
-      releasePin(opts.pinDir);
-      throw err;
-    }
-    this.pinDir = opts.pinDir;
+    this.pinDir = pinNewGuard(this.native, opts.pinDir);
   }
 
   /** Swaps the rule sets atomically (a generation flip: an access is judged by one set);

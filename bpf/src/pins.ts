@@ -92,3 +92,23 @@ function pinName(name: string): string {
 }
 
 const BPF_FS_MAGIC = 0xcafe4a11;
+
+/**
+ * Pins a guard that was just made in `pinDir`, when one is given (pins are then made, see
+ * `adoptPinRoot`); if pinning fails, closes the guard and removes the directory before
+ * throwing, so nothing is left attached. Gives the directory the guard's `close()` releases.
+ */
+export function pinNewGuard(
+  guard: { pin(dir: string): void; close(): void },
+  pinDir: string | undefined,
+): string | undefined {
+  if (pinDir === undefined) return undefined;
+  try {
+    guard.pin(pinDir);
+  } catch (err) {
+    guard.close();
+    releasePin(pinDir);
+    throw err;
+  }
+  return pinDir;
+}
