@@ -12,6 +12,12 @@
  *   connect N        TCP connect to a listener on 127.0.0.1 + accept + close both, N times
  *   connect6 N       the same on ::1; where the container has no IPv6, N connects to [::1]:9
  *                    that the stack refuses after the cgroup hook has decided them
+ *   refused PORT RATE N ERR
+ *                    N TCP connects to 127.0.0.1:PORT from one socket, RATE a second (0: as
+ *                    fast as it can), each of which must fail with ERR: EPERM (a cgroup hook
+ *                    denied it) or ECONNREFUSED (nothing listens); the mean is elapsed time
+ *                    over N, pauses included, so 1e9 / mean is the rate offered; p99 is of
+ *                    the connect calls alone
  *   quit
  */
 #define _GNU_SOURCE
@@ -245,10 +251,63 @@ static int connect_loop(int family, long n)
 	return 0;
 }
 
+/* Sleeps until `deadline` (CLOCK_MONOTONIC ns). A late wake-up is caught up by the caller's
+ * schedule, so the rate holds on average and comes in bursts of the ops fallen due. */
+static void sleep_until(long long deadline)
+{
+	struct timespec ts = { .tv_sec = deadline / 1000000000LL,
+			       .tv_nsec = deadline % 1000000000LL };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+static int refused_loop(long port, long rate, long n, int expected)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	long long start = now_ns(), t = start;
+
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (c < 0)
+		return -1;
+	for (long i = 0; i < n; i++) {
+		long long due = rate > 0 ? start + (long long)(i * (1e9 / rate)) : 0;
+
+		if (due > t)
+			sleep_until(due);
+		long long t1 = now_ns();
+
+		if (connect(c, (struct sockaddr *)&addr, sizeof(addr)) == 0 || errno != expected) {
+			int err = errno;
+
+			close(c);
+			/* A connect that worked is as wrong as one refused for another reason. */
+			errno = err == expected || err == 0 ? EISCONN : err;
+			return -1;
+		}
+		t = now_ns();
+		lat[i] = t - t1;
+	}
+	close(c);
+	report(t - start, n);
+	return 0;
+}
+
+/* The error a `refused` command expects, by name; 0 for a name it does not take. */
+static int refusal_errno(const char *name)
+{
+	if (strcmp(name, "EPERM") == 0)
+		return EPERM;
+	if (strcmp(name, "ECONNREFUSED") == 0)
+		return ECONNREFUSED;
+	return 0;
+}
+
 int main(void)
 {
-	char line[8192], arg[4096];
-	long n;
+	char line[8192], arg[4096], err[16];
+	long n, port, rate;
 
 	printf("ready\n");
 	fflush(stdout);
@@ -271,6 +330,10 @@ int main(void)
 				     : (errno = EINVAL, -1);
 		else if (sscanf(line, "connect %ld", &n) == 1 && n > 0 && n <= MAX_OPS)
 			rc = connect_loop(AF_INET, n);
+		else if (sscanf(line, "refused %ld %ld %ld %15s", &port, &rate, &n, err) == 4 &&
+			 port > 0 && port < 65536 && rate >= 0 && n > 0 && n <= MAX_OPS &&
+			 refusal_errno(err))
+			rc = refused_loop(port, rate, n, refusal_errno(err));
 		else {
 			errno = EINVAL;
 			rc = -1;
