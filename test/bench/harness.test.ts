@@ -2,6 +2,7 @@
  *  servers (the probe and the HTTPS client) run on the host against real loopback servers. */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -110,6 +111,36 @@ describe('the static line servers on the host', () => {
       assert.ok((await probe.run('connect 20')).meanNs > 0);
       assert.ok((await probe.run('connect6 20')).meanNs > 0);
       await assert.rejects(probe.run('connect6 x'), /Invalid argument/);
+    } finally {
+      await probe.close();
+    }
+  });
+
+  it('the probe paces refused connects to the rate asked and fails on any other outcome', async () => {
+    const listener = net.createServer((s) => s.destroy());
+    const port = await new Promise<number>((resolve) =>
+      listener.listen(0, '127.0.0.1', () => resolve((listener.address() as net.AddressInfo).port)),
+    );
+    const probe = ProbeServer.spawn('probe', path.join(dir, 'probe'), []);
+    try {
+      await probe.ready();
+      // A connect that works is not a refusal.
+      await assert.rejects(probe.run(`refused ${port} 0 5 ECONNREFUSED`), /already connected/);
+      await new Promise((resolve) => listener.close(resolve));
+
+      // 1,000 at 10,000/s: the last one is due 99.9 ms after the first (at most 10,010/s).
+      const paced = await probe.run(`refused ${port} 10000 1000 ECONNREFUSED`);
+      const offered = 1e9 / paced.meanNs;
+      assert.ok(offered <= 10_010.1, `offered ${offered}/s, more than asked`);
+      assert.ok(offered > 10_000 * 0.5, `offered ${offered}/s, far below the rate asked`);
+      assert.ok(paced.p99Ns < paced.meanNs, 'p99 times the connect calls, not the pauses');
+
+      const unpaced = await probe.run(`refused ${port} 0 2000 ECONNREFUSED`);
+      assert.ok(unpaced.meanNs < paced.meanNs);
+      // No cgroup program denies here, so a connect refused by the stack is the wrong outcome.
+      await assert.rejects(probe.run(`refused ${port} 0 5 EPERM`), /Connection refused/);
+      await assert.rejects(probe.run(`refused ${port} 0 5 EACCES`), /Invalid argument/);
+      await assert.rejects(probe.run(`refused 0 0 5 ECONNREFUSED`), /Invalid argument/);
     } finally {
       await probe.close();
     }
