@@ -249,6 +249,7 @@ static int decide(const struct endpoint *e, __u8 protocol)
 	struct search search = { .endpoint = e };
 	struct scan scan = { .endpoint = e };
 	struct leash_net_event *event;
+	__u64 pending;
 	__u8 decision;
 	__u64 cgroup = bpf_get_current_cgroup_id();
 
@@ -283,7 +284,9 @@ static int decide(const struct endpoint *e, __u8 protocol)
 		event->protocol = protocol;
 		event->decision = decision;
 		bpf_get_current_comm(event->comm, sizeof(event->comm));
-		bpf_ringbuf_submit(event, 0);
+		pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+		bpf_ringbuf_submit(event, pending >= LEASH_EVENT_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+									    : BPF_RB_NO_WAKEUP);
 	} else {
 		__u64 *lost = bpf_map_lookup_elem(&lost_events, &zero);
 		if (lost)

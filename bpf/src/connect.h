@@ -12,6 +12,9 @@
 /* Prefix lengths, in bits of the IPv4-mapped form: 96-128 for IPv4, 0-128 for IPv6. */
 #define LEASH_MAX_LENGTHS 129
 #define LEASH_MAX_MATCHERS 4
+/* Events waiting in the ring buffer before a program wakes the reader; below that the reader
+ * drains it on a timer. One wake-up per connect would cost more than the decision itself. */
+#define LEASH_EVENT_WAKEUP_BYTES (32 * 1024)
 
 enum leash_matcher_kind {
 	LEASH_MATCH_CIDR = 1,

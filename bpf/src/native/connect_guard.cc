@@ -29,13 +29,17 @@ namespace leash {
 namespace {
 
 constexpr size_t kEventQueueSize = 4096;
+// The programs wake the reader only once LEASH_EVENT_WAKEUP_BYTES are waiting (connect.bpf.c);
+// below that it drains the ring this often, so an event reaches JavaScript within about this.
+constexpr int kDrainMs = 50;
 
 std::string ErrnoText(int err) {
   return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")";
 }
 
-struct NetEventData {
-  leash_net_event event;
+// The events of one drain of the ring, delivered to JavaScript in one call.
+struct NetEventBatch {
+  std::vector<leash_net_event> events;
 };
 
 }  // namespace
@@ -234,42 +238,55 @@ void ConnectGuard::Check(Napi::Env env, int err, const std::string& what) {
 int ConnectGuard::OnRingEvent(void* self, void* data, size_t size) {
   auto* guard = static_cast<ConnectGuard*>(self);
   if (size < sizeof(leash_net_event)) return 0;
-  auto* copy = new NetEventData;
-  memcpy(&copy->event, data, sizeof copy->event);
-
-  napi_status status = guard->on_event_.NonBlockingCall(
-      copy, [](Napi::Env env, Napi::Function fn, NetEventData* d) {
-        if (env != nullptr && fn != nullptr) {
-          const leash_net_event& ev = d->event;
-          char text[INET6_ADDRSTRLEN] = "";
-          if (ev.family == 4) {
-            inet_ntop(AF_INET, &ev.addr[3], text, sizeof text);
-          } else {
-            inet_ntop(AF_INET6, ev.addr, text, sizeof text);
-          }
-          Napi::Object e = Napi::Object::New(env);
-          e.Set("ip", text);
-          e.Set("port", ev.port);
-          e.Set("family", ev.family);
-          e.Set("protocol", ev.protocol == LEASH_UDP ? "udp" : "tcp");
-          e.Set("decision", ev.decision == LEASH_ALLOW ? "allow" : "deny");
-          e.Set("pid", ev.pid);
-          e.Set("comm", std::string(ev.comm, strnlen(ev.comm, sizeof ev.comm)));
-          fn.Call({e});
-        }
-        delete d;
-      });
-  if (status != napi_ok) {
-    delete copy;
-    guard->dropped_++;
-  }
+  leash_net_event event;
+  memcpy(&event, data, sizeof event);
+  guard->pending_.push_back(event);
   return 0;
 }
 
+// Hands the events read since the last call to JavaScript, one call for all of them.
+void ConnectGuard::Deliver() {
+  if (pending_.empty()) return;
+  auto* batch = new NetEventBatch{std::move(pending_)};
+  pending_.clear();
+  size_t count = batch->events.size();
+  napi_status status = on_event_.NonBlockingCall(
+      batch, [](Napi::Env env, Napi::Function fn, NetEventBatch* b) {
+        if (env != nullptr && fn != nullptr) {
+          for (const leash_net_event& ev : b->events) {
+            char text[INET6_ADDRSTRLEN] = "";
+            if (ev.family == 4) {
+              inet_ntop(AF_INET, &ev.addr[3], text, sizeof text);
+            } else {
+              inet_ntop(AF_INET6, ev.addr, text, sizeof text);
+            }
+            Napi::Object e = Napi::Object::New(env);
+            e.Set("ip", text);
+            e.Set("port", ev.port);
+            e.Set("family", ev.family);
+            e.Set("protocol", ev.protocol == LEASH_UDP ? "udp" : "tcp");
+            e.Set("decision", ev.decision == LEASH_ALLOW ? "allow" : "deny");
+            e.Set("pid", ev.pid);
+            e.Set("comm", std::string(ev.comm, strnlen(ev.comm, sizeof ev.comm)));
+            fn.Call({e});
+          }
+        }
+        delete b;
+      });
+  if (status != napi_ok) {
+    delete batch;
+    dropped_ += count;
+  }
+}
+
+// Waits for a wake-up (a batch has built up) or kDrainMs, then reads whatever is there.
 void ConnectGuard::PollLoop() {
   while (running_) {
-    int n = ring_buffer__poll(ring_, 100);
+    int n = ring_buffer__poll(ring_, kDrainMs);
     if (n < 0 && n != -EINTR) return;
+    n = ring_buffer__consume(ring_);
+    if (n < 0 && n != -EINTR) return;
+    Deliver();
   }
 }
 

@@ -42,6 +42,7 @@ class ConnectGuard : public Napi::ObjectWrap<ConnectGuard> {
                         const std::string& what);
   static void Check(Napi::Env env, int err, const std::string& what);
   void PollLoop();
+  void Deliver();
   static int OnRingEvent(void* self, void* data, size_t size);
   void Stop();
 
@@ -62,6 +63,7 @@ class ConnectGuard : public Napi::ObjectWrap<ConnectGuard> {
   bool pinned_ = false;
   std::string unpin_error_;
   std::atomic<uint64_t> dropped_{0};
+  std::vector<leash_net_event> pending_;  // read from the ring, not yet delivered (poller only)
 };
 
 // Loads connect.bpf.c and unloads it again; empty on success, else why it failed.
