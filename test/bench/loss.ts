@@ -2,8 +2,9 @@
  * events_loss_start: the rate at which the audit path starts losing decisions. Denied connects
  * are the source: the cgroup connect programs deny in the kernel and only report through the
  * connect guard's ring buffer, so nothing waits for user space and the probe can offer more
- * than leashd takes. Rates go up in steps, each on a port of its own; after each step the
- * denials that reached the store and the loss rows of the session are counted.
+ * than leashd takes. Rates go up in short steps, each on a port of its own, until one loses;
+ * then the highest rates that did not are held for longer, to find one leashd sustains. After
+ * each step the denials that reached the store and the new loss rows are counted.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,6 +21,9 @@ export interface LossSizes {
   rates: number[];
   /** How long a paced step lasts, and the fewest and most connects one step makes. */
   stepMs: number;
+  /** How long a zero-loss rate is then held, and at most how many such rates are tried. */
+  holdMs: number;
+  holds: number;
   minEvents: number;
   maxEvents: number;
   /** How long a step's denials may take to settle in the store once counts stop moving. */
@@ -35,9 +39,14 @@ const LAST_PORT = 9199;
 /** The loss watch turns guard counters into loss rows once a second (loss-watch.ts). */
 const LOSS_POLL_MS = 1000;
 
+/** The most connects the probe makes for one command (MAX_OPS in probe.c). */
+const MAX_CONNECTS = 1_000_000;
+
 export interface Step {
   /** Rate asked of the probe (0: unpaced) and the rate it offered, events/s. */
   target: number;
+  /** A rate held for `holdMs` after the climb. */
+  held: boolean;
   offeredRate: number;
   offered: number;
   /** Denials leashd counted as it read them, and those that reached the store. */
@@ -60,8 +69,8 @@ export async function lossStart(
   sizes: LossSizes,
   log: (line: string) => void,
 ): Promise<Result[]> {
-  if (sizes.rates.length > LAST_PORT - FIRST_PORT) {
-    throw new Error(`events_loss_start: at most ${LAST_PORT - FIRST_PORT} steps`);
+  if (sizes.rates.length + sizes.holds > LAST_PORT - FIRST_PORT) {
+    throw new Error(`events_loss_start: at most ${LAST_PORT - FIRST_PORT} steps and holds`);
   }
   const policyFile = path.join(daemon.dir, 'bench-loss.cedar');
   fs.writeFileSync(
@@ -80,16 +89,29 @@ export async function lossStart(
   try {
     await probe.ready();
     const counts = new Counts(client, name);
-    for (const [i, target] of sizes.rates.entries()) {
+    const run = async (target: number, n: number, held: boolean): Promise<Step> => {
+      const port = FIRST_PORT + steps.length;
+      const step = await runStep(probe, counts, port, target, Math.round(n), held, sizes);
+      steps.push(step);
+      log(`events_loss_start: ${describe(step)}`);
+      return step;
+    };
+
+    for (const target of sizes.rates) {
       const n = target
         ? Math.min(sizes.maxEvents, Math.max(sizes.minEvents, (target * sizes.stepMs) / 1000))
         : sizes.maxEvents;
-      const step = await runStep(probe, counts, FIRST_PORT + i, target, Math.round(n), sizes);
-      steps.push(step);
-      log(`events_loss_start: ${describe(step)}`);
+      const step = await run(target, n, false);
       if (lossy(step)) break;
       // A step that fell well short of its rate already offered all the probe can.
       if (target === 0 || step.offeredRate < 0.7 * target) break;
+    }
+
+    // A short step can end before a backlog overflows: hold the best zero-loss rates longer.
+    const clean = steps.filter((s) => !lossy(s)).reverse();
+    for (const s of clean.slice(0, sizes.holds)) {
+      const n = Math.min(MAX_CONNECTS, ((s.target || s.offeredRate) * sizes.holdMs) / 1000);
+      if (!lossy(await run(s.target, n, true))) break;
     }
     // The most this workload offers: an unpaced burst, unless the ladder got that far.
     if (!steps.some((s) => s.target === 0)) {
@@ -101,7 +123,7 @@ export async function lossStart(
     await probe.close();
     client.close();
   }
-  return results(steps, flatOut);
+  return results(steps, flatOut, sizes);
 }
 
 /** A session's denial counts: as leashd read them, and as the store holds them. */
@@ -128,19 +150,16 @@ class Counts {
     return { read: Number(read.denials), stored: Number(stored?.denials ?? 0) };
   }
 
-  /** The session's loss rows since the last call, summed by where the events went. */
+  /** The loss rows since the last call, summed by where the events went: the session's
+   *  guards' rows, and the audit queue's, which name no session (only this one runs). */
   async losses(): Promise<{ kernel: number; leashd: number; queue: number }> {
-    const rows = await fetchEvents(this.client, {
-      session: this.session,
-      kind: 'loss',
-      afterId: this.lossAfter,
-    });
+    const rows = await fetchEvents(this.client, { kind: 'loss', afterId: this.lossAfter });
     const sum = { kernel: 0, leashd: 0, queue: 0 };
     for (const r of rows) {
       this.lossAfter = r.id;
       const d = JSON.parse(r.details || '{}') as { kernel?: number; leashd?: number };
       if (r.resource === 'audit-queue') sum.queue += Number(r.count);
-      else {
+      else if (r.session === this.session) {
         sum.kernel += d.kernel ?? 0;
         sum.leashd += d.leashd ?? 0;
       }
@@ -155,6 +174,7 @@ async function runStep(
   port: number,
   target: number,
   n: number,
+  held: boolean,
   sizes: LossSizes,
 ): Promise<Step> {
   const before = await counts.read();
@@ -192,6 +212,7 @@ async function runStep(
   }
   return {
     target,
+    held,
     offeredRate: 1e9 / t.meanNs,
     offered: n,
     read: now.read - before.read,
@@ -206,7 +227,8 @@ const rate = (x: number): string => Math.round(x).toLocaleString('en');
 function describe(s: Step): string {
   const unaccounted = s.offered - s.stored - s.kernel - s.leashd - s.queue;
   return (
-    `${s.target ? `paced ${rate(s.target)}/s` : 'unpaced'}: ${rate(s.offered)} offered at ` +
+    `${s.held ? 'held ' : ''}${s.target ? `paced ${rate(s.target)}/s` : 'unpaced'}: ` +
+    `${rate(s.offered)} offered at ` +
     `${rate(s.offeredRate)}/s, ${rate(s.read)} read by leashd, ${rate(s.stored)} stored ` +
     `(${rate(s.ingestRate)}/s), lost ${rate(s.kernel)} in the kernel ring, ${rate(s.leashd)} ` +
     `in leashd, ${rate(s.queue)} by the audit queue` +
@@ -215,33 +237,38 @@ function describe(s: Step): string {
 }
 
 /**
- * Two rows, one figure each (one step is one sample: no p99 or spread). `zero-loss`: the
- * highest offered rate with nothing lost, against the most this workload offers (an unpaced
- * step or burst: how fast the kernel decides with no one waiting). `first-loss`
- * (when a step lost): the lowest offered rate with loss, against that zero-loss rate.
+ * Two rows, one figure each (a step is one sample: no p99 or spread). `zero-loss`: the highest
+ * rate held for `holdMs` with nothing lost, against the most this workload offers (unpaced:
+ * how fast the kernel decides with no one waiting). `first-loss` (when a step lost): the
+ * lowest offered rate with loss, short step or held, against that zero-loss rate.
  */
-function results(steps: Step[], flatOut: number): Result[] {
-  const clean = steps.filter((s) => !lossy(s));
-  const first = steps.find(lossy);
+function results(steps: Step[], flatOut: number, sizes: LossSizes): Result[] {
+  const sustained = steps.filter((s) => s.held && !lossy(s));
+  const lost = steps.filter(lossy).sort((a, b) => a.offeredRate - b.offeredRate);
+  const first = lost[0];
   const most = Math.max(flatOut, ...steps.map((s) => s.offeredRate));
-  const best = clean.length > 0 ? Math.max(...clean.map((s) => s.offeredRate)) : 0;
+  const best = Math.max(0, ...sustained.map((s) => s.offeredRate));
   const load = os.loadavg()[0]?.toFixed(1) ?? '?';
   const stepsNote = `steps: ${steps.map(describe).join('; ')} (load average ${load})`;
   const row = (name: string, value: number, baseline: number, note: string): Result => {
     const r = summarise(name, 'events/s', { samples: [value] }, { samples: [baseline] }, note);
-    // No zero-loss step to compare with: there is no ratio.
+    // No zero-loss rate to compare with: there is no ratio.
     return baseline > 0 ? r : { ...r, ratio: 0, pairedRatio: 0 };
   };
+  const held = `${sizes.holdMs / 1000} s`;
+  const what =
+    best === 0
+      ? `no rate held ${held} without loss (0 means none)`
+      : first
+        ? `highest rate of denied connects held ${held} with every denial stored and no loss row`
+        : `no loss up to ${rate(best)}/s held ${held}, the most this workload offered`;
   const out = [
     row(
       'events_loss_start/zero-loss',
       best,
       most,
-      (first
-        ? `highest offered rate of denied connects with every denial stored and no loss row`
-        : `no loss up to ${rate(best)}/s, the most a step offered`) +
-        '; baseline: the rate of denied connects the probe offers unpaced in the session ' +
-        `(ratio: the share of it stored losslessly); ${stepsNote}`,
+      `${what}; baseline: the rate of denied connects the probe offers unpaced in the ` +
+        `session (ratio: the share of it stored without loss); ${stepsNote}`,
     ),
   ];
   if (first) {
@@ -250,9 +277,10 @@ function results(steps: Step[], flatOut: number): Result[] {
         'events_loss_start/first-loss',
         first.offeredRate,
         best,
-        `lowest offered rate with loss: ${rate(first.offered - first.stored)} of ` +
-          `${rate(first.offered)} denials not stored; baseline: the highest zero-loss rate ` +
-          '(the ratio is the gap between the two steps, not a cost)',
+        `lowest offered rate with loss (${first.held ? `held ${held}` : 'short step'}): ` +
+          `${rate(first.offered - first.stored)} of ${rate(first.offered)} denials not ` +
+          'stored; baseline: the zero-loss rate (the ratio is the gap between the two, not a ' +
+          'cost)',
       ),
     );
   }

@@ -95,6 +95,8 @@ const LOSS: LossSizes = QUICK
   ? {
       rates: [10_000, 30_000, 100_000, 0],
       stepMs: 1000,
+      holdMs: 2000,
+      holds: 2,
       minEvents: 10_000,
       maxEvents: 100_000,
       quietMs: 2000,
@@ -104,6 +106,8 @@ const LOSS: LossSizes = QUICK
       // Steps 1.3-2x apart, the last as fast as the probe can.
       rates: [5e3, 1e4, 1.5e4, 2e4, 3e4, 4.5e4, 7e4, 1e5, 1.5e5, 2e5, 3e5, 5e5, 1e6, 0],
       stepMs: 2000,
+      holdMs: 5000,
+      holds: 3,
       minEvents: 10_000,
       maxEvents: 500_000,
       quietMs: 2000,
