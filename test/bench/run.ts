@@ -248,7 +248,8 @@ async function main(): Promise<void> {
 
   fs.writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
   console.log(table(results));
-  console.log(`\nnot measured yet:\n${NOT_MEASURED.map((m) => `  - ${m}`).join('\n')}`);
+  const notMeasured = NOT_MEASURED.map((m) => `  - ${m}`).join('\n') || '  (nothing)';
+  console.log(`\nnot measured yet:\n${notMeasured}`);
   const perGroup = [...seconds].map(([g, s]) => `${g} ${s.toFixed(0)} s`);
   console.log(`\ntime per group: ${perGroup.join(', ')}`);
   // Other work on the machine shows in the spreads; say how busy it was.
