@@ -42,7 +42,7 @@ const LOSS_POLL_MS = 1000;
 /** The most connects the probe makes for one command (MAX_OPS in probe.c). */
 const MAX_CONNECTS = 1_000_000;
 
-export interface Step {
+interface Step {
   /** Rate asked of the probe (0: unpaced) and the rate it offered, events/s. */
   target: number;
   /** A rate held for `holdMs` after the climb. */
