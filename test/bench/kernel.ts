@@ -13,6 +13,8 @@ import { ProbeServer, type Timing } from './probe';
 import { interleave, summarise, type Result } from './stats';
 
 export const BENCH_LABEL = 'dev.leash.bench';
+/** The label's value: this run's pid, so that a run removes its own containers only. */
+export const BENCH_RUN = `${BENCH_LABEL}=${process.pid}`;
 export const IMAGE = 'leash/base:latest';
 
 export interface KernelSizes {
@@ -86,7 +88,7 @@ export function plainProbe(ws: string, name: string, seccompFile: string): Probe
   fs.writeFileSync(seccompFile, JSON.stringify(sandboxSeccompProfile()));
   const caps = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETUID', 'SETGID', 'KILL'];
   const args = [
-    ...['run', '-i', '--rm', '--name', name, '--label', `${BENCH_LABEL}=1`],
+    ...['run', '-i', '--rm', '--name', name, '--label', BENCH_RUN],
     ...['--cap-drop', 'ALL', ...caps.flatMap((c) => ['--cap-add', c])],
     ...['--security-opt', 'no-new-privileges', '--security-opt', `seccomp=${seccompFile}`],
     ...['--cgroupns', 'private', '--pids-limit', '4096', '--network', 'bridge'],
@@ -95,9 +97,9 @@ export function plainProbe(ws: string, name: string, seccompFile: string): Probe
   return ProbeServer.spawn('plain docker run', 'docker', args);
 }
 
-/** Removes every container a benchmark started with `docker run` (sessions end with leashd). */
+/** Removes every container this run started with `docker run` (sessions end with leashd). */
 export function removeBenchContainers(): void {
-  const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=${BENCH_LABEL}`], {
+  const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=${BENCH_RUN}`], {
     encoding: 'utf8',
   })
     .stdout.trim()

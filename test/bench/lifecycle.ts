@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LeashClient } from '@leash/helper/dist/cli/client';
 import { CLI, sleep, TestDaemon } from '../support/leashd';
-import { BENCH_LABEL, IMAGE } from './kernel';
+import { BENCH_RUN, IMAGE } from './kernel';
 import { withPolicy } from './policies';
 import { interleave, summarise, type Result } from './stats';
 
@@ -42,7 +42,7 @@ export async function sessionStart(
   fs.writeFileSync(policyFile, policy.text);
   const cli = [CLI, '--socket', daemon.socket];
   const leash = [...cli, 'run', '--policy', policyFile, '--workspace', ws, 'shell', '--', 'true'];
-  const docker = ['run', '--rm', '--label', `${BENCH_LABEL}=1`, IMAGE, 'true'];
+  const docker = ['run', '--rm', '--label', BENCH_RUN, IMAGE, 'true'];
 
   const started = Date.now();
   const pairs = await interleave(
@@ -90,9 +90,7 @@ export async function sessionStartCold(
     } finally {
       await daemon.stop();
     }
-    docker.push(
-      await timeCommand('docker', ['run', '--rm', '--label', `${BENCH_LABEL}=1`, IMAGE, 'true']),
-    );
+    docker.push(await timeCommand('docker', ['run', '--rm', '--label', BENCH_RUN, IMAGE, 'true']));
   }
   const result = summarise(
     'session_start_ms/cold',
