@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loopbackAddress, makeCertificates, Upstream } from '../proxy/upstream';
+import { lossResults, type Step } from './loss';
 import { buildHttpsClient, buildProbe, ProbeServer } from './probe';
 import { rotate, summarise } from './stats';
 
@@ -47,6 +48,66 @@ describe('summarise', () => {
     assert.equal(r.pairedRatio, 2);
     assert.equal(r.p99, 20);
     assert.equal(r.samples, 3);
+  });
+});
+
+describe('lossResults', () => {
+  const step = (rate: number, over: Partial<Step> = {}): Step => ({
+    target: rate,
+    held: false,
+    offeredRate: rate,
+    offered: rate * 2,
+    read: rate * 2,
+    stored: rate * 2,
+    kernel: 0,
+    leashd: 0,
+    queue: 0,
+    ingestRate: rate,
+    ...over,
+  });
+
+  it('gives the highest rate held without loss and the lowest rate that lost', () => {
+    const [zero, first] = lossResults(
+      [
+        step(10_000),
+        step(20_000),
+        step(30_000, { stored: 50_000, queue: 10_000 }),
+        step(20_000, { held: true, stored: 50_000, queue: 50_000, offered: 100_000 }),
+        step(15_000, { held: true }),
+      ],
+      400_000,
+      5000,
+    );
+    assert.equal(zero?.name, 'events_loss_start/zero-loss');
+    assert.equal(zero?.value, 15_000);
+    assert.equal(zero?.baseline, 400_000);
+    assert.equal(first?.name, 'events_loss_start/first-loss');
+    assert.equal(first?.value, 20_000);
+    assert.equal(first?.baseline, 15_000);
+    assert.match(first?.note ?? '', /held 5 s/);
+  });
+
+  it('counts a denial missing from the store as lost even with no loss row', () => {
+    const [zero, first] = lossResults(
+      [step(10_000), step(10_000, { held: true, stored: 19_999 })],
+      100_000,
+      5000,
+    );
+    assert.equal(zero?.value, 0);
+    assert.equal(first?.value, 10_000);
+    assert.equal(first?.ratio, 0, 'no zero-loss rate, so no ratio');
+    assert.match(zero?.note ?? '', /1 missing with no loss row/);
+  });
+
+  it('says when no step lost, and gives no first-loss row', () => {
+    const rows = lossResults(
+      [step(10_000), step(0, { offeredRate: 300_000, held: true })],
+      0,
+      5000,
+    );
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]?.value, 300_000);
+    assert.match(rows[0]?.note ?? '', /no loss up to 300,000\/s/);
   });
 });
 

@@ -42,7 +42,7 @@ const LOSS_POLL_MS = 1000;
 /** The most connects the probe makes for one command (MAX_OPS in probe.c). */
 const MAX_CONNECTS = 1_000_000;
 
-interface Step {
+export interface Step {
   /** Rate asked of the probe (0: unpaced) and the rate it offered, events/s. */
   target: number;
   /** A rate held for `holdMs` after the climb. */
@@ -123,7 +123,7 @@ export async function lossStart(
     await probe.close();
     client.close();
   }
-  return results(steps, flatOut, sizes);
+  return lossResults(steps, flatOut, sizes.holdMs);
 }
 
 /** A session's denial counts: as leashd read them, and as the store holds them. */
@@ -242,7 +242,7 @@ function describe(s: Step): string {
  * how fast the kernel decides with no one waiting). `first-loss` (when a step lost): the
  * lowest offered rate with loss, short step or held, against that zero-loss rate.
  */
-function results(steps: Step[], flatOut: number, sizes: LossSizes): Result[] {
+export function lossResults(steps: Step[], flatOut: number, holdMs: number): Result[] {
   const sustained = steps.filter((s) => s.held && !lossy(s));
   const lost = steps.filter(lossy).sort((a, b) => a.offeredRate - b.offeredRate);
   const first = lost[0];
@@ -255,7 +255,7 @@ function results(steps: Step[], flatOut: number, sizes: LossSizes): Result[] {
     // No zero-loss rate to compare with: there is no ratio.
     return baseline > 0 ? r : { ...r, ratio: 0, pairedRatio: 0 };
   };
-  const held = `${sizes.holdMs / 1000} s`;
+  const held = `${holdMs / 1000} s`;
   const what =
     best === 0
       ? `no rate held ${held} without loss (0 means none)`
