@@ -13,7 +13,7 @@ import type {
   StringMatcher,
   Verdict,
 } from './ir';
-import { cidrContains, parseAddress, parseCidr, unmap, type Address } from './ip';
+import { cidrContains, parseAddress, parseCidr, unmap, type Address, type Cidr } from './ip';
 import { isAtOrBelow } from './paths';
 
 export function pathHolds(m: PathMatcher, path: string): boolean {
@@ -26,12 +26,20 @@ export function pathHolds(m: PathMatcher, path: string): boolean {
   return hit !== Boolean(m.negate);
 }
 
+/** Each CIDR matcher of a compiled rule set, parsed once: every connect is judged again. */
+const parsedCidrs = new WeakMap<ConnectMatcher, Cidr>();
+
 function connectHolds(m: ConnectMatcher, ip: Address, port: number): boolean {
   let hit: boolean;
   if (m.kind === 'port') hit = port >= m.lo && port <= m.hi;
   else {
-    const cidr = parseCidr(m.cidr);
-    if (!cidr) throw new Error(`invalid CIDR in IR rule: ${m.cidr}`);
+    let cidr = parsedCidrs.get(m);
+    if (cidr === undefined) {
+      const parsed = parseCidr(m.cidr);
+      if (!parsed) throw new Error(`invalid CIDR in IR rule: ${m.cidr}`);
+      parsedCidrs.set(m, parsed);
+      cidr = parsed;
+    }
     hit = cidrContains(cidr, ip);
   }
   return hit !== Boolean(m.negate);
