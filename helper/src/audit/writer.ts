@@ -4,6 +4,9 @@ import type { NewEvent } from './event';
 import type { Logger } from '../log';
 
 const FLUSH_MS = 200;
+/** A queue this long is written at once: under a burst of guard events, Node may run
+ *  thousands of event callbacks before the flush timer gets its turn. */
+const FLUSH_AT = 5_000;
 const MAX_QUEUE = 50_000;
 
 export class AuditWriter {
@@ -27,6 +30,7 @@ export class AuditWriter {
       return;
     }
     this.queue.push(e);
+    if (this.queue.length >= FLUSH_AT) this.flush();
   }
 
   /** Adds one to the count of an allowed open of this (session, principal, path, access). */
