@@ -124,15 +124,27 @@ struct scan {
 	__u32 count;
 };
 
-/* The walk over the prefix lengths in use, judging the chain each one finds. */
+/*
+ * The loops below keep their position in bpf_loop's `index`, never in a counter of their own
+ * context: kernels before 6.7 (Debian's 6.1) verify a callback once, with the context the
+ * caller set, so a branch on a counter that starts at a constant looks never taken there and
+ * is removed as dead code.
+ */
+
+/* The walk over the prefix lengths in use (`index`: the entry of `lengths`). */
 struct search {
 	const struct endpoint *endpoint;
 	struct verdict verdict;
 	__u32 generation;
 	__u32 lengths_slot;
-	__u32 step;  /* the next entry of the lengths in use */
-	__u32 next;  /* the chain being judged: its next rule, and one past its last */
-	__u32 end;
+};
+
+/* The rules of one chain (`index`: the rule's place in it). */
+struct chain_walk {
+	const struct endpoint *endpoint;
+	struct verdict verdict;
+	__u32 base; /* the `indexed` key of the chain's first rule */
+	__u32 count;
 };
 
 static bool matcher_holds(const struct leash_matcher *m, const struct endpoint *e)
@@ -197,36 +209,45 @@ static __u32 mask_word(__u32 bits, int word)
 	return bpf_htonl(~0U << (32 - b));
 }
 
-/* One step: the next rule of the chain at hand, else the chain of the next prefix length. */
-static long search_step(__u32 index, void *data)
+static long chain_rule(__u32 index, void *data)
+{
+	struct chain_walk *w = data;
+	__u32 key = w->base + index;
+	const struct leash_rule *rule;
+
+	if (index >= w->count)
+		return 1;
+	rule = bpf_map_lookup_elem(&indexed, &key);
+	if (!rule) {
+		/* A chain names a rule that is not there: the set is damaged; deny. */
+		w->verdict.forbidden = true;
+		return 1;
+	}
+	return judge(rule, w->endpoint, &w->verdict);
+}
+
+/* Looks the endpoint's address up masked to the index-th prefix length in use, and judges the
+ * chain filed there. */
+static long search_length(__u32 index, void *data)
 {
 	struct search *s = data;
 	const struct endpoint *e = s->endpoint;
 	const struct leash_lengths *in_use;
 	const struct leash_chain *chain;
-	const struct leash_rule *rule;
 	struct leash_prefix_key key;
-	__u32 step, bits;
-
-	if (s->next < s->end) {
-		__u32 slot = s->generation * LEASH_MAX_INDEXED_RULES + s->next;
-
-		s->next++;
-		rule = bpf_map_lookup_elem(&indexed, &slot);
-		if (!rule) {
-			/* A chain names a rule that is not there: the set is damaged; deny. */
-			s->verdict.forbidden = true;
-			return 1;
-		}
-		return judge(rule, e, &s->verdict);
-	}
+	struct chain_walk walk;
+	__u64 entry, stop;
+	__u32 bits;
 
 	in_use = bpf_map_lookup_elem(&lengths, &s->lengths_slot);
-	step = s->step;
-	if (!in_use || step >= in_use->count || step >= LEASH_MAX_LENGTHS)
+	if (!in_use || index >= in_use->count)
 		return 1;
-	bits = in_use->bits[step];
-	s->step = step + 1;
+	/* Bounded in the 64-bit register the access uses, so that the verifier sees it. */
+	entry = index;
+	barrier_var(entry);
+	if (entry >= LEASH_MAX_LENGTHS)
+		return 1;
+	bits = in_use->bits[entry];
 
 	key.generation = s->generation;
 	key.family = e->family;
@@ -236,11 +257,20 @@ static long search_step(__u32 index, void *data)
 	for (int w = 0; w < 4; w++)
 		key.addr[w] = e->addr[w] & mask_word(bits, w);
 	chain = bpf_map_lookup_elem(&prefixes, &key);
-	if (chain) {
-		s->next = chain->first;
-		s->end = chain->first + (chain->count < LEASH_MAX_CHAIN ? chain->count : LEASH_MAX_CHAIN);
-	}
-	return 0;
+	if (!chain)
+		return 0;
+
+	walk.endpoint = e;
+	walk.verdict = s->verdict;
+	walk.base = s->generation * LEASH_MAX_INDEXED_RULES + chain->first;
+	walk.count = chain->count;
+	bpf_loop(LEASH_MAX_CHAIN, chain_rule, &walk, 0);
+	s->verdict = walk.verdict;
+	/* 1 stops the walk: a forbid decides at once. Masked after the barrier, so that the
+	 * verifier sees a callback result of 0 or 1. */
+	stop = walk.verdict.forbidden;
+	barrier_var(stop);
+	return stop & 1;
 }
 
 static int decide(const struct endpoint *e, __u8 protocol)
@@ -262,7 +292,7 @@ static int decide(const struct endpoint *e, __u8 protocol)
 
 	search.generation = generation;
 	search.lengths_slot = generation * 2 + (e->family == 6 ? 1 : 0);
-	bpf_loop(LEASH_MAX_LENGTHS * (LEASH_MAX_CHAIN + 1), search_step, &search, 0);
+	bpf_loop(LEASH_MAX_LENGTHS, search_length, &search, 0);
 
 	scan.verdict = search.verdict;
 	if (!scan.verdict.forbidden) {
