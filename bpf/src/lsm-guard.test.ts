@@ -346,3 +346,49 @@ lsmTest(
     assert.deepEqual(outcome, { ok: true });
   },
 );
+
+lsmTest('a principal added to the guard is judged by its own rules, in its own slot', async (t) => {
+  const agent = await testBed(t, 'opener.js');
+  const other = await testBed(t, 'opener.js');
+  const events: LsmEvent[] = [];
+  const guard = new LsmGuard({
+    cgroupPath: agent.cgroup,
+    rules: [EVERYTHING, forbidReadOf('no-ro', '/ro.txt')],
+    onEvent: (e) => events.push(e),
+  });
+  agent.guard = guard;
+  const slot = guard.addPrincipal(other.cgroup, [EVERYTHING]);
+  assert.equal(slot, 1);
+  const read = (bed: Bed, name: string) =>
+    bed.child.ask<{ ok: boolean; code?: string }>({
+      op: 'open',
+      path: `${bed.dir}/${name}`,
+      flags: 'r',
+    });
+
+  assert.deepEqual(await read(agent, 'ro.txt'), { ok: false, code: 'EPERM' });
+  assert.deepEqual(await read(other, 'ro.txt'), { ok: true });
+
+  // The principal's rules change alone.
+  guard.update([EVERYTHING, forbidReadOf('no-secret', '.secret')], [], {}, slot);
+  assert.deepEqual(await read(other, 'a.secret'), { ok: false, code: 'EPERM' });
+  assert.deepEqual(await read(agent, 'a.secret'), { ok: true });
+  assert.deepEqual(await read(agent, 'ro.txt'), { ok: false, code: 'EPERM' });
+  const denial = await eventually("the principal's denial event", () =>
+    events.find((e) => e.path === `${other.dir}/a.secret`),
+  );
+  assert.equal(denial.slot, slot);
+  assert.equal(events.find((e) => e.path === `${agent.dir}/ro.txt`)?.slot, 0);
+
+  assert.throws(() => guard.update([EVERYTHING], [], {}, 5), /no slot 5/);
+});
+
+/** A forbid on reading paths that end in `suffix`. */
+function forbidReadOf(id: string, suffix: string): FileRule {
+  return {
+    id,
+    effect: 'forbid',
+    access: ['read'],
+    match: [{ kind: 'suffix', value: suffix, negate: false }],
+  };
+}

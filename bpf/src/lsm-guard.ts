@@ -18,7 +18,13 @@ export const LSM_LIMITS = {
   suffixBytes: 64,
   /** Bytes of a path (PATH_MAX); a longer path is denied. */
   pathBytes: 4096,
+  /** Further principals of one guard, each with a rule slot of its own (src/lsm.h). */
+  principals: 7,
 } as const;
+
+function withDefaults(opts: LsmOptions): Required<LsmOptions> {
+  return { enforce: opts.enforce ?? true, reportAllowed: opts.reportAllowed ?? false };
+}
 
 /**
  * What was judged: an open (`read`, `write`, `readwrite`), an exec by path or a program the
@@ -45,6 +51,9 @@ export interface LsmEvent {
   below?: boolean;
   /** For a rename: `path` is the new name. */
   to?: boolean;
+  /** The rule slot that judged it: 0 for the guard's own cgroup, else what `addPrincipal`
+   *  gave. */
+  slot: number;
   /** The thread's id in leashd's PID namespace. */
   pid: number;
   comm: string;
@@ -69,8 +78,9 @@ export interface LsmOptions {
 }
 
 export interface NativeLsmGuard {
-  update(files: FileRule[], exec: ExecRule[], opts: LsmOptions): void;
+  update(files: FileRule[], exec: ExecRule[], opts: LsmOptions, slot: number): void;
   addCgroup(cgroupPath: string): void;
+  addPrincipal(cgroupPath: string, files: FileRule[], exec: ExecRule[], opts: LsmOptions): number;
   pin(dir: string): void;
   close(): void;
   stats(): LsmGuardStats;
@@ -107,13 +117,25 @@ export class LsmGuard {
     this.pinDir = pinNewGuard(this.native, opts.pinDir);
   }
 
-  /** Swaps the rule sets atomically (a generation flip: an access is judged by one set);
-   *  throws a RangeError when they do not fit the kernel's bounds (LSM_LIMITS). */
-  update(rules: FileRule[], execRules: ExecRule[] = [], opts: LsmOptions = {}): void {
-    this.native.update(rules, execRules, {
-      enforce: opts.enforce ?? true,
-      reportAllowed: opts.reportAllowed ?? false,
-    });
+  /** Swaps the rule sets of a slot (the guard's own by default) atomically (a generation
+   *  flip: an access is judged by one set); throws a RangeError when they do not fit the
+   *  kernel's bounds (LSM_LIMITS). */
+  update(rules: FileRule[], execRules: ExecRule[] = [], opts: LsmOptions = {}, slot = 0): void {
+    this.native.update(rules, execRules, withDefaults(opts), slot);
+  }
+
+  /**
+   * Judges the tasks of `cgroupPath`, a cgroup v2 directory below the guard's (a principal's
+   * leaf), by rules of their own in a new slot, and gives the slot (events carry it; `update`
+   * takes it). At most LSM_LIMITS.principals such slots.
+   */
+  addPrincipal(
+    cgroupPath: string,
+    rules: FileRule[],
+    execRules: ExecRule[] = [],
+    opts: LsmOptions = {},
+  ): number {
+    return this.native.addPrincipal(cgroupPath, rules, execRules, withDefaults(opts));
   }
 
   /** Judges the tasks of one more cgroup v2 directory (a principal's leaf) by the same rules. */

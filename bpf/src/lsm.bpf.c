@@ -81,9 +81,12 @@ struct {
 	__type(value, struct leash_lsm_below);
 } below SEC(".maps");
 
+/* Allocated as written (a hash without preallocation): a slot a session never uses costs
+ * nothing, and a policy uses a few of its rules' matchers. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LEASH_LSM_VALUES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct leash_lsm_value);
 } values SEC(".maps");

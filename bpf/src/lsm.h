@@ -2,7 +2,7 @@
 #ifndef LEASH_LSM_H
 #define LEASH_LSM_H
 
-#define LEASH_LSM_MAX_SLOTS 1       /* rule sets per guard (one guard, one skeleton) */
+#define LEASH_LSM_MAX_SLOTS 8       /* rule sets per guard: a session's principals (power of 2) */
 #define LEASH_LSM_MAX_CGROUPS 64    /* cgroups one guard judges (a session's principals) */
 #define LEASH_LSM_MAX_RULES 64      /* file rules, and exec rules, of one set */
 #define LEASH_LSM_MAX_MATCHERS 4    /* path matchers of one rule */
@@ -50,13 +50,13 @@ struct leash_lsm_set {
 };
 
 /* The bytes of one matcher's value, which a hash match is confirmed against: entry
- * ((generation * 2 + is_exec) * LEASH_LSM_MAX_RULES + rule) * LEASH_LSM_MAX_MATCHERS + matcher
- * of `values`. */
+ * ((set * 2 + is_exec) * LEASH_LSM_MAX_RULES + rule) * LEASH_LSM_MAX_MATCHERS + matcher of
+ * `values`, where set is slot * 2 + generation. */
 struct leash_lsm_value {
 	char bytes[LEASH_LSM_PATH_BYTES];
 };
 
-#define LEASH_LSM_VALUES (2 * 2 * LEASH_LSM_MAX_RULES * LEASH_LSM_MAX_MATCHERS)
+#define LEASH_LSM_VALUES (2 * LEASH_LSM_MAX_SLOTS * 2 * LEASH_LSM_MAX_RULES * LEASH_LSM_MAX_MATCHERS)
 
 /* Key of `below`: a directory (by length and hash) in one set (slot * 2 + generation). */
 struct leash_lsm_below_key {

@@ -37,7 +37,7 @@ static long confirm_word(__u32 i, void *data)
 static __always_inline bool confirm(struct scratch *s, __u32 vkey, __u32 off, __u32 len)
 {
 	struct confirm_ctx c = { .s = s, .off = off, .len = len };
-	__u32 key = BOUND(vkey, 1023);
+	__u32 key = vkey; /* a hash map's key: one that was never written misses */
 
 	c.v = bpf_map_lookup_elem(&values, &key);
 	if (!c.v)
@@ -75,7 +75,8 @@ static __always_inline bool holds(struct scratch *s, struct boundaries *b,
 /* The first `values` entry of rule `rule` (of the exec rules when `exec`) in set `index`. */
 static __always_inline __u32 values_of(__u32 index, bool exec, __u32 rule)
 {
-	return (((index & 1) * 2 + exec) * LEASH_LSM_MAX_RULES + rule) * LEASH_LSM_MAX_MATCHERS;
+	return (((index & (2 * LEASH_LSM_MAX_SLOTS - 1)) * 2 + exec) * LEASH_LSM_MAX_RULES + rule) *
+	       LEASH_LSM_MAX_MATCHERS;
 }
 
 static __always_inline bool rule_matches(struct scratch *s, struct boundaries *b,

@@ -36,7 +36,7 @@ test(
       'bpf/dist/lsm-guard.test.js',
     ]);
     assert.equal(run.status, 0, run.output);
-    assert.match(run.output, /# pass 7/);
+    assert.match(run.output, /# pass 8/);
 
     // The same cases through the portable backend, here on the host.
     const portableOut = path.join(dir, 'portable.json');

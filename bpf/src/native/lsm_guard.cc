@@ -27,7 +27,6 @@ namespace leash {
 namespace {
 
 constexpr size_t kEventQueueSize = 4096;
-constexpr uint32_t kSlot = 0;  // one guard, one skeleton: its cgroups share slot 0
 
 std::string ErrnoText(int err) {
   return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")";
@@ -71,6 +70,7 @@ Napi::Function LsmGuard::Define(Napi::Env env) {
   return DefineClass(env, "LsmGuard",
                      {InstanceMethod("update", &LsmGuard::Update),
                       InstanceMethod("addCgroup", &LsmGuard::AddCgroup),
+                      InstanceMethod("addPrincipal", &LsmGuard::AddPrincipal),
                       InstanceMethod("pin", &LsmGuard::Pin),
                       InstanceMethod("close", &LsmGuard::Close),
                       InstanceMethod("stats", &LsmGuard::Stats)});
@@ -103,8 +103,9 @@ LsmGuard::LsmGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LsmGuard>(
                                       ErrnoText(errno) + "; does `leash helper status` say the " +
                                       "lsm backend is available?");
     }
-    Install(env, info[1], info[2], info[4]);
-    Register(env, info[0].As<Napi::String>().Utf8Value());
+    for (unsigned& g : generation_) g = 1;
+    Install(env, 0, info[1], info[2], info[4]);
+    Register(env, info[0].As<Napi::String>().Utf8Value(), 0);
     if (lsm_bpf__attach(skel_) != 0) {
       throw Napi::Error::New(env, "LsmGuard: attaching the lsm programs failed: " +
                                       ErrnoText(errno));
@@ -130,21 +131,22 @@ LsmGuard::LsmGuard(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LsmGuard>(
 
 LsmGuard::~LsmGuard() { Stop(); }
 
-void LsmGuard::Install(Napi::Env env, Napi::Value file_rules, Napi::Value exec_rules,
-                       Napi::Value opts) {
+void LsmGuard::Install(Napi::Env env, uint32_t slot, Napi::Value file_rules,
+                       Napi::Value exec_rules, Napi::Value opts) {
   auto set = std::make_unique<leash_lsm_set>();
   memset(set.get(), 0, sizeof *set);
   Napi::Object o = opts.IsObject() ? opts.As<Napi::Object>() : Napi::Object::New(env);
   set->enforce = o.Get("enforce").IsBoolean() && !o.Get("enforce").ToBoolean().Value() ? 0 : 1;
   set->report_allowed = o.Get("reportAllowed").ToBoolean().Value() ? 1 : 0;
-  unsigned next = generation_ ^ 1;
-  __u32 index = kSlot * 2 + next;
+  unsigned next = generation_[slot] ^ 1;
+  __u32 index = slot * 2 + next;
   LsmEncoded encoded = EncodeLsmRules(env, file_rules, exec_rules, hash_key_, index, set.get());
 
   // The idle generation: clear what an older update left there, then write it whole.
   int below_fd = bpf_map__fd(skel_->maps.below);
-  for (const leash_lsm_below_key& key : below_keys_[next]) bpf_map_delete_elem(below_fd, &key);
-  below_keys_[next].clear();
+  std::vector<leash_lsm_below_key>& below_keys = below_keys_[slot][next];
+  for (const leash_lsm_below_key& key : below_keys) bpf_map_delete_elem(below_fd, &key);
+  below_keys.clear();
   int values_fd = bpf_map__fd(skel_->maps.values);
   for (const auto& [entry, text] : encoded.values) {
     leash_lsm_value value;
@@ -160,20 +162,21 @@ void LsmGuard::Install(Napi::Env env, Napi::Value file_rules, Napi::Value exec_r
       throw Napi::Error::New(env, "LsmGuard: writing the directory map failed: " +
                                       ErrnoText(errno) + "; the policy names too many directories");
     }
-    below_keys_[next].push_back(entry.key);
+    below_keys.push_back(entry.key);
   }
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.sets), &index, set.get(), BPF_ANY) != 0) {
     throw Napi::Error::New(env, "LsmGuard: writing the rule set failed: " + ErrnoText(errno));
   }
-  __u32 slot = kSlot, gen = next;
-  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.active), &slot, &gen, BPF_ANY) != 0) {
+  __u32 key = slot, gen = next;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.active), &key, &gen, BPF_ANY) != 0) {
     throw Napi::Error::New(env, "LsmGuard: switching rule sets failed: " + ErrnoText(errno));
   }
-  generation_ = next;
+  generation_[slot] = next;
 }
 
-// Judges the tasks of one more cgroup v2 directory (and of the cgroups below it).
-void LsmGuard::Register(Napi::Env env, const std::string& cgroup_path) {
+// Judges the tasks of one more cgroup v2 directory (and of the cgroups below it) by a slot's
+// rules; a task is judged by the slot of its deepest registered cgroup.
+void LsmGuard::Register(Napi::Env env, const std::string& cgroup_path, uint32_t slot) {
   struct statfs fs;
   struct stat st;
   if (statfs(cgroup_path.c_str(), &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC ||
@@ -199,7 +202,7 @@ void LsmGuard::Register(Napi::Env env, const std::string& cgroup_path) {
   }
 
   __u64 id = st.st_ino;  // a cgroup's id is its directory's inode
-  __u32 slot = kSlot, zero = 0;
+  __u32 zero = 0;
   if (bpf_map_update_elem(bpf_map__fd(skel_->maps.cgroups), &id, &slot, BPF_ANY) != 0) {
     throw Napi::Error::New(env, "LsmGuard: registering " + cgroup_path + " failed: " +
                                     ErrnoText(errno));
@@ -229,6 +232,7 @@ int LsmGuard::OnRingEvent(void* self, void* data, size_t size) {
                                                             : "would-deny");
           if (ev.below) e.Set("below", true);
           if (ev.to) e.Set("to", true);
+          e.Set("slot", ev.slot);
           e.Set("pid", ev.pid);
           e.Set("comm", std::string(ev.comm, strnlen(ev.comm, sizeof ev.comm)));
           fn.Call({e});
@@ -249,10 +253,38 @@ void LsmGuard::PollLoop() {
   }
 }
 
+// update(fileRules, execRules, opts[, slot]): the slot's rules (0, the guard's own, by default).
 Napi::Value LsmGuard::Update(const Napi::CallbackInfo& info) {
-  if (closed_) throw Napi::Error::New(info.Env(), "LsmGuard.update: the guard is closed");
-  Install(info.Env(), info[0], info[1], info[2]);
-  return info.Env().Undefined();
+  Napi::Env env = info.Env();
+  if (closed_) throw Napi::Error::New(env, "LsmGuard.update: the guard is closed");
+  uint32_t slot = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Uint32Value()
+                                                          : 0;
+  if (slot >= slots_) {
+    throw Napi::RangeError::New(env, "LsmGuard.update: no slot " + std::to_string(slot));
+  }
+  Install(env, slot, info[0], info[1], info[2]);
+  return env.Undefined();
+}
+
+// addPrincipal(cgroupPath, fileRules, execRules, opts): judges the tasks of a cgroup below the
+// guard's by rules of their own, in a new slot; returns the slot, which its events carry.
+Napi::Value LsmGuard::AddPrincipal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) throw Napi::Error::New(env, "LsmGuard.addPrincipal: the guard is closed");
+  if (info.Length() < 4 || !info[0].IsString()) {
+    throw Napi::TypeError::New(env,
+                               "LsmGuard.addPrincipal(cgroupPath, fileRules, execRules, options)");
+  }
+  if (slots_ >= LEASH_LSM_MAX_SLOTS) {
+    throw Napi::RangeError::New(env, "LsmGuard.addPrincipal: a session has at most " +
+                                         std::to_string(LEASH_LSM_MAX_SLOTS - 1) +
+                                         " further principals on the lsm backend");
+  }
+  uint32_t slot = slots_;
+  Install(env, slot, info[1], info[2], info[3]);
+  Register(env, info[0].As<Napi::String>().Utf8Value(), slot);
+  slots_++;
+  return Napi::Number::New(env, slot);
 }
 
 Napi::Value LsmGuard::AddCgroup(const Napi::CallbackInfo& info) {
@@ -261,7 +293,7 @@ Napi::Value LsmGuard::AddCgroup(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString()) {
     throw Napi::TypeError::New(env, "LsmGuard.addCgroup(cgroupPath: string)");
   }
-  Register(env, info[0].As<Napi::String>().Utf8Value());
+  Register(env, info[0].As<Napi::String>().Utf8Value(), 0);
   return env.Undefined();
 }
 

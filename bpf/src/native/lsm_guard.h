@@ -30,13 +30,15 @@ class LsmGuard : public Napi::ObjectWrap<LsmGuard> {
  private:
   Napi::Value Update(const Napi::CallbackInfo& info);
   Napi::Value AddCgroup(const Napi::CallbackInfo& info);
+  Napi::Value AddPrincipal(const Napi::CallbackInfo& info);
   Napi::Value Pin(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
 
-  // Writes the idle generation whole (set and `below` entries), then flips `active`.
-  void Install(Napi::Env env, Napi::Value file_rules, Napi::Value exec_rules, Napi::Value opts);
-  void Register(Napi::Env env, const std::string& cgroup_path);
+  // Writes the slot's idle generation whole (set and `below` entries), then flips its `active`.
+  void Install(Napi::Env env, uint32_t slot, Napi::Value file_rules, Napi::Value exec_rules,
+               Napi::Value opts);
+  void Register(Napi::Env env, const std::string& cgroup_path, uint32_t slot);
   void PollLoop();
   static int OnRingEvent(void* self, void* data, size_t size);
   void Stop();
@@ -44,8 +46,11 @@ class LsmGuard : public Napi::ObjectWrap<LsmGuard> {
   lsm_bpf* skel_ = nullptr;
   ring_buffer* ring_ = nullptr;
   uint64_t hash_key_ = 0;
-  unsigned generation_ = 1;  // the generation in force; the first install fills 0
-  std::vector<leash_lsm_below_key> below_keys_[2];  // written per generation, to clear
+  // Per slot (0: the guard's own cgroup; then one per principal added): the generation in
+  // force (the first install fills 0) and the `below` keys written per generation, to clear.
+  unsigned generation_[LEASH_LSM_MAX_SLOTS];
+  std::vector<leash_lsm_below_key> below_keys_[LEASH_LSM_MAX_SLOTS][2];
+  uint32_t slots_ = 1;  // slots in use
   uint32_t levels_ = 0;
   std::thread poller_;
   std::atomic<bool> running_{false};

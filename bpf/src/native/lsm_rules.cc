@@ -71,7 +71,8 @@ void CheckCounts(Napi::Env env, size_t rules, size_t matchers, const std::string
 // The exec rules' program matchers; argv/args matchers only mark the rule (exec.bpf.c's part).
 // The `values` entry of matcher `j` of rule `rule` in set `index` (lsm_match.h's values_of).
 uint32_t ValueEntry(uint32_t index, bool exec, size_t rule, size_t j) {
-  return static_cast<uint32_t>((((index & 1) * 2 + (exec ? 1 : 0)) * LEASH_LSM_MAX_RULES + rule) *
+  uint32_t set = index & (2 * LEASH_LSM_MAX_SLOTS - 1);
+  return static_cast<uint32_t>(((set * 2 + (exec ? 1 : 0)) * LEASH_LSM_MAX_RULES + rule) *
                                    LEASH_LSM_MAX_MATCHERS +
                                j);
 }

@@ -31,8 +31,9 @@ export interface LsmFilesView {
   session: string;
   principal: string;
   cgroupPath: string;
-  onFile(e: FileEvent): void;
-  onChange(e: ChangeEvent): void;
+  /** `slot`: the rule slot that judged it, 0 for the agent (see `addLsmPrincipal`). */
+  onFile(e: FileEvent, slot: number): void;
+  onChange(e: ChangeEvent, slot: number): void;
 }
 
 /**
@@ -57,14 +58,26 @@ export function startLsmFiles(
   });
 }
 
-/** Swaps the guard's rules for a new policy or mode, atomically. */
+/** Swaps the rules of a slot (the agent's by default) for a new policy or mode, atomically. */
 export function updateLsmFiles(
   guard: LsmGuard,
   files: FileRule[],
   exec: ExecRule[],
   mode: Mode,
+  slot = 0,
 ): void {
-  guard.update(files, exec, { reportAllowed: mode !== 'enforce' });
+  guard.update(files, exec, { reportAllowed: mode !== 'enforce' }, slot);
+}
+
+/** Judges a further principal's cgroup leaf by its own rules; gives its slot. */
+export function addLsmPrincipal(
+  guard: LsmGuard,
+  cgroupPath: string,
+  files: FileRule[],
+  exec: ExecRule[],
+  mode: Mode,
+): number {
+  return guard.addPrincipal(cgroupPath, files, exec, { reportAllowed: mode !== 'enforce' });
 }
 
 function deliver(view: LsmFilesView, e: LsmEvent): void {
@@ -73,15 +86,18 @@ function deliver(view: LsmFilesView, e: LsmEvent): void {
   const op = CHANGE_OPS[e.access];
   if (op === undefined) {
     const access = e.access as FileEvent['access'];
-    view.onFile({ path: e.path, access, decision, pid: e.pid, comm: e.comm });
+    view.onFile({ path: e.path, access, decision, pid: e.pid, comm: e.comm }, e.slot);
     return;
   }
-  view.onChange({
-    op,
-    path: e.path,
-    decision,
-    ...(decision === 'deny' ? { denied: e.path } : {}),
-    pid: e.pid,
-    comm: e.comm,
-  });
+  view.onChange(
+    {
+      op,
+      path: e.path,
+      decision,
+      ...(decision === 'deny' ? { denied: e.path } : {}),
+      pid: e.pid,
+      comm: e.comm,
+    },
+    e.slot,
+  );
 }

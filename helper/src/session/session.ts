@@ -47,7 +47,7 @@ import { Keeper } from './keeper';
 import { runOneOff } from './post-create';
 import { checkPrincipalName, PrincipalGuards } from './principals';
 import { LossWatch, type LossSource } from './loss-watch';
-import { startLsmFiles, updateLsmFiles } from './lsm-files';
+import { addLsmPrincipal, startLsmFiles, updateLsmFiles } from './lsm-files';
 
 export type { Mode } from './modes';
 
@@ -157,6 +157,8 @@ export class Session {
   private fileGuard?: FileGuard;
   /** On the lsm backend: opens, changes by path and programs (fileGuard then marks execs). */
   private lsmGuard?: LsmGuard;
+  /** The further principals' rule slots in lsmGuard, by slot. */
+  private readonly lsmSlots = new Map<number, PrincipalGuards>();
   private changeGuard?: ChangeGuard;
   private keeper?: Keeper;
   private connectGuard?: ConnectGuard;
@@ -263,8 +265,13 @@ export class Session {
             session: this.name,
             principal: this.principal,
             cgroupPath: c.cgroupPath,
-            onFile: (e) => this.onFile(e),
-            onChange: (e) => this.onChange(this.principal, e),
+            // The opener's principal, as the portable answerer names it: by its cgroup.
+            onFile: (e, slot) => {
+              const g = this.lsmSlots.get(slot);
+              this.onFile(g ? { ...e, cgroup: g.cgroup } : e);
+            },
+            onChange: (e, slot) =>
+              this.onChange(this.lsmSlots.get(slot)?.name ?? this.principal, e),
           },
           enforced.files,
           enforcedExecRules(this.mode, this.rules, this.always),
@@ -466,12 +473,6 @@ export class Session {
       throw new Error(`session ${this.name} is not running`);
     }
     checkPrincipalName(principal);
-    if (this.lsmGuard) {
-      throw new Error(
-        `session ${this.name} runs on the lsm backend, which has no further principals yet ` +
-          '(docs/lsm.md); start leashd with --backend portable to use --principal',
-      );
-    }
     const compiled = compileFor(
       { ...this.spec, policyText: this.policyText, policyOrigin: this.policyOrigin },
       [principal],
@@ -493,11 +494,17 @@ export class Session {
       this.log.child({ principal }),
     );
     try {
+      const files = enforcedRules(this.mode, rules, this.always).files;
       this.fileGuard.addPrincipal({
         cgroupPath: guards.cgroupPath,
-        rules: enforcedRules(this.mode, rules, this.always).files,
+        rules: files,
         execGuard: guards.execGuard,
       });
+      if (this.lsmGuard) {
+        const exec = enforcedExecRules(this.mode, rules, this.always);
+        const slot = addLsmPrincipal(this.lsmGuard, guards.cgroupPath, files, exec, this.mode);
+        this.lsmSlots.set(slot, guards);
+      }
       this.connectGuard?.delegate(guards.cgroupPath);
     } catch (err) {
       guards.close();
@@ -574,6 +581,12 @@ export class Session {
     this.fileGuard?.update(enforced.files, { caching: enforced.caching, principals: theirs });
     if (this.lsmGuard) {
       updateLsmFiles(this.lsmGuard, enforced.files, enforcedExecRules(mode, rules, always), mode);
+      for (const [slot, g] of this.lsmSlots) {
+        const theirRules = others.get(g.name) ?? g.rules;
+        const exec = enforcedExecRules(mode, theirRules, always);
+        const files = enforcedRules(mode, theirRules, always).files;
+        updateLsmFiles(this.lsmGuard, files, exec, mode, slot);
+      }
     }
     this.changeGuard?.update(enforced.files);
     for (const g of this.others.values()) g.enforce(mode, others.get(g.name) ?? g.rules, always);
