@@ -107,11 +107,18 @@ export async function lossStart(
       if (target === 0 || step.offeredRate < 0.7 * target) break;
     }
 
-    // A short step can end before a backlog overflows: hold the best zero-loss rates longer.
+    // A short step can end before a backlog overflows: hold zero-loss rates longer, from the
+    // highest down, each next one at most half the last that lost (the store's own pace is far
+    // below what a short step absorbs).
     const clean = steps.filter((s) => !lossy(s)).reverse();
-    for (const s of clean.slice(0, sizes.holds)) {
-      const n = Math.min(MAX_CONNECTS, ((s.target || s.offeredRate) * sizes.holdMs) / 1000);
+    let below = Infinity;
+    for (let tries = 0; tries < sizes.holds; tries++) {
+      const s = clean.find((c) => (c.target || c.offeredRate) <= below);
+      if (s === undefined) break;
+      const rateOf = s.target || s.offeredRate;
+      const n = Math.min(MAX_CONNECTS, (rateOf * sizes.holdMs) / 1000);
       if (!lossy(await run(s.target, n, true))) break;
+      below = rateOf / 2;
     }
     // The most this workload offers: an unpaced burst, unless the ladder got that far.
     if (!steps.some((s) => s.target === 0)) {

@@ -107,7 +107,7 @@ const LOSS: LossSizes = QUICK
       rates: [5e3, 1e4, 1.5e4, 2e4, 3e4, 4.5e4, 7e4, 1e5, 1.5e5, 2e5, 3e5, 5e5, 1e6, 0],
       stepMs: 2000,
       holdMs: 5000,
-      holds: 3,
+      holds: 5,
       minEvents: 10_000,
       maxEvents: 500_000,
       quietMs: 2000,
