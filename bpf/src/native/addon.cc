@@ -18,6 +18,7 @@
 #include <string>
 
 #include "change_guard.h"
+#include "errno_text.h"
 #include "connect_guard.h"
 #include "exec_guard.h"
 #include "file_guard.h"
@@ -27,9 +28,6 @@ namespace leash {
 
 namespace {
 
-std::string ErrnoText(int err) {
-  return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")";
-}
 
 Napi::Object Capability(Napi::Env env, bool available, const std::string& reason) {
   Napi::Object c = Napi::Object::New(env);

@@ -1,4 +1,5 @@
 #include "change_guard.h"
+#include "errno_text.h"
 
 #include "change_call.h"
 
@@ -32,9 +33,6 @@ using change::Fd;
 constexpr size_t kEventQueueSize = 4096;
 constexpr size_t kPathMax = 4096;
 
-std::string ErrnoText(int err) {
-  return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")";
-}
 
 }  // namespace
 

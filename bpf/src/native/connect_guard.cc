@@ -1,4 +1,6 @@
 #include "connect_guard.h"
+#include "errno_text.h"
+#include "pin_links.h"
 
 #include "connect_rules.h"
 #include "loss_stats.h"
@@ -33,9 +35,6 @@ constexpr size_t kEventQueueSize = 4096;
 // below that it drains the ring this often, so an event reaches JavaScript within about this.
 constexpr int kDrainMs = 50;
 
-std::string ErrnoText(int err) {
-  return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")";
-}
 
 // The events of one drain of the ring, delivered to JavaScript in one call.
 struct NetEventBatch {
@@ -331,19 +330,17 @@ Napi::Value ConnectGuard::Pin(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "ConnectGuard.pin(dir: string)");
   }
   if (pinned_) throw Napi::Error::New(env, "ConnectGuard.pin: already pinned");
-  std::string dir = info[0].As<Napi::String>().Utf8Value();
-  for (size_t i = 0; i < links_.size(); i++) {
-    // bpffs refuses dots in names; the programs' names have none.
-    std::string path = dir + "/" + link_names_[i];
-    int err = bpf_link__pin(links_[i], path.c_str());
-    if (err != 0) {
-      for (size_t j = 0; j < i; j++) bpf_link__unpin(links_[j]);
-      throw Napi::Error::New(env, "ConnectGuard.pin: pinning at " + path + " failed: " +
-                                      ErrnoText(-err) + "; is bpffs mounted at /sys/fs/bpf?");
-    }
-  }
+  // The programs' names, which have no dots, name the pins.
+  std::string error = PinLinks(NamedLinks(), info[0].As<Napi::String>().Utf8Value());
+  if (!error.empty()) throw Napi::Error::New(env, "ConnectGuard.pin: " + error);
   pinned_ = true;
   return env.Undefined();
+}
+
+std::vector<std::pair<bpf_link*, std::string>> ConnectGuard::NamedLinks() const {
+  std::vector<std::pair<bpf_link*, std::string>> named;
+  for (size_t i = 0; i < links_.size(); i++) named.emplace_back(links_[i], link_names_[i]);
+  return named;
 }
 
 void ConnectGuard::Stop() {
@@ -352,12 +349,8 @@ void ConnectGuard::Stop() {
   running_ = false;
   if (poller_.joinable()) poller_.join();
   ring_buffer__free(ring_);
-  for (bpf_link* link : links_) {
-    // Unpinned first: destroying a pinned link would leave the program attached.
-    int err = pinned_ ? bpf_link__unpin(link) : 0;
-    if (err != 0) unpin_error_ = "could not unpin a connect program: " + ErrnoText(-err);
-    bpf_link__destroy(link);
-  }
+  if (pinned_) unpin_error_ = UnpinLinks(NamedLinks());
+  for (bpf_link* link : links_) bpf_link__destroy(link);
   links_.clear();
   close(cgroup_fd_);
   connect_bpf__destroy(skel_);

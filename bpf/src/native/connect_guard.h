@@ -8,6 +8,7 @@
 #include <atomic>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 extern "C" {
@@ -49,6 +50,8 @@ class ConnectGuard : public Napi::ObjectWrap<ConnectGuard> {
   connect_bpf* skel_ = nullptr;
   std::vector<bpf_link*> links_;
   std::vector<std::string> link_names_;  // the program of each link, to name its pin
+  // Each link with its pin's name.
+  std::vector<std::pair<bpf_link*, std::string>> NamedLinks() const;
   ring_buffer* ring_ = nullptr;
   int cgroup_fd_ = -1;
   unsigned generation_ = 1;  // the set in use; the first install fills set 0

@@ -1,4 +1,5 @@
 #include "exec_guard.h"
+#include "errno_text.h"
 
 #include "loss_stats.h"
 
@@ -30,9 +31,6 @@ constexpr int kQuietPollMs = 50;
 // Events held for JavaScript at most; more are counted as dropped.
 constexpr size_t kMaxPendingEvents = 65536;
 
-std::string ErrnoText(int err) {
-  return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")";
-}
 
 bool QuietAllowed(const Napi::CallbackInfo& info, size_t index) {
   return info.Length() > index && info[index].IsBoolean() && info[index].As<Napi::Boolean>();

@@ -1,4 +1,5 @@
 #include "exec_judge.h"
+#include "errno_text.h"
 
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -17,9 +18,6 @@ namespace {
 // Paths kept for execs whose event never came (the exec failed after its check).
 constexpr size_t kMaxPendingPaths = 16384;
 
-std::string ErrnoText(int err) {
-  return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")";
-}
 
 // The kernel's own encoding of a device number, as exec.bpf.c reads it from the superblock.
 uint32_t KernelDev(dev_t dev) { return (major(dev) << 20) | minor(dev); }

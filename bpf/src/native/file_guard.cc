@@ -1,4 +1,5 @@
 #include "file_guard.h"
+#include "errno_text.h"
 
 #include "exec_argv.h"
 
@@ -23,7 +24,6 @@ namespace {
 
 constexpr size_t kEventQueueSize = 4096;
 
-std::string ErrnoText(int err) { return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")"; }
 
 std::string ReadSmallFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);

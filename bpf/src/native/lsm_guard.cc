@@ -1,4 +1,6 @@
 #include "lsm_guard.h"
+#include "errno_text.h"
+#include "pin_links.h"
 
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -28,9 +30,6 @@ namespace {
 
 constexpr size_t kEventQueueSize = 4096;
 
-std::string ErrnoText(int err) {
-  return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")";
-}
 
 // The keyed FNV-1a hash lsm.bpf.c computes (a suffix is hashed from its last byte).
 
@@ -297,8 +296,8 @@ Napi::Value LsmGuard::AddCgroup(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// The skeleton's links, one per hook, with the names their pins get (bpffs refuses dots).
-static std::vector<std::pair<bpf_link*, const char*>> LinksOf(lsm_bpf* skel) {
+// The skeleton's links, one per hook, with the names their pins get.
+static std::vector<std::pair<bpf_link*, std::string>> LinksOf(lsm_bpf* skel) {
   return {{skel->links.leash_file_open, "file_open"},
           {skel->links.leash_bprm_check, "bprm_check"},
           {skel->links.leash_mmap_file, "mmap_file"},
@@ -322,17 +321,8 @@ Napi::Value LsmGuard::Pin(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "LsmGuard.pin(dir: string)");
   }
   if (pinned_) throw Napi::Error::New(env, "LsmGuard.pin: already pinned");
-  std::string dir = info[0].As<Napi::String>().Utf8Value();
-  auto links = LinksOf(skel_);
-  for (size_t i = 0; i < links.size(); i++) {
-    std::string path = dir + "/" + links[i].second;
-    int err = bpf_link__pin(links[i].first, path.c_str());
-    if (err != 0) {
-      for (size_t j = 0; j < i; j++) bpf_link__unpin(links[j].first);
-      throw Napi::Error::New(env, "LsmGuard.pin: pinning at " + path + " failed: " +
-                                      ErrnoText(-err) + "; is bpffs mounted at /sys/fs/bpf?");
-    }
-  }
+  std::string error = PinLinks(LinksOf(skel_), info[0].As<Napi::String>().Utf8Value());
+  if (!error.empty()) throw Napi::Error::New(env, "LsmGuard.pin: " + error);
   pinned_ = true;
   return env.Undefined();
 }
@@ -344,13 +334,7 @@ void LsmGuard::Stop() {
   if (poller_.joinable()) poller_.join();
   ring_buffer__free(ring_);
   ring_ = nullptr;
-  if (pinned_) {
-    // Unpinned first: destroying a pinned link would leave its hook attached.
-    for (auto [link, name] : LinksOf(skel_)) {
-      int err = bpf_link__unpin(link);
-      if (err != 0) unpin_error_ = std::string("could not unpin ") + name + ": " + ErrnoText(-err);
-    }
-  }
+  if (pinned_) unpin_error_ = UnpinLinks(LinksOf(skel_));
   lsm_bpf__destroy(skel_);  // detaches every hook
   skel_ = nullptr;
   on_event_.Release();

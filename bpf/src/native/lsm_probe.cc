@@ -11,6 +11,7 @@
 #include <string>
 
 #include "lsm_guard.h"
+#include "errno_text.h"
 
 extern "C" {
 #include "../lsm_probe.skel.h"
@@ -20,9 +21,6 @@ namespace leash {
 
 namespace {
 
-std::string ErrnoText(int err) {
-  return std::string(strerror(err)) + " (errno " + std::to_string(err) + ")";
-}
 
 }  // namespace
 
