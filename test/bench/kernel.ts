@@ -53,7 +53,7 @@ const VARIANTS: Variant[] = [
   // The kernel holds at most 64 Exec rules (LEASH_EXEC_MAX_RULES in bpf/src/exec.h). Connect
   // rules: forbids of v4 /24s and v6 /32s the probe never meets, filed by prefix in the kernel.
   // leashd judges each connect's audit row again in JavaScript, by a linear walk of the rules
-  // (about 15 ms per connect at 10,000 rules), so it drains the events of one sample long after
+  // (about 1 ms per connect at 10,000 rules), so it drains the events of one sample long after
   // the probe is done: a tenth of the connects keeps that within the run's time.
   {
     fileRules: 10,
