@@ -13,7 +13,7 @@ import { test, type TestContext } from 'node:test';
 import { decideConnect } from '@leash/policies';
 import type { ConnectMatcher, ConnectRule, PrincipalIR } from '@leash/policies/dist/ir';
 import { pick, seededRandom } from '@leash/policies/dist/random';
-import { addonPath, ConnectGuard } from './index';
+import { addonPath, ConnectGuard, type NetEvent } from './index';
 import { eventually, JsonChild, requireKernel } from './kernel-test-support';
 
 interface Target {
@@ -292,4 +292,24 @@ test('swapping 10,000 rules and 10 under live connects never mixes the two sets'
     const both = outcomes.some(denied) && outcomes.some((o) => !denied(o));
     assert.ok(both, `${target.host}:${target.port}: only ${outcomes.join(', ')}`);
   });
+});
+
+test('connects made just before the guard closes are still reported', async (t) => {
+  if (!requireKernel(t)) return;
+  const { cgroup, child } = await connectorInCgroup(t);
+  const events: NetEvent[] = [];
+  const guard = new ConnectGuard({
+    cgroupPath: cgroup,
+    rules: FEW,
+    onEvent: (e) => events.push(e),
+  });
+  // Events reach JavaScript in batches (connect.h); closing drains what is left.
+  const targets = Array.from({ length: 20 }, (_, i) => ({ host: '10.0.1.5', port: 2000 + i }));
+  await child.ask({ op: 'tcp-each', targets });
+  guard.close();
+  await eventually('20 events', () => (events.length >= 20 ? true : undefined));
+  assert.deepEqual(
+    events.map((e) => `${e.ip}:${e.port} ${e.decision}`),
+    targets.map((target) => `${target.host}:${target.port} allow`),
+  );
 });

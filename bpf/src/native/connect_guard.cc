@@ -278,7 +278,9 @@ void ConnectGuard::Deliver() {
   }
 }
 
-// Waits for a wake-up (a batch has built up) or kDrainMs, then reads whatever is there.
+// Waits for a wake-up (a batch has built up) or kDrainMs, then reads whatever is there. The
+// round running when Stop() clears `running_` still reads and delivers, so connects made before
+// a close are reported.
 void ConnectGuard::PollLoop() {
   while (running_) {
     int n = ring_buffer__poll(ring_, kDrainMs);
