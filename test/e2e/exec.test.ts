@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sandboxSkip } from '../support/env';
-import { makeWorkspace, sessionOf, sleep, TestDaemon } from '../support/leashd';
+import { makeWorkspace, sessionOf, TestDaemon, waitFor } from '../support/leashd';
 import { WORKSPACE_RW_NO_EXEC } from '../support/policies';
 
 const BASE = WORKSPACE_RW_NO_EXEC;
@@ -124,14 +124,14 @@ describe('exec narrowing', { skip: sandboxSkip() }, () => {
     fs.writeFileSync(strict, BASE + EXEC_POLICIES);
     const script =
       '/usr/bin/true --force; echo "before=$?"; ' +
-      `while [ ! -e ${ws}/go ]; do /usr/bin/sleep 0.1; done; ` +
+      `/usr/bin/touch ${ws}/ran; while [ ! -e ${ws}/go ]; do /usr/bin/sleep 0.1; done; ` +
       '/usr/bin/true --force; echo "after=$?"';
     const run = daemon.cliAsync([
       ...['run', '--name', 'exec-reload', '--policy', loose, '--workspace', ws],
       ...['shell', '--', 'sh', '-c', script],
     ]);
-    await daemon.waitForSession('exec-reload');
-    await sleep(300);
+    // The first exec has run under the loose policy before the strict one is applied.
+    await waitFor('the first exec', () => fs.existsSync(path.join(ws, 'ran')), 60_000);
     const applied = daemon.cli(['policy', 'apply', '--session', 'exec-reload', strict]);
     assert.equal(applied.status, 0, applied.stderr);
     fs.writeFileSync(path.join(ws, 'go'), '');
