@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sandboxSkip } from '../support/env';
-import { makeWorkspace, sessionOf, sleep, TestDaemon } from '../support/leashd';
+import { makeWorkspace, sessionOf, TestDaemon, waitFor } from '../support/leashd';
 
 const BASE = fs.readFileSync(
   path.resolve(__dirname, '..', '..', 'fixtures', 'workspace-rw.cedar'),
@@ -74,10 +74,11 @@ describe('modes', { skip: sandboxSkip() }, () => {
       '--',
       'sh',
       '-c',
-      `cat ${ws}/data.txt; while [ ! -e ${ws}/go ]; do sleep 0.1; done; cat ${ws}/data.txt`,
+      `cat ${ws}/data.txt; touch ${ws}/ran; while [ ! -e ${ws}/go ]; do sleep 0.1; done; ` +
+        `cat ${ws}/data.txt`,
     ]);
-    await daemon.waitForSession('switch');
-    await sleep(500);
+    // The first read has been judged in enforce mode before the switch.
+    await waitFor('the first read', () => fs.existsSync(path.join(ws, 'ran')), 60_000);
     const switched = daemon.cli(['mode', 'switch', 'record']);
     assert.equal(switched.status, 0, switched.stderr);
     assert.match(switched.stdout, /now in record mode/);
