@@ -63,7 +63,7 @@ describe('starting leashd', { skip: sandboxSkip() }, () => {
     assert.equal(r.status, 1);
     assert.match(
       r.stderr,
-      /leashd is not running on \S+none\.sock; start it with `leash helper start`/,
+      /leashd is not running on \S+none\.sock \(no socket there\); start it with `leash helper start`/,
     );
   });
 

@@ -31,8 +31,9 @@ export class LeashClient {
       probe.once('error', (err: NodeJS.ErrnoException) => {
         probe.destroy();
         if (err.code === 'EACCES') reject(permissionError(this.socket));
-        else if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-          reject(notRunningError(this.socket));
+        else if (err.code === 'ENOENT') reject(notRunningError(this.socket, 'no socket there'));
+        else if (err.code === 'ECONNREFUSED') {
+          reject(notRunningError(this.socket, 'nothing accepts connections on it'));
         } else reject(new Error(`cannot reach leashd on ${this.socket}: ${err.message}`));
       });
     });
@@ -69,7 +70,8 @@ export class LeashClient {
 
 export function clientError(err: grpc.ServiceError, socket: string): Error {
   if (err.code === grpc.status.UNAVAILABLE) {
-    return reachable(socket) ? notRunningError(socket) : permissionError(socket);
+    if (!reachable(socket)) return permissionError(socket);
+    return notRunningError(socket, `the connection failed: ${err.details || err.message}`);
   }
   // gRPC's own words ("Received message larger than max (N vs M)") say what, not what to do.
   const size = /larger than max \((\d+) vs (\d+)\)/.exec(err.details ?? '');
@@ -89,8 +91,11 @@ export function waitingMetadata(): grpc.Metadata {
   return new grpc.Metadata({ waitForReady: true });
 }
 
-function notRunningError(socket: string): Error {
-  return new Error(`leashd is not running on ${socket}; start it with \`leash helper start\``);
+/** `why`: what was seen, for the cases where leashd may be alive after all. */
+function notRunningError(socket: string, why: string): Error {
+  return new Error(
+    `leashd is not running on ${socket} (${why}); start it with \`leash helper start\``,
+  );
 }
 
 function permissionError(socket: string): Error {
