@@ -14,7 +14,7 @@ import { decideConnect, decideFile } from '@leash/policies';
 import type { ConnectMatcher, ConnectRule, FileRule, PrincipalIR } from '@leash/policies/dist/ir';
 import { addonPath, ConnectGuard, FileGuard } from './index';
 import { FILES, OPENS, randomFileRules, VerdictLog } from './conformance-cases';
-import { eventually, JsonChild, requireKernel } from './kernel-test-support';
+import { JsonChild, removeCgroup, requireKernel } from './kernel-test-support';
 import { pick, seededRandom as random } from '@leash/policies/dist/random';
 
 function principal(files: FileRule[], connects: ConnectRule[]): PrincipalIR {
@@ -143,14 +143,7 @@ test('ConnectGuard decides like the reference evaluator on random rule sets', as
     guard.close();
     await child.stop();
     for (const server of servers) server.close();
-    await eventually('the test cgroup to empty', () => {
-      try {
-        fs.rmdirSync(cgroup);
-        return true;
-      } catch (err) {
-        return (err as NodeJS.ErrnoException).code === 'ENOENT' ? true : undefined;
-      }
-    });
+    await removeCgroup(cgroup);
   });
   await child.next();
 

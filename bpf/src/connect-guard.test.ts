@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import type { ConnectRule } from '@leash/policies/dist/ir';
 import { addonPath, ConnectGuard, trySocket, type NetEvent } from './index';
-import { eventually, JsonChild, requireKernel } from './kernel-test-support';
+import { eventually, JsonChild, removeCgroup, requireKernel } from './kernel-test-support';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -91,15 +91,7 @@ test('ConnectGuard decides connects and sends of a cgroup from connect rules', a
     for (const child of children) await child.stop();
     for (const server of [allowed4, denied4, allowed6, denied6]) server.close();
     udp.close();
-    await eventually('the test cgroup to empty', () => {
-      try {
-        fs.rmdirSync(cgroup);
-        return true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
-        return undefined;
-      }
-    });
+    await removeCgroup(cgroup);
   });
   const { pid } = await inside.next<{ pid: number }>();
   const tcp = (host: string, server: net.Server) =>

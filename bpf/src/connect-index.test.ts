@@ -14,7 +14,7 @@ import { decideConnect } from '@leash/policies';
 import type { ConnectMatcher, ConnectRule, PrincipalIR } from '@leash/policies/dist/ir';
 import { pick, seededRandom } from '@leash/policies/dist/random';
 import { addonPath, ConnectGuard, type NetEvent } from './index';
-import { eventually, JsonChild, requireKernel } from './kernel-test-support';
+import { eventually, JsonChild, removeCgroup, requireKernel } from './kernel-test-support';
 
 interface Target {
   host: string;
@@ -125,14 +125,7 @@ async function connectorInCgroup(t: TestContext): Promise<{ cgroup: string; chil
   ]);
   t.after(async () => {
     await child.stop();
-    await eventually('the test cgroup to empty', () => {
-      try {
-        fs.rmdirSync(cgroup);
-        return true;
-      } catch (err) {
-        return (err as NodeJS.ErrnoException).code === 'ENOENT' ? true : undefined;
-      }
-    });
+    await removeCgroup(cgroup);
   });
   await child.next();
   return { cgroup, child };

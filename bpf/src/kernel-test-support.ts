@@ -1,5 +1,6 @@
 /** Helpers shared by the kernel tests: root gating, child processes speaking JSON lines. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import type { TestContext } from 'node:test';
 
@@ -77,4 +78,17 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Removes a test's cgroup directory once its last task has left (an exiting task holds it
+ *  for a moment); a directory already gone is fine. */
+export async function removeCgroup(cgroup: string): Promise<void> {
+  await eventually('the test cgroup to empty', () => {
+    try {
+      fs.rmdirSync(cgroup);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT' ? true : undefined;
+    }
+  });
 }

@@ -16,7 +16,7 @@ import { seededRandom as random } from '@leash/policies/dist/random';
 import { FILES, OPENS, randomFileRules, VerdictLog } from './conformance-cases';
 import { LsmGuard, probeKernel, type LsmEvent } from './index';
 import { adoptPinRoot, pinRoot } from './pins';
-import { eventually, JsonChild } from './kernel-test-support';
+import { eventually, JsonChild, removeCgroup } from './kernel-test-support';
 
 /**
  * Why the lsm backend cannot be tested here, or undefined when it can. LEASH_LSM_SKIP_PROBE=1
@@ -85,14 +85,7 @@ async function testBed(t: TestContext, fixture: string, args: string[] = []): Pr
   t.after(async () => {
     bed.guard?.close();
     await child.stop();
-    await eventually('the test cgroup to empty', () => {
-      try {
-        fs.rmdirSync(cgroup);
-        return true;
-      } catch (err) {
-        return (err as NodeJS.ErrnoException).code === 'ENOENT' ? true : undefined;
-      }
-    });
+    await removeCgroup(cgroup);
     fs.rmSync(base, { recursive: true, force: true });
   });
   bed.pid = (await child.next<{ pid: number }>()).pid;
