@@ -13,7 +13,7 @@ import { kernelBenchmarks, removeBenchContainers, type KernelSizes } from './ker
 import { reload, sessionStart, sessionStartCold, type LifecycleSizes } from './lifecycle';
 import { lossStart, type LossSizes } from './loss';
 import { lspBenchmarks, type LspSizes } from './lsp';
-import { lsmVmExecResult, lsmVmResult } from './lsm-vm';
+import { lsmVmResults } from './lsm-vm';
 import { mcpCalls, type McpSizes } from './mcp';
 import { leashdMemory, type MemorySizes } from './memory';
 import { peerOpen, type PeerSizes } from './peer';
@@ -191,11 +191,10 @@ async function main(): Promise<void> {
     log(`${name}: ${took.toFixed(0)} s`);
   };
 
-  const lsm = lsmVmResult();
-  if (lsm) results.push(lsm);
+  const lsm = lsmVmResults();
+  if (lsm.open) results.push(lsm.open);
   else NOT_MEASURED.unshift('open_ratio on the LSM backend: run test/vm/lsm.test.ts first');
-  const lsmExec = lsmVmExecResult();
-  if (lsmExec) results.push(lsmExec);
+  if (lsm.exec) results.push(lsm.exec);
   else NOT_MEASURED.unshift('exec_ratio on the LSM backend: run test/vm/lsm.test.ts first');
   await group('compile', () => compileBenchmarks(COMPILE, log));
   await group('audit', () => auditQueries(AUDIT, log));
