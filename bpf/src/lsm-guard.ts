@@ -79,7 +79,6 @@ export interface LsmOptions {
 
 export interface NativeLsmGuard {
   update(files: FileRule[], exec: ExecRule[], opts: LsmOptions, slot: number): void;
-  addCgroup(cgroupPath: string): void;
   addPrincipal(cgroupPath: string, files: FileRule[], exec: ExecRule[], opts: LsmOptions): number;
   pin(dir: string): void;
   close(): void;
@@ -112,7 +111,7 @@ export class LsmGuard {
       opts.rules,
       opts.execRules ?? [],
       opts.onEvent,
-      { enforce: opts.enforce ?? true, reportAllowed: opts.reportAllowed ?? false },
+      withDefaults(opts),
     );
     this.pinDir = pinNewGuard(this.native, opts.pinDir);
   }
@@ -136,11 +135,6 @@ export class LsmGuard {
     opts: LsmOptions = {},
   ): number {
     return this.native.addPrincipal(cgroupPath, rules, execRules, withDefaults(opts));
-  }
-
-  /** Judges the tasks of one more cgroup v2 directory (a principal's leaf) by the same rules. */
-  addCgroup(cgroupPath: string): void {
-    this.native.addCgroup(cgroupPath);
   }
 
   /** Detaches the programs (removing their pins): the cgroups' tasks are no longer judged. */

@@ -19,7 +19,7 @@ if (probePath === undefined || out === undefined) {
 const OPS = 50_000;
 const EXECS = 300;
 const ROUNDS = 3;
-/** Exec rules of the default policy's shape: programs from the system, git push refused. */
+/** Exec rules of a common shape: programs from the system directories, one program refused. */
 const EXEC_RULES: ExecRule[] = [
   {
     id: 'system',

@@ -68,7 +68,6 @@ const char* AccessName(uint8_t access) {
 Napi::Function LsmGuard::Define(Napi::Env env) {
   return DefineClass(env, "LsmGuard",
                      {InstanceMethod("update", &LsmGuard::Update),
-                      InstanceMethod("addCgroup", &LsmGuard::AddCgroup),
                       InstanceMethod("addPrincipal", &LsmGuard::AddPrincipal),
                       InstanceMethod("pin", &LsmGuard::Pin),
                       InstanceMethod("close", &LsmGuard::Close),
@@ -284,16 +283,6 @@ Napi::Value LsmGuard::AddPrincipal(const Napi::CallbackInfo& info) {
   Register(env, info[0].As<Napi::String>().Utf8Value(), slot);
   slots_++;
   return Napi::Number::New(env, slot);
-}
-
-Napi::Value LsmGuard::AddCgroup(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (closed_) throw Napi::Error::New(env, "LsmGuard.addCgroup: the guard is closed");
-  if (info.Length() < 1 || !info[0].IsString()) {
-    throw Napi::TypeError::New(env, "LsmGuard.addCgroup(cgroupPath: string)");
-  }
-  Register(env, info[0].As<Napi::String>().Utf8Value(), 0);
-  return env.Undefined();
 }
 
 // The skeleton's links, one per hook, with the names their pins get.

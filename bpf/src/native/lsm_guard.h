@@ -29,7 +29,6 @@ class LsmGuard : public Napi::ObjectWrap<LsmGuard> {
 
  private:
   Napi::Value Update(const Napi::CallbackInfo& info);
-  Napi::Value AddCgroup(const Napi::CallbackInfo& info);
   Napi::Value AddPrincipal(const Napi::CallbackInfo& info);
   Napi::Value Pin(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);

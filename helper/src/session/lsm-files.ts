@@ -9,6 +9,7 @@ import type { ExecRule, FileRule } from '@leash/policies';
 import {
   LsmGuard,
   lsmPinDir,
+  type LsmOptions,
   type ChangeEvent,
   type ChangeOp,
   type FileEvent,
@@ -31,7 +32,7 @@ export interface LsmFilesView {
   session: string;
   principal: string;
   cgroupPath: string;
-  /** `slot`: the rule slot that judged it, 0 for the agent (see `addLsmPrincipal`). */
+  /** `slot`: the rule slot that judged it, 0 for the agent (LsmGuard.addPrincipal). */
   onFile(e: FileEvent, slot: number): void;
   onChange(e: ChangeEvent, slot: number): void;
 }
@@ -39,7 +40,8 @@ export interface LsmFilesView {
 /**
  * Starts the guard. `files` and `exec` are the rules the kernel enforces in `mode` (modes.ts,
  * exec-enforcer.ts); outside enforce mode allowed accesses are reported too, so the session
- * can log what the policy would have denied.
+ * can log what the policy would have denied. Further principals join with
+ * `guard.addPrincipal(…, lsmOptions(mode))`, each in a slot of its own.
  */
 export function startLsmFiles(
   view: LsmFilesView,
@@ -53,31 +55,15 @@ export function startLsmFiles(
     rules: files,
     execRules: exec,
     onEvent: (e) => deliver(view, e),
-    reportAllowed: mode !== 'enforce',
+    ...lsmOptions(mode),
     ...(pinDir === undefined ? {} : { pinDir }),
   });
 }
 
-/** Swaps the rules of a slot (the agent's by default) for a new policy or mode, atomically. */
-export function updateLsmFiles(
-  guard: LsmGuard,
-  files: FileRule[],
-  exec: ExecRule[],
-  mode: Mode,
-  slot = 0,
-): void {
-  guard.update(files, exec, { reportAllowed: mode !== 'enforce' }, slot);
-}
-
-/** Judges a further principal's cgroup leaf by its own rules; gives its slot. */
-export function addLsmPrincipal(
-  guard: LsmGuard,
-  cgroupPath: string,
-  files: FileRule[],
-  exec: ExecRule[],
-  mode: Mode,
-): number {
-  return guard.addPrincipal(cgroupPath, files, exec, { reportAllowed: mode !== 'enforce' });
+/** The guard's options for a session in `mode` (for `update` and `addPrincipal` too): outside
+ *  enforce mode allowed accesses are reported as well. */
+export function lsmOptions(mode: Mode): LsmOptions {
+  return { reportAllowed: mode !== 'enforce' };
 }
 
 function deliver(view: LsmFilesView, e: LsmEvent): void {

@@ -47,7 +47,7 @@ import { Keeper } from './keeper';
 import { runOneOff } from './post-create';
 import { checkPrincipalName, PrincipalGuards } from './principals';
 import { LossWatch, type LossSource } from './loss-watch';
-import { addLsmPrincipal, startLsmFiles, updateLsmFiles } from './lsm-files';
+import { lsmOptions, startLsmFiles } from './lsm-files';
 
 export type { Mode } from './modes';
 
@@ -239,6 +239,7 @@ export class Session {
     const c = this.container;
     try {
       const enforced = enforcedRules(this.mode, this.rules, this.always);
+      const exec = enforcedExecRules(this.mode, this.rules, this.always);
       this.connectGuard = new ConnectGuard({
         cgroupPath: c.cgroupPath,
         rules: enforced.connects,
@@ -254,7 +255,7 @@ export class Session {
           onDenial: () => this.denials++,
         },
         c.cgroupPath,
-        enforcedExecRules(this.mode, this.rules, this.always),
+        exec,
         this.audit,
         this.log,
       );
@@ -274,7 +275,7 @@ export class Session {
               this.onChange(this.lsmSlots.get(slot)?.name ?? this.principal, e),
           },
           enforced.files,
-          enforcedExecRules(this.mode, this.rules, this.always),
+          exec,
           this.mode,
         );
       }
@@ -502,7 +503,8 @@ export class Session {
       });
       if (this.lsmGuard) {
         const exec = enforcedExecRules(this.mode, rules, this.always);
-        const slot = addLsmPrincipal(this.lsmGuard, guards.cgroupPath, files, exec, this.mode);
+        const options = lsmOptions(this.mode);
+        const slot = this.lsmGuard.addPrincipal(guards.cgroupPath, files, exec, options);
         this.lsmSlots.set(slot, guards);
       }
       this.connectGuard?.delegate(guards.cgroupPath);
@@ -572,24 +574,31 @@ export class Session {
     others: Map<string, PrincipalIR>,
   ): void {
     const enforced = enforcedRules(mode, rules, always);
+    const exec = enforcedExecRules(mode, rules, always);
     this.connectGuard?.update(enforced.connects);
-    this.exec?.update(enforcedExecRules(mode, rules, always), mode);
-    const theirs = [...this.others.values()].map((g) => ({
-      cgroupPath: g.cgroupPath,
-      rules: enforcedRules(mode, others.get(g.name) ?? g.rules, always).files,
-    }));
-    this.fileGuard?.update(enforced.files, { caching: enforced.caching, principals: theirs });
+    this.exec?.update(exec, mode);
+    // Each further principal's new rules, and the file rules its guards enforce in `mode`.
+    const theirs = new Map(
+      [...this.others.values()].map((g) => {
+        const own = others.get(g.name) ?? g.rules;
+        return [g, { rules: own, files: enforcedRules(mode, own, always).files }] as const;
+      }),
+    );
+    this.fileGuard?.update(enforced.files, {
+      caching: enforced.caching,
+      principals: [...theirs].map(([g, t]) => ({ cgroupPath: g.cgroupPath, rules: t.files })),
+    });
     if (this.lsmGuard) {
-      updateLsmFiles(this.lsmGuard, enforced.files, enforcedExecRules(mode, rules, always), mode);
+      const options = lsmOptions(mode);
+      this.lsmGuard.update(enforced.files, exec, options);
       for (const [slot, g] of this.lsmSlots) {
-        const theirRules = others.get(g.name) ?? g.rules;
-        const exec = enforcedExecRules(mode, theirRules, always);
-        const files = enforcedRules(mode, theirRules, always).files;
-        updateLsmFiles(this.lsmGuard, files, exec, mode, slot);
+        const t = theirs.get(g);
+        if (t)
+          this.lsmGuard.update(t.files, enforcedExecRules(mode, t.rules, always), options, slot);
       }
     }
     this.changeGuard?.update(enforced.files);
-    for (const g of this.others.values()) g.enforce(mode, others.get(g.name) ?? g.rules, always);
+    for (const [g, t] of theirs) g.enforce(mode, t.rules, always);
   }
 
   /** Ends the sandbox first, then the guards, so nothing runs unguarded. */
