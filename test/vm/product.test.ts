@@ -30,8 +30,11 @@ test(
   { skip: vmSkip() },
   async (t) => {
     let run = await runCases();
-    if (run.status !== 0 && EMULATION_FLAKE.test(run.output)) {
-      t.diagnostic('a CLI call lost a live leashd under emulation; running the cases again');
+    const lost = run.status !== 0 ? EMULATION_FLAKE.exec(run.output) : null;
+    if (lost) {
+      // The CLI's own words say what it saw (no socket, nothing accepting, a failed connection).
+      const said = lost[0].split('\n')[0]?.trim();
+      t.diagnostic(`a CLI call lost a live leashd under emulation (${said}); running again`);
       run = await runCases();
     }
     assert.equal(run.status, 0, run.output);
